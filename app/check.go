@@ -1,0 +1,338 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gemini-balance/desktop/app/store"
+	"github.com/gemini-balance/desktop/proxy/gemini"
+)
+
+// DefaultUpstream is Google's Gemini API.
+const DefaultUpstream = "https://generativelanguage.googleapis.com"
+
+// Check defaults.
+const (
+	DefaultCheckConcurrency = 8
+	MaxCheckConcurrency     = 64
+	DefaultCheckTimeout     = 20 * time.Second
+)
+
+// CheckOptions configure a key check.
+type CheckOptions struct {
+	// Client sends the check requests; the app passes one that goes
+	// through the upstream proxy setting. nil: http.DefaultClient.
+	Client *http.Client
+	// Upstream is the API base URL; empty: DefaultUpstream.
+	Upstream string
+	// Concurrency bounds the checks in flight; ≤0: 8, at most 64.
+	Concurrency int
+	// Timeout bounds one key's check; ≤0: 20 s.
+	Timeout time.Duration
+}
+
+// CheckResult is what a check says about a key.
+type CheckResult string
+
+// Check results. Only invalid, expired and disabled mean the key is dead;
+// rate_limited proves the key valid; region and network say nothing about
+// the key.
+const (
+	ResultOK          CheckResult = "ok"
+	ResultInvalid     CheckResult = "invalid"
+	ResultExpired     CheckResult = "expired"
+	ResultDisabled    CheckResult = "disabled"     // disabled or blocked by Google
+	ResultRateLimited CheckResult = "rate_limited" // still valid
+	ResultRegion      CheckResult = "region"       // Google refuses the egress location: not the key's fault
+	ResultNetwork     CheckResult = "network"      // no usable answer: unknown
+	ResultSkipped     CheckResult = "skipped"      // not checkable (no secret, quarantined, pending)
+)
+
+// CheckOutcome is the result of checking one key.
+type CheckOutcome struct {
+	ID     string      `json:"id"`
+	Result CheckResult `json:"result"`
+	Reason string      `json:"reason,omitempty"`
+	// Status is the key's status after the check.
+	Status string `json:"status"`
+}
+
+// CheckProgress is called after each outcome is stored: done of total
+// keys finished. Calls come from one goroutine, in order; keep it quick.
+type CheckProgress func(done, total int, id string, outcome CheckOutcome)
+
+// CheckSummary says how a check went.
+type CheckSummary struct {
+	Total    int                 `json:"total"`
+	Done     int                 `json:"done"`
+	ByResult map[CheckResult]int `json:"byResult"`
+	Canceled bool                `json:"canceled"`
+	Duration time.Duration       `json:"duration"`
+}
+
+// verdictStatus maps a check result to the store's verdict (see
+// store.CheckUpdate).
+func verdictStatus(r CheckResult) store.Status {
+	switch r {
+	case ResultOK, ResultRateLimited:
+		return store.StatusActive
+	case ResultInvalid:
+		return store.StatusInvalid
+	case ResultExpired:
+		return store.StatusExpired
+	case ResultDisabled:
+		return store.StatusDenied
+	}
+	return ""
+}
+
+// resultOf maps a classified upstream answer to a check result.
+func resultOf(v gemini.Verdict) CheckResult {
+	switch v.Class {
+	case gemini.ClassOK:
+		return ResultOK
+	case gemini.ClassKeyInvalid:
+		if strings.Contains(strings.ToLower(v.Reason), "expired") {
+			return ResultExpired
+		}
+		return ResultInvalid
+	case gemini.ClassKeyDenied:
+		return ResultDisabled
+	case gemini.ClassQuotaDaily, gemini.ClassRateLimited:
+		return ResultRateLimited
+	case gemini.ClassRegion:
+		return ResultRegion
+	}
+	return ResultNetwork
+}
+
+// checkBatch bounds how many outcomes are committed together, and
+// checkFlush how long an outcome waits for its batch.
+const (
+	checkBatch = 64
+	checkFlush = 200 * time.Millisecond
+)
+
+// Check checks keys (ids; nil or empty: every key that has its secret and
+// is not quarantined) with GET {upstream}/v1beta/models?pageSize=1 and the
+// key in x-goog-api-key, which costs no quota. Outcomes are stored (status,
+// reason, last check) in batches, the pool follows at once (dead keys
+// disabled, keys found valid again enabled unless disabled by hand), and
+// progress is called for each outcome after its batch is committed — a
+// crash never loses an outcome that was reported. Cancelling ctx stops the
+// check: the outcomes so far are kept and the summary says Canceled.
+func (v *Vault) Check(ctx context.Context, ids []string, progress CheckProgress) (CheckSummary, error) {
+	start := time.Now()
+	opts := v.check()
+	conc := opts.Concurrency
+	if conc <= 0 {
+		conc = DefaultCheckConcurrency
+	}
+	conc = min(conc, MaxCheckConcurrency)
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultCheckTimeout
+	}
+	base := strings.TrimRight(opts.Upstream, "/")
+	if base == "" {
+		base = DefaultUpstream
+	}
+	client := opts.httpClient()
+
+	var rows []store.Key
+	var err error
+	if len(ids) == 0 {
+		rows, err = v.store.AllKeys(ctx)
+		if err == nil {
+			kept := rows[:0]
+			for _, k := range rows {
+				if inPool(k.Status) {
+					kept = append(kept, k)
+				}
+			}
+			rows = kept
+		}
+	} else {
+		rows, err = v.store.GetKeys(ctx, uniq(ids))
+	}
+	if err != nil {
+		return CheckSummary{}, err
+	}
+	sum := CheckSummary{Total: len(rows), ByResult: map[CheckResult]int{}}
+
+	type job struct {
+		key    store.Key
+		secret string
+	}
+	jobs := make(chan job)
+	outcomes := make(chan CheckOutcome, conc)
+	var skipped []CheckOutcome
+	var todo []job
+	for _, k := range rows {
+		s, ok := v.cached(k.ID)
+		if !ok || !inPool(k.Status) {
+			skipped = append(skipped, CheckOutcome{ID: k.ID, Result: ResultSkipped, Reason: "not checkable while " + string(k.Status), Status: string(k.Status)})
+			continue
+		}
+		todo = append(todo, job{k, s.Reveal()})
+	}
+
+	var wg sync.WaitGroup
+	for range min(conc, max(len(todo), 1)) {
+		wg.Go(func() {
+			for j := range jobs {
+				r, reason := checkOne(ctx, client, base, j.secret, timeout)
+				if ctx.Err() != nil {
+					return // cancelled: this answer is not the key's
+				}
+				outcomes <- CheckOutcome{ID: j.key.ID, Result: r, Reason: reason}
+			}
+		})
+	}
+	go func() {
+		defer close(jobs)
+		for _, j := range todo {
+			select {
+			case jobs <- j:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() {
+		wg.Wait()
+		close(outcomes)
+	}()
+
+	// The writer: batch, commit, sync the pool, then report.
+	report := func(batch []CheckOutcome) error {
+		if len(batch) == 0 {
+			return nil
+		}
+		now := v.now()
+		updates := make([]store.CheckUpdate, 0, len(batch))
+		for _, o := range batch {
+			if o.Result == ResultSkipped {
+				continue
+			}
+			updates = append(updates, store.CheckUpdate{ID: o.ID, Verdict: verdictStatus(o.Result), Result: string(o.Result), Reason: o.Reason, CheckedAt: now})
+		}
+		// Store even when ctx is cancelled: these outcomes are real.
+		keys, err := v.store.ApplyChecks(context.WithoutCancel(ctx), updates)
+		if err != nil {
+			return err
+		}
+		status := make(map[string]store.Status, len(keys))
+		for _, k := range keys {
+			status[k.ID] = k.Status
+			if _, ok := v.cached(k.ID); ok && inPool(k.Status) {
+				v.setPoolState(k)
+			}
+		}
+		for _, o := range batch {
+			if st, ok := status[o.ID]; ok {
+				o.Status = string(st)
+			}
+			sum.Done++
+			sum.ByResult[o.Result]++
+			if progress != nil {
+				progress(sum.Done, sum.Total, o.ID, o)
+			}
+		}
+		return nil
+	}
+	var werr error
+	if err := report(skipped); err != nil {
+		werr = err
+	}
+	batch := make([]CheckOutcome, 0, checkBatch)
+	tick := time.NewTicker(checkFlush)
+	defer tick.Stop()
+	flush := func() {
+		if err := report(batch); err != nil && werr == nil {
+			werr = err
+		}
+		batch = batch[:0]
+	}
+loop:
+	for {
+		select {
+		case o, ok := <-outcomes:
+			if !ok {
+				break loop
+			}
+			batch = append(batch, o)
+			if len(batch) >= checkBatch {
+				flush()
+			}
+		case <-tick.C:
+			flush()
+		}
+	}
+	flush()
+	sum.Duration = time.Since(start)
+	if ctx.Err() != nil {
+		sum.Canceled = true
+	}
+	v.log.Info("keys checked", "total", sum.Total, "done", sum.Done, "canceled", sum.Canceled,
+		"ok", sum.ByResult[ResultOK], "invalid", sum.ByResult[ResultInvalid], "expired", sum.ByResult[ResultExpired],
+		"disabled", sum.ByResult[ResultDisabled], "rate_limited", sum.ByResult[ResultRateLimited],
+		"region", sum.ByResult[ResultRegion], "network", sum.ByResult[ResultNetwork], "took", sum.Duration)
+	if werr != nil {
+		return sum, werr
+	}
+	if sum.Canceled {
+		return sum, ctx.Err()
+	}
+	return sum, nil
+}
+
+// maxCheckBody bounds how much of an answer is read.
+const maxCheckBody = 64 << 10
+
+// checkOne asks the models list with one key and classifies the answer.
+// The key travels only in the x-goog-api-key header.
+func checkOne(ctx context.Context, client *http.Client, base, secret string, timeout time.Duration) (CheckResult, string) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1beta/models?pageSize=1", nil)
+	if err != nil {
+		return ResultNetwork, "bad upstream URL"
+	}
+	req.Header.Set("x-goog-api-key", secret)
+	resp, err := client.Do(req)
+	if err != nil {
+		v := gemini.ClassifyError(err)
+		reason := v.Reason
+		if errors.Is(err, context.DeadlineExceeded) {
+			reason = "no answer within " + timeout.String()
+		}
+		return ResultNetwork, redactKey(reason, secret)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxCheckBody))
+	if err != nil && resp.StatusCode/100 != 2 {
+		return ResultNetwork, "answer cut short: " + redactKey(err.Error(), secret)
+	}
+	if resp.StatusCode/100 == 2 {
+		// A models list is not a generateContent answer: no body, no
+		// "empty answer" verdict.
+		body = nil
+	}
+	v := gemini.Classify(resp.StatusCode, body)
+	return resultOf(v), redactKey(v.Reason, secret)
+}
+
+// redactKey removes the key from a text (an upstream or proxy that echoes
+// it must not put it in the database or a log).
+func redactKey(s, secret string) string {
+	if secret == "" || !strings.Contains(s, secret) {
+		return s
+	}
+	return strings.ReplaceAll(s, secret, "[key]")
+}

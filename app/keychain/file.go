@@ -1,0 +1,359 @@
+package keychain
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+
+	"golang.org/x/crypto/scrypt"
+)
+
+// ErrNoPassphrase is returned by NewFile for an empty passphrase: the file
+// store never keeps secrets in plaintext.
+var ErrNoPassphrase = errors.New("keychain file: a passphrase is required (secrets are never stored in plaintext)")
+
+// ErrWrongPassphrase is returned by NewFile when the passphrase does not
+// open an existing file.
+var ErrWrongPassphrase = errors.New("keychain file: wrong passphrase")
+
+// ErrCorrupt is returned by NewFile when the passphrase is right but the
+// file cannot be decrypted or parsed (it was damaged or edited).
+var ErrCorrupt = errors.New("keychain file: the file is damaged")
+
+const (
+	fileFormat  = "gbd-keychain-file"
+	fileVersion = 1
+	keyLen      = 32 // AES-256
+)
+
+// kdfParams are the scrypt cost parameters, stored in the file.
+type kdfParams struct {
+	N int `json:"n"`
+	R int `json:"r"`
+	P int `json:"p"`
+}
+
+// defaultKDF costs about 100 ms and 32 MiB once per NewFile (the derived
+// key is kept in memory afterwards). RFC 7914 / x/crypto recommend N=2^15,
+// r=8, p=1 for interactive use.
+var defaultKDF = kdfParams{N: 1 << 15, R: 8, P: 1}
+
+// fileEnvelope is the JSON document on disk. Only Ciphertext carries
+// secrets; everything else is public parameters.
+type fileEnvelope struct {
+	Format     string    `json:"format"`
+	Version    int       `json:"version"`
+	KDF        string    `json:"kdf"`
+	Params     kdfParams `json:"params"`
+	Salt       []byte    `json:"salt"`
+	Check      []byte    `json:"check"` // SHA-256 of the verifier half of the scrypt output
+	Nonce      []byte    `json:"nonce"`
+	Ciphertext []byte    `json:"ciphertext"` // AES-256-GCM of the JSON map account → secret
+}
+
+// aad binds the public parameters to the ciphertext.
+func (e *fileEnvelope) aad() []byte {
+	return fmt.Appendf(nil, "%s/%d/%s/%d/%d/%d/%x", e.Format, e.Version, e.KDF, e.Params.N, e.Params.R, e.Params.P, e.Salt)
+}
+
+// File is an explicit, passphrase-encrypted Store in one file, for
+// machines without a usable OS keychain (servers, WSL, CI). It is never
+// chosen silently: the user picks it and gives a passphrase.
+//
+// On disk: a JSON envelope holding the scrypt parameters and salt, a
+// passphrase check value, and the AES-256-GCM encryption of the whole
+// account → secret map (fresh random nonce on every write). The key is
+// derived with scrypt (N=2^15, r=8, p=1) into 64 bytes: the first 32 are
+// the AES key, the SHA-256 of the last 32 is the check value that tells a
+// wrong passphrase from a damaged file. The file is 0600 in a 0700
+// directory and every write is atomic (temporary file, fsync, rename,
+// fsync of the directory), so a crash leaves either the old or the new
+// content. One process should own the file at a time.
+type File struct {
+	path string
+
+	mu      sync.Mutex
+	env     fileEnvelope // public parameters of the current file
+	aead    cipher.AEAD
+	secrets map[string]string
+}
+
+// NewFile opens the encrypted store at path, creating it (and its
+// directory) when it does not exist. An empty passphrase is refused with
+// ErrNoPassphrase; a passphrase that does not open an existing file yields
+// ErrWrongPassphrase.
+func NewFile(path string, passphrase string) (*File, error) {
+	return newFile(path, passphrase, defaultKDF)
+}
+
+func newFile(path, passphrase string, params kdfParams) (*File, error) {
+	if passphrase == "" {
+		return nil, ErrNoPassphrase
+	}
+	f := &File{path: path}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("keychain file: create directory: %w", err)
+		}
+		salt := make([]byte, 32)
+		if _, err := rand.Read(salt); err != nil {
+			return nil, err
+		}
+		f.env = fileEnvelope{Format: fileFormat, Version: fileVersion, KDF: "scrypt", Params: params, Salt: salt}
+		check, aead, err := derive(passphrase, f.env.Params, salt)
+		if err != nil {
+			return nil, err
+		}
+		f.env.Check, f.aead, f.secrets = check, aead, map[string]string{}
+		if err := f.write(f.secrets); err != nil {
+			return nil, err
+		}
+		return f, nil
+	case err != nil:
+		return nil, fmt.Errorf("keychain file: %w", err)
+	}
+	if err := json.Unmarshal(data, &f.env); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if f.env.Format != fileFormat || f.env.Version != fileVersion || f.env.KDF != "scrypt" {
+		return nil, fmt.Errorf("%w: not a version %d %s file", ErrCorrupt, fileVersion, fileFormat)
+	}
+	check, aead, err := derive(passphrase, f.env.Params, f.env.Salt)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if subtle.ConstantTimeCompare(check, f.env.Check) != 1 {
+		return nil, ErrWrongPassphrase
+	}
+	f.aead = aead
+	plain, err := aead.Open(nil, f.env.Nonce, f.env.Ciphertext, f.env.aad())
+	if err != nil {
+		return nil, fmt.Errorf("%w: authentication failed", ErrCorrupt)
+	}
+	if err := json.Unmarshal(plain, &f.secrets); err != nil {
+		return nil, fmt.Errorf("%w: bad content", ErrCorrupt)
+	}
+	if f.secrets == nil {
+		f.secrets = map[string]string{}
+	}
+	// Tighten permissions left loose by hand.
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(path, 0o600); err != nil {
+			return nil, fmt.Errorf("keychain file: restrict permissions: %w", err)
+		}
+	}
+	return f, nil
+}
+
+// derive runs scrypt and returns the check value and the AEAD.
+func derive(passphrase string, p kdfParams, salt []byte) (check []byte, aead cipher.AEAD, err error) {
+	if len(salt) < 16 {
+		return nil, nil, errors.New("salt too short")
+	}
+	out, err := scrypt.Key([]byte(passphrase), salt, p.N, p.R, p.P, 2*keyLen)
+	if err != nil {
+		return nil, nil, err
+	}
+	block, err := aes.NewCipher(out[:keyLen])
+	if err != nil {
+		return nil, nil, err
+	}
+	aead, err = cipher.NewGCM(block)
+	if err != nil {
+		return nil, nil, err
+	}
+	sum := sha256.Sum256(out[keyLen:])
+	return sum[:], aead, nil
+}
+
+// Path returns the file's path.
+func (f *File) Path() string { return f.path }
+
+// Set stores secret for account and rewrites the file.
+func (f *File) Set(ctx context.Context, account, secret string) error {
+	return f.SetMany(ctx, map[string]string{account: secret})
+}
+
+// Get returns the secret of account, ErrNotFound if there is none.
+func (f *File) Get(ctx context.Context, account string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.secrets[account]
+	if !ok {
+		return "", ErrNotFound
+	}
+	return s, nil
+}
+
+// Delete removes the secret of account, ErrNotFound if there is none.
+func (f *File) Delete(ctx context.Context, account string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.secrets[account]; !ok {
+		return ErrNotFound
+	}
+	next := maps.Clone(f.secrets)
+	delete(next, account)
+	return f.commit(next)
+}
+
+// SetMany stores all pairs with one rewrite of the file.
+func (f *File) SetMany(ctx context.Context, secrets map[string]string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	next := maps.Clone(f.secrets)
+	maps.Copy(next, secrets)
+	return f.commit(next)
+}
+
+// GetMany returns the secrets of the accounts that have one.
+func (f *File) GetMany(ctx context.Context, accounts []string) (map[string]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make(map[string]string, len(accounts))
+	for _, a := range accounts {
+		if s, ok := f.secrets[a]; ok {
+			out[a] = s
+		}
+	}
+	return out, nil
+}
+
+// DeleteMany removes the accounts with one rewrite of the file; missing
+// accounts are ignored.
+func (f *File) DeleteMany(ctx context.Context, accounts []string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	next := maps.Clone(f.secrets)
+	n := len(next)
+	for _, a := range accounts {
+		delete(next, a)
+	}
+	if len(next) == n {
+		return nil
+	}
+	return f.commit(next)
+}
+
+// commit writes next and makes it current. f.mu must be held.
+func (f *File) commit(next map[string]string) error {
+	if err := f.write(next); err != nil {
+		return err
+	}
+	f.secrets = next
+	return nil
+}
+
+// write encrypts secrets and replaces the file atomically. f.mu must be
+// held (or f not yet shared).
+func (f *File) write(secrets map[string]string) error {
+	plain, err := json.Marshal(secrets)
+	if err != nil {
+		return err
+	}
+	env := f.env
+	env.Nonce = make([]byte, f.aead.NonceSize())
+	if _, err := rand.Read(env.Nonce); err != nil {
+		return err
+	}
+	env.Ciphertext = f.aead.Seal(nil, env.Nonce, plain, env.aad())
+	clear(plain)
+	data, err := json.Marshal(&env)
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(f.path, data); err != nil {
+		return unavailable(fmt.Errorf("keychain file: %w", err))
+	}
+	f.env = env
+	return nil
+}
+
+// writeAtomic replaces path with data: a 0600 temporary file in the same
+// directory, fsync, rename over path, fsync of the directory.
+func writeAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err = tmp.Chmod(0o600); err != nil {
+		return err
+	}
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	syncDir(dir)
+	return nil
+}
+
+// syncDir makes a rename in dir durable. It is best effort: the rename is
+// already visible to every process (all a crash of this process needs);
+// the directory fsync only adds safety against power loss, and Windows
+// cannot fsync a directory.
+func syncDir(dir string) {
+	if runtime.GOOS == "windows" {
+		return
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
+// Accounts lists the accounts that have a secret, sorted. (The OS keychain
+// cannot list portably; the file store can, which lets the app and tests
+// find secrets no row points to.)
+func (f *File) Accounts(ctx context.Context) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Sorted(maps.Keys(f.secrets)), nil
+}

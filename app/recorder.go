@@ -1,0 +1,152 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/gemini-balance/desktop/app/store"
+	"github.com/gemini-balance/desktop/proxy"
+)
+
+// Recorder receives the proxy's finished requests and writes them to the
+// store in batches, off the request path: Record never blocks (when the
+// buffer is full the event is counted as dropped). It also records keys
+// that Google rejected during a request as dead in the store, so the UI
+// shows them and Prune can remove them.
+type Recorder struct {
+	store   *store.Store
+	vault   *Vault
+	log     *slog.Logger
+	ch      chan proxy.Result
+	enabled atomic.Bool
+	dropped atomic.Int64
+	// OnFlush, if set before Run, is called after each batch is stored.
+	OnFlush func()
+}
+
+// Batching of the recorder.
+const (
+	recorderBuffer   = 16384
+	recorderBatch    = 1000
+	recorderInterval = 500 * time.Millisecond
+)
+
+// NewRecorder returns an enabled recorder; Run must be running for events
+// to reach the store.
+func NewRecorder(st *store.Store, vault *Vault, log *slog.Logger) *Recorder {
+	r := &Recorder{store: st, vault: vault, log: log, ch: make(chan proxy.Result, recorderBuffer)}
+	r.enabled.Store(true)
+	return r
+}
+
+// SetEnabled turns statistics recording on or off (benchmarks compare both).
+func (r *Recorder) SetEnabled(on bool) { r.enabled.Store(on) }
+
+// Dropped counts results lost because the buffer was full.
+func (r *Recorder) Dropped() int64 { return r.dropped.Load() }
+
+// Record implements proxy.Recorder. It never blocks.
+func (r *Recorder) Record(res proxy.Result) {
+	if !r.enabled.Load() {
+		return
+	}
+	select {
+	case r.ch <- res:
+	default:
+		r.dropped.Add(1)
+	}
+}
+
+// Run writes batches until ctx ends, then stores what is left.
+func (r *Recorder) Run(ctx context.Context) {
+	t := time.NewTicker(recorderInterval)
+	defer t.Stop()
+	batch := make([]proxy.Result, 0, recorderBatch)
+	for {
+		select {
+		case res := <-r.ch:
+			batch = append(batch, res)
+			if len(batch) >= recorderBatch {
+				r.flush(ctx, batch)
+				batch = batch[:0]
+			}
+		case <-t.C:
+			if len(batch) > 0 {
+				r.flush(ctx, batch)
+				batch = batch[:0]
+			}
+		case <-ctx.Done():
+		drain:
+			for {
+				select {
+				case res := <-r.ch:
+					batch = append(batch, res)
+				default:
+					break drain
+				}
+			}
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			r.flush(fctx, batch)
+			cancel()
+			return
+		}
+	}
+}
+
+// flush stores one batch. Every upstream attempt is an event of its key
+// (a retried attempt has status 0), so per-key statistics count what each
+// key was asked and how it answered.
+func (r *Recorder) flush(ctx context.Context, batch []proxy.Result) {
+	if len(batch) == 0 {
+		return
+	}
+	events := make([]store.UsageEvent, 0, len(batch)+len(batch)/4)
+	type dead struct{ id, class, reason string }
+	var deads []dead
+	for _, res := range batch {
+		for _, f := range res.Failures {
+			events = append(events, store.UsageEvent{
+				Time: res.Time, Route: res.Route, Model: res.Model, KeyID: f.KeyID,
+				Class: f.Class, Stream: res.Stream,
+			})
+			deads = append(deads, dead{f.KeyID, f.Class, f.Reason})
+		}
+		keyID := res.KeyID
+		if len(res.Failures) > 0 && res.Attempts == len(res.Failures) {
+			keyID = "" // every attempt failed and was recorded above
+		}
+		events = append(events, store.UsageEvent{
+			Time: res.Time, Route: res.Route, Model: res.Model, KeyID: keyID, Status: res.Status,
+			Attempts: res.Attempts, Class: res.Class, Latency: res.Latency, Stream: res.Stream,
+			PromptTokens: res.PromptTokens, OutputTokens: res.OutputTokens, ThoughtTokens: res.ThoughtTokens,
+		})
+		if keyID != "" {
+			deads = append(deads, dead{keyID, res.Class, res.Reason})
+		}
+	}
+	if err := r.store.RecordBatch(ctx, events); err != nil {
+		r.log.Warn("statistics not stored", "events", len(events), "err", err)
+	}
+	for _, d := range deads {
+		var result CheckResult
+		switch d.class {
+		case "key_invalid":
+			result = ResultInvalid
+		case "key_denied":
+			result = ResultDisabled
+		default:
+			continue
+		}
+		if d.id == "" || d.id == "passthrough" {
+			continue
+		}
+		if err := r.vault.MarkDead(ctx, d.id, result, d.reason); err != nil {
+			r.log.Warn("could not mark a rejected key", "key", d.id, "err", err)
+		}
+	}
+	if r.OnFlush != nil {
+		r.OnFlush()
+	}
+}

@@ -1,0 +1,435 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+	_ "time/tzdata" // America/Los_Angeles on every OS
+
+	"gorm.io/gorm"
+)
+
+// UsageEvent is one finished request (or upstream attempt — the caller
+// chooses) as the statistics see it. It never holds a body or a key.
+type UsageEvent struct {
+	Time          time.Time
+	Route         string // e.g. "gemini", "openai.chat"
+	Model         string
+	KeyID         string // empty when no key was used
+	Status        int    // HTTP status sent to the client
+	Attempts      int
+	Class         string // outcome class: "ok", "rate_limited", "quota_daily", "key_invalid", …
+	Latency       time.Duration
+	Stream        bool
+	PromptTokens  int64
+	OutputTokens  int64
+	ThoughtTokens int64
+}
+
+// Outcome classes the statistics treat specially; every other class is a
+// failure of that class.
+const (
+	ClassOK          = "ok"
+	ClassRateLimited = "rate_limited"
+	ClassQuotaDaily  = "quota_daily"
+	ClassCanceled    = "canceled"
+)
+
+// failure reports whether class counts as a failed request: anything but
+// success and a client that went away.
+func failure(class string) bool { return class != ClassOK && class != ClassCanceled }
+
+type bucketKey struct {
+	bucket            int64
+	key, model, class string
+}
+
+type bucketAgg struct{ n, prompt, output, thought int64 }
+
+type keyAgg struct {
+	n, fails, tokens int64
+	lastUsed         int64
+}
+
+// RecordBatch stores a batch of events in ONE transaction: the per-minute
+// and per-hour usage buckets (the hourly rollup is maintained as events
+// arrive), the per-key counters and last-used times, and one request-log
+// row per event. Meant to be called by a batching recorder, never on the
+// request path.
+func (s *Store) RecordBatch(ctx context.Context, events []UsageEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	minute := map[bucketKey]*bucketAgg{}
+	hour := map[bucketKey]*bucketAgg{}
+	keys := map[string]*keyAgg{}
+	add := func(m map[bucketKey]*bucketAgg, k bucketKey, e *UsageEvent) {
+		a := m[k]
+		if a == nil {
+			a = &bucketAgg{}
+			m[k] = a
+		}
+		a.n++
+		a.prompt += e.PromptTokens
+		a.output += e.OutputTokens
+		a.thought += e.ThoughtTokens
+	}
+	for i := range events {
+		e := &events[i]
+		if e.Time.IsZero() {
+			e.Time = time.Now()
+		}
+		if e.Class == "" {
+			e.Class = ClassOK
+		}
+		sec := e.Time.Unix()
+		add(minute, bucketKey{sec - mod(sec, 60), e.KeyID, e.Model, e.Class}, e)
+		add(hour, bucketKey{sec - mod(sec, 3600), e.KeyID, e.Model, e.Class}, e)
+		if e.KeyID != "" {
+			k := keys[e.KeyID]
+			if k == nil {
+				k = &keyAgg{}
+				keys[e.KeyID] = k
+			}
+			k.n++
+			if failure(e.Class) {
+				k.fails++
+			}
+			k.tokens += e.PromptTokens + e.OutputTokens + e.ThoughtTokens
+			k.lastUsed = max(k.lastUsed, e.Time.UnixMilli())
+		}
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := upsertBuckets(tx, "usage_minute", minute); err != nil {
+			return err
+		}
+		if err := upsertBuckets(tx, "usage_hour", hour); err != nil {
+			return err
+		}
+		ids := make([]string, 0, len(keys))
+		for id := range keys {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			k := keys[id]
+			err := tx.Exec(`UPDATE keys SET requests = requests + ?, failures = failures + ?, tokens = tokens + ?,
+				last_used_at = MAX(last_used_at, ?) WHERE id = ?`, k.n, k.fails, k.tokens, k.lastUsed, id).Error
+			if err != nil {
+				return err
+			}
+		}
+		return insertLog(tx, events)
+	})
+	if err != nil {
+		return fmt.Errorf("store: record %d events: %w", len(events), err)
+	}
+	return nil
+}
+
+// mod is the non-negative remainder (times before 1970 stay in bucket).
+func mod(a, b int64) int64 {
+	r := a % b
+	if r < 0 {
+		r += b
+	}
+	return r
+}
+
+func upsertBuckets(tx *gorm.DB, table string, m map[bucketKey]*bucketAgg) error {
+	ks := make([]bucketKey, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	for _, c := range chunks(ks, insertRows) {
+		var b strings.Builder
+		args := make([]any, 0, len(c)*8)
+		b.WriteString(`INSERT INTO ` + table + ` (bucket, key_id, model, class, requests, prompt_tokens, output_tokens, thought_tokens) VALUES `)
+		for i, k := range c {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?,?,?,?,?,?,?,?)")
+			a := m[k]
+			args = append(args, k.bucket, k.key, k.model, k.class, a.n, a.prompt, a.output, a.thought)
+		}
+		b.WriteString(` ON CONFLICT (bucket, key_id, model, class) DO UPDATE SET
+			requests = requests + excluded.requests,
+			prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+			output_tokens = output_tokens + excluded.output_tokens,
+			thought_tokens = thought_tokens + excluded.thought_tokens`)
+		if err := tx.Exec(b.String(), args...).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Counts are usage sums over some set of buckets.
+type Counts struct {
+	Requests    int64
+	Successes   int64 // class ok
+	Failures    int64 // every class but ok and canceled
+	RateLimited int64 // 429s: rate_limited + quota_daily
+	// ByClass counts requests per outcome class (ok included).
+	ByClass       map[string]int64
+	PromptTokens  int64
+	OutputTokens  int64
+	ThoughtTokens int64
+}
+
+func (c *Counts) add(class string, n, p, o, t int64) {
+	c.Requests += n
+	switch {
+	case class == ClassOK:
+		c.Successes += n
+	case failure(class):
+		c.Failures += n
+	}
+	if class == ClassRateLimited || class == ClassQuotaDaily {
+		c.RateLimited += n
+	}
+	if c.ByClass == nil {
+		c.ByClass = map[string]int64{}
+	}
+	c.ByClass[class] += n
+	c.PromptTokens += p
+	c.OutputTokens += o
+	c.ThoughtTokens += t
+}
+
+// Grouping selects the dimensions of Totals.
+type Grouping int
+
+// Groupings for Totals.
+const (
+	ByKeyModel Grouping = iota // one row per (key, model)
+	ByKey                      // one row per key (Model empty)
+	ByModel                    // one row per model (KeyID empty)
+)
+
+// Total is the usage of one group since some time.
+type Total struct {
+	KeyID string
+	Model string
+	Counts
+}
+
+type usageRow struct {
+	Bucket        int64
+	KeyID         string
+	Model         string
+	Class         string
+	Requests      int64
+	PromptTokens  int64
+	OutputTokens  int64
+	ThoughtTokens int64
+}
+
+// table picks the usage table for a time range starting at since: the
+// minute table while it still covers since, the hourly one beyond.
+func table(since, now time.Time) (string, int64) {
+	if !since.IsZero() && now.Sub(since) <= DefaultRetention().Minutes {
+		return "usage_minute", since.Unix() - mod(since.Unix(), 60)
+	}
+	if since.IsZero() {
+		return "usage_hour", 0
+	}
+	return "usage_hour", since.Unix() - mod(since.Unix(), 3600)
+}
+
+// Totals sums usage since the given time (zero: everything kept), grouped
+// by key and/or model, largest request count first. Ranges within the
+// last 24 hours are read from the minute buckets (precise to the
+// minute), longer ones from the hourly buckets (precise to the hour).
+func (s *Store) Totals(ctx context.Context, since time.Time, by Grouping) ([]Total, error) {
+	tbl, from := table(since, time.Now())
+	var rows []usageRow
+	err := s.db.WithContext(ctx).Raw(`SELECT key_id, model, class, SUM(requests) AS requests,
+		SUM(prompt_tokens) AS prompt_tokens, SUM(output_tokens) AS output_tokens, SUM(thought_tokens) AS thought_tokens
+		FROM `+tbl+` WHERE bucket >= ? GROUP BY key_id, model, class`, from).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: totals: %w", err)
+	}
+	type gk struct{ key, model string }
+	groups := map[gk]*Total{}
+	for _, r := range rows {
+		k := gk{r.KeyID, r.Model}
+		switch by {
+		case ByKey:
+			k.model = ""
+		case ByModel:
+			k.key = ""
+		}
+		t := groups[k]
+		if t == nil {
+			t = &Total{KeyID: k.key, Model: k.model}
+			groups[k] = t
+		}
+		t.add(r.Class, r.Requests, r.PromptTokens, r.OutputTokens, r.ThoughtTokens)
+	}
+	out := make([]Total, 0, len(groups))
+	for _, t := range groups {
+		out = append(out, *t)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Requests != out[j].Requests {
+			return out[i].Requests > out[j].Requests
+		}
+		if out[i].KeyID != out[j].KeyID {
+			return out[i].KeyID < out[j].KeyID
+		}
+		return out[i].Model < out[j].Model
+	})
+	return out, nil
+}
+
+// Resolution is the bucket size of a series.
+type Resolution int
+
+// Resolutions for Series.
+const (
+	Minute Resolution = iota // kept 24 hours
+	Hour                     // kept 30 days
+)
+
+// SeriesQuery selects a time series.
+type SeriesQuery struct {
+	Resolution Resolution
+	Since      time.Time // inclusive, rounded down to the bucket
+	Until      time.Time // exclusive; zero → now
+	KeyID      string    // empty: every key
+	Model      string    // empty: every model
+}
+
+// Point is one bucket of a series.
+type Point struct {
+	Time time.Time // start of the bucket (UTC)
+	Counts
+}
+
+// maxPoints bounds a dense series.
+const maxPoints = 2000
+
+// Series returns one point per bucket from Since to Until, buckets without
+// traffic included (zero counts), oldest first — ready for a chart.
+func (s *Store) Series(ctx context.Context, q SeriesQuery) ([]Point, error) {
+	step, tbl := int64(60), "usage_minute"
+	if q.Resolution == Hour {
+		step, tbl = 3600, "usage_hour"
+	}
+	until := q.Until
+	if until.IsZero() {
+		until = time.Now()
+	}
+	from := q.Since.Unix() - mod(q.Since.Unix(), step)
+	to := until.Unix()
+	if to <= from {
+		return []Point{}, nil
+	}
+	n := (to - from + step - 1) / step
+	if n > maxPoints {
+		return nil, fmt.Errorf("store: series of %d points is too long (max %d)", n, maxPoints)
+	}
+	where := []string{"bucket >= ?", "bucket < ?"}
+	args := []any{from, to}
+	if q.KeyID != "" {
+		where = append(where, "key_id = ?")
+		args = append(args, q.KeyID)
+	}
+	if q.Model != "" {
+		where = append(where, "model = ?")
+		args = append(args, q.Model)
+	}
+	var rows []usageRow
+	err := s.db.WithContext(ctx).Raw(`SELECT bucket, class, SUM(requests) AS requests,
+		SUM(prompt_tokens) AS prompt_tokens, SUM(output_tokens) AS output_tokens, SUM(thought_tokens) AS thought_tokens
+		FROM `+tbl+` WHERE `+strings.Join(where, " AND ")+` GROUP BY bucket, class`, args...).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: series: %w", err)
+	}
+	points := make([]Point, n)
+	for i := range points {
+		points[i].Time = time.Unix(from+int64(i)*step, 0).UTC()
+	}
+	for _, r := range rows {
+		i := (r.Bucket - from) / step
+		if i >= 0 && i < n {
+			points[i].add(r.Class, r.Requests, r.PromptTokens, r.OutputTokens, r.ThoughtTokens)
+		}
+	}
+	return points, nil
+}
+
+// freeTierZone is where Google's free-tier daily quotas reset (midnight
+// Pacific time).
+var freeTierZone = mustZone("America/Los_Angeles")
+
+func mustZone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err) // time/tzdata is embedded: cannot happen
+	}
+	return loc
+}
+
+// FreeTierDayStart returns the start of the free-tier quota day that
+// contains now: the last midnight in America/Los_Angeles.
+func FreeTierDayStart(now time.Time) time.Time {
+	t := now.In(freeTierZone)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, freeTierZone)
+}
+
+// DayCount is the number of requests of one (key, model) in the current
+// free-tier day.
+type DayCount struct {
+	KeyID    string
+	Model    string
+	Requests int64
+	// RateLimited counts the 429s among them.
+	RateLimited int64
+}
+
+// TodayCounts returns the request count per (key, model) since the start
+// of the free-tier day containing now (midnight US Pacific), to compare
+// against the free tier's requests-per-day limits. Pacific midnight is
+// always on a UTC hour, so the hourly buckets (which cover the 24–25
+// hours of a Pacific day, DST included) are exact.
+func (s *Store) TodayCounts(ctx context.Context, now time.Time) ([]DayCount, error) {
+	start := FreeTierDayStart(now).Unix()
+	var rows []usageRow
+	err := s.db.WithContext(ctx).Raw(`SELECT key_id, model, class, SUM(requests) AS requests FROM usage_hour
+		WHERE bucket >= ? AND bucket <= ? AND key_id != '' GROUP BY key_id, model, class`, start, now.Unix()).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: today's counts: %w", err)
+	}
+	type gk struct{ key, model string }
+	m := map[gk]*DayCount{}
+	var order []gk
+	for _, r := range rows {
+		k := gk{r.KeyID, r.Model}
+		d := m[k]
+		if d == nil {
+			d = &DayCount{KeyID: r.KeyID, Model: r.Model}
+			m[k] = d
+			order = append(order, k)
+		}
+		d.Requests += r.Requests
+		if r.Class == ClassRateLimited || r.Class == ClassQuotaDaily {
+			d.RateLimited += r.Requests
+		}
+	}
+	out := make([]DayCount, 0, len(order))
+	for _, k := range order {
+		out = append(out, *m[k])
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].KeyID != out[j].KeyID {
+			return out[i].KeyID < out[j].KeyID
+		}
+		return out[i].Model < out[j].Model
+	})
+	return out, nil
+}

@@ -1,0 +1,297 @@
+//go:build linux
+
+package tray
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/godbus/dbus/v5/prop"
+)
+
+// The real-D-Bus test runs in a child process of the test binary (systray is process-global
+// and can start only once per process) on a private dbus-daemon, with a fake
+// org.kde.StatusNotifierWatcher standing in for the desktop's tray host.
+
+const (
+	childEnv    = "GBD_TRAY_CHILD"
+	watcherPath = "/StatusNotifierWatcher"
+	failAfter   = 20 * time.Second // a deadline for a hung test, not a timing assertion
+)
+
+// TestTrayOverDBus starts a private session bus and runs TestTrayChild against it.
+func TestTrayOverDBus(t *testing.T) {
+	daemon, err := exec.LookPath("dbus-daemon")
+	if err != nil {
+		if os.Getenv("GBD_REQUIRE_DISPLAY") == "1" {
+			t.Fatalf("dbus-daemon not found and GBD_REQUIRE_DISPLAY=1: %v", err)
+		}
+		t.Skipf("dbus-daemon not found (install dbus): %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	bus := exec.CommandContext(ctx, daemon, "--session", "--nofork", "--nopidfile",
+		"--address=unix:path="+filepath.Join(t.TempDir(), "bus"), "--print-address=1")
+	out, err := bus.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus.Stderr = os.Stderr
+	if err := bus.Start(); err != nil {
+		t.Fatalf("start dbus-daemon: %v", err)
+	}
+	defer func() { _ = bus.Process.Kill(); _ = bus.Wait() }()
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("read dbus-daemon address: %v", err)
+	}
+
+	child := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestTrayChild$", "-test.v", "-test.count=1")
+	child.Env = append(os.Environ(), childEnv+"=1", "DBUS_SESSION_BUS_ADDRESS="+strings.TrimSpace(addr))
+	got, err := child.CombinedOutput()
+	t.Logf("child output:\n%s", got)
+	if err != nil {
+		t.Fatalf("tray child test failed: %v", err)
+	}
+	if !strings.Contains(string(got), "--- PASS: TestTrayChild") {
+		t.Fatalf("tray child test did not pass (skipped?)")
+	}
+}
+
+// TestStartWithoutSessionBus: no session bus means no tray and ErrUnavailable, not a panic
+// later in Stop.
+func TestStartWithoutSessionBus(t *testing.T) {
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(t.TempDir(), "no-bus-here"))
+	tr := New(newRecorder(), nil)
+	err := tr.Start()
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Start() without a session bus = %v, want ErrUnavailable", err)
+	}
+	tr.Stop()
+	tr.Update(State{Running: true}) // still must not block
+}
+
+// fakeWatcher is the part of org.kde.StatusNotifierWatcher that tray hosts provide.
+type fakeWatcher struct {
+	conn       *dbus.Conn
+	props      *prop.Properties
+	registered chan registration
+}
+
+type registration struct{ sender, path string }
+
+func (w *fakeWatcher) RegisterStatusNotifierItem(sender dbus.Sender, service string) *dbus.Error {
+	item := string(sender) + service
+	w.props.SetMust("org.kde.StatusNotifierWatcher", "RegisteredStatusNotifierItems", []string{item})
+	_ = w.conn.Emit(watcherPath, "org.kde.StatusNotifierWatcher.StatusNotifierItemRegistered", item)
+	w.registered <- registration{sender: string(sender), path: service}
+	return nil
+}
+
+func (w *fakeWatcher) RegisterStatusNotifierHost(string) *dbus.Error { return nil }
+
+func startWatcher(t *testing.T, addr string) *fakeWatcher {
+	t.Helper()
+	conn, err := dbus.Connect(addr)
+	if err != nil {
+		t.Fatalf("watcher: connect: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	w := &fakeWatcher{conn: conn, registered: make(chan registration, 4)}
+	if err := conn.Export(w, watcherPath, "org.kde.StatusNotifierWatcher"); err != nil {
+		t.Fatal(err)
+	}
+	w.props, err = prop.Export(conn, watcherPath, map[string]map[string]*prop.Prop{
+		"org.kde.StatusNotifierWatcher": {
+			"RegisteredStatusNotifierItems":  {Value: []string{}, Emit: prop.EmitTrue},
+			"IsStatusNotifierHostRegistered": {Value: true, Emit: prop.EmitTrue},
+			"ProtocolVersion":                {Value: int32(0), Emit: prop.EmitTrue},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply, err := conn.RequestName(watcherName, dbus.NameFlagDoNotQueue)
+	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("watcher: RequestName(%s) = %v, %v, want primary owner", watcherName, reply, err)
+	}
+	return w
+}
+
+// menuEntry is one top-level entry of a dbusmenu layout.
+type menuEntry struct {
+	id    int32
+	props map[string]dbus.Variant
+}
+
+func (e menuEntry) label() string {
+	if v, ok := e.props["type"]; ok && v.Value() == "separator" {
+		return "---"
+	}
+	s, _ := e.props["label"].Value().(string)
+	return s
+}
+
+func (e menuEntry) flag(name string) bool {
+	b, _ := e.props[name].Value().(bool)
+	return b
+}
+
+func getLayout(t *testing.T, menu dbus.BusObject) []menuEntry {
+	t.Helper()
+	var rev uint32
+	var root struct {
+		ID       int32
+		Props    map[string]dbus.Variant
+		Children []dbus.Variant
+	}
+	if err := menu.Call("com.canonical.dbusmenu.GetLayout", 0, int32(0), int32(-1), []string{}).Store(&rev, &root); err != nil {
+		t.Fatalf("GetLayout: %v", err)
+	}
+	var entries []menuEntry
+	for _, c := range root.Children {
+		f, ok := c.Value().([]any)
+		if !ok || len(f) != 3 {
+			t.Fatalf("GetLayout child = %#v, want (ia{sv}av)", c.Value())
+		}
+		id, _ := f[0].(int32)
+		props, _ := f[1].(map[string]dbus.Variant)
+		entries = append(entries, menuEntry{id: id, props: props})
+	}
+	return entries
+}
+
+func entryLabels(es []menuEntry) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.label())
+	}
+	return out
+}
+
+func waitCall(t *testing.T, r *recorder, want string) {
+	t.Helper()
+	select {
+	case got := <-r.fired:
+		if got != want {
+			t.Fatalf("action = %q, want %q", got, want)
+		}
+	case <-time.After(failAfter):
+		t.Fatalf("no action after click, want %q", want)
+	}
+}
+
+// TestTrayChild is the tray test proper; it only runs as TestTrayOverDBus's child.
+func TestTrayChild(t *testing.T) {
+	addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
+	if os.Getenv(childEnv) != "1" || addr == "" {
+		t.Skip("runs as a child of TestTrayOverDBus")
+	}
+	w := startWatcher(t, addr)
+
+	r := newRecorder()
+	tr := New(r, slog.New(slog.NewTextHandler(t.Output(), nil)))
+	first := State{Running: true, Addr: "127.0.0.1:8321", Port: 8321, Total: 4, Active: 2, Cooling: 1, Dead: 1}
+	tr.Update(first)
+	if err := tr.Start(); err != nil {
+		t.Fatalf("Start() = %v, want nil", err)
+	}
+	defer tr.Stop()
+
+	var reg registration
+	select {
+	case reg = <-w.registered:
+	case <-time.After(failAfter):
+		t.Fatal("the tray never called RegisterStatusNotifierItem")
+	}
+	host, err := dbus.Connect(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	item := host.Object(reg.sender, dbus.ObjectPath(reg.path))
+	menuPath, err := item.GetProperty("org.kde.StatusNotifierItem.Menu")
+	if err != nil {
+		t.Fatalf("Get(Menu): %v", err)
+	}
+	if title, err := item.GetProperty("org.kde.StatusNotifierItem.Title"); err != nil || title.Value() != AppName {
+		t.Errorf("Get(Title) = %v, %v, want %q", title, err, AppName)
+	}
+	menu := host.Object(reg.sender, menuPath.Value().(dbus.ObjectPath))
+
+	// The host sees exactly the model's labels, flags and checkbox state.
+	entries := getLayout(t, menu)
+	want := labels(Menu(first))
+	if got := entryLabels(entries); !slices.Equal(got, want) {
+		t.Fatalf("GetLayout labels = %q, want %q", got, want)
+	}
+	byID := map[ItemID]menuEntry{}
+	for i, it := range Menu(first) {
+		byID[it.ID] = entries[i]
+		if !it.Separator() && entries[i].flag("enabled") != it.Enabled {
+			t.Errorf("GetLayout %q enabled = %v, want %v", it.Label, entries[i].flag("enabled"), it.Enabled)
+		}
+	}
+	if v := byID[ItemPassthrough].props["toggle-type"].Value(); v != "checkmark" {
+		t.Errorf("passthrough toggle-type = %v, want checkmark", v)
+	}
+
+	// Clicks reach the actions.
+	click := func(id ItemID) {
+		t.Helper()
+		call := menu.Call("com.canonical.dbusmenu.Event", 0, byID[id].id, "clicked", dbus.MakeVariant(""), uint32(0))
+		if call.Err != nil {
+			t.Fatalf("Event(%s, clicked): %v", id, call.Err)
+		}
+	}
+	click(ItemOpen)
+	waitCall(t, r, "OpenWindow")
+	click(ItemPassthrough)
+	waitCall(t, r, "SetPassthrough(true)")
+	click(ItemCopyOpenAI)
+	waitCall(t, r, "CopyOpenAIBaseURL")
+	click(ItemQuit)
+	waitCall(t, r, "Quit")
+	if err := item.Call("org.kde.StatusNotifierItem.Activate", 0, int32(0), int32(0)).Err; err != nil {
+		t.Fatalf("Activate: %v", err)
+	}
+	waitCall(t, r, "OpenWindow")
+
+	// A new state is drawn in place.
+	second := State{Lang: "zh-CN", Running: true, Paused: true, Passthrough: true, Addr: "127.0.0.1:8321", Port: 8321, Total: 4, Active: 2, Dead: 2}
+	tr.Update(second)
+	want = labels(Menu(second))
+	deadline := time.Now().Add(failAfter)
+	for {
+		entries = getLayout(t, menu)
+		if slices.Equal(entryLabels(entries), want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GetLayout labels after Update = %q, want %q", entryLabels(entries), want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i, it := range Menu(second) {
+		if it.ID == ItemPassthrough {
+			if v := entries[i].props["toggle-state"].Value(); v != int32(1) {
+				t.Errorf("passthrough toggle-state after Update = %v, want 1", v)
+			}
+		}
+	}
+	click(ItemPause)
+	waitCall(t, r, "SetPaused(false)")
+	fmt.Fprintln(t.Output(), "tray menu verified over D-Bus")
+}

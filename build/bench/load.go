@@ -1,0 +1,343 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// kind is the shape of a benchmark request.
+type kind int
+
+const (
+	kindGenerate   kind = iota // native generateContent
+	kindStream                 // native streamGenerateContent?alt=sse
+	kindChat                   // OpenAI chat completion
+	kindChatStream             // OpenAI chat completion, stream
+)
+
+func (k kind) stream() bool { return k == kindStream || k == kindChatStream }
+func (k kind) openAI() bool { return k == kindChat || k == kindChatStream }
+
+func (k kind) String() string {
+	return [...]string{"native generateContent", "native stream (SSE)", "OpenAI chat", "OpenAI chat stream"}[k]
+}
+
+// benchModel is the model every request names.
+const benchModel = "gemini-2.5-flash"
+
+// Request bodies: a short prompt, as most chat traffic is.
+var (
+	nativeBody     = []byte(`{"contents":[{"role":"user","parts":[{"text":"What is the capital of Wyoming?"}]}],"generationConfig":{"temperature":0.2}}`)
+	chatBody       = []byte(`{"model":"` + benchModel + `","messages":[{"role":"user","content":"What is the capital of Wyoming?"}],"temperature":0.2}`)
+	chatStreamBody = []byte(`{"model":"` + benchModel + `","messages":[{"role":"user","content":"What is the capital of Wyoming?"}],"temperature":0.2,"stream":true}`)
+	// firstText marks the first text chunk of the fake's synthetic stream
+	// (proxytest.SyntheticText(1)) in native events and OpenAI chunks alike.
+	firstText = []byte("chunk 1 ")
+)
+
+// endpoint is a server the load generator talks to.
+type endpoint struct {
+	name   string // "direct", "baseline", "ours"
+	base   string // http://127.0.0.1:port
+	keys   []string
+	access string // access key (ours, baseline); "" sends a random pool key (direct)
+	proc   *child // the server process, for CPU; nil for the fake itself
+	client *http.Client
+}
+
+// newClient returns a client that keeps enough connections for conc.
+func newClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:               nil, // loopback only, never through an environment proxy
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 512,
+		IdleConnTimeout:     2 * time.Minute,
+		DisableCompression:  true,
+	}}
+}
+
+// newRequest builds one request of kind k for e.
+func (e *endpoint) newRequest(ctx context.Context, k kind) (*http.Request, error) {
+	var path string
+	var body []byte
+	switch k {
+	case kindGenerate:
+		path, body = "/v1beta/models/"+benchModel+":generateContent", nativeBody
+	case kindStream:
+		path, body = "/v1beta/models/"+benchModel+":streamGenerateContent?alt=sse", nativeBody
+	case kindChat:
+		path, body = "/v1/chat/completions", chatBody
+	case kindChatStream:
+		path, body = "/v1/chat/completions", chatStreamBody
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.base+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	cred := e.access
+	if cred == "" {
+		cred = e.keys[rand.IntN(len(e.keys))]
+	}
+	if k.openAI() {
+		req.Header.Set("Authorization", "Bearer "+cred)
+	} else {
+		req.Header.Set("x-goog-api-key", cred)
+	}
+	return req, nil
+}
+
+// sample is one finished request.
+type sample struct {
+	total time.Duration // until the body was read to its end
+	ttft  time.Duration // streams: until the first text event was whole
+	cut   bool          // a stream that did not end properly
+}
+
+// do sends one request and reads the whole answer. An error means the
+// request failed before an answer (or got a non-200); a stream that started
+// and broke is a sample with cut set.
+func (e *endpoint) do(ctx context.Context, k kind, events int) (sample, error) {
+	req, err := e.newRequest(ctx, k)
+	if err != nil {
+		return sample{}, err
+	}
+	start := time.Now()
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return sample{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+		return sample{}, &statusError{code: resp.StatusCode, body: strings.TrimSpace(string(b))}
+	}
+	if !k.stream() {
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			return sample{}, err
+		}
+		return sample{total: time.Since(start)}, nil
+	}
+	st := readSSE(resp.Body, start)
+	s := sample{total: time.Since(start), ttft: st.ttft}
+	if k.openAI() {
+		s.cut = st.err != nil || !st.done || st.errorEvent || st.ttft == 0
+	} else {
+		s.cut = st.err != nil || st.events != events || !bytes.Contains(st.last, []byte(`"finishReason"`)) || st.ttft == 0
+	}
+	return s, nil
+}
+
+// statusError is a non-200 answer.
+type statusError struct {
+	code int
+	body string
+}
+
+func (e *statusError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.code, e.body) }
+
+// sseStats is what readSSE saw of a stream.
+type sseStats struct {
+	events     int           // events with data
+	last       []byte        // data of the last event
+	ttft       time.Duration // when the first event with firstText was whole
+	done       bool          // OpenAI: the last event was [DONE]
+	errorEvent bool          // OpenAI: an event carried an error object
+	err        error         // a read error other than EOF
+}
+
+// readSSE reads a text/event-stream to its end.
+func readSSE(r io.Reader, start time.Time) sseStats {
+	var st sseStats
+	br := bufio.NewReaderSize(r, 32<<10)
+	var line, data []byte
+	inData := false
+	endEvent := func() {
+		if !inData {
+			return
+		}
+		st.events++
+		if st.ttft == 0 && bytes.Contains(data, firstText) {
+			st.ttft = time.Since(start)
+		}
+		if bytes.HasPrefix(data, []byte(`{"error"`)) {
+			st.errorEvent = true
+		}
+		st.last = append(st.last[:0], data...)
+		data, inData = data[:0], false
+	}
+	for {
+		chunk, err := br.ReadSlice('\n')
+		line = append(line, chunk...)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				st.err = err
+			}
+			if len(bytes.TrimSpace(line)) > 0 {
+				st.err = errors.Join(st.err, errors.New("stream ended inside an event"))
+			}
+			break
+		}
+		l := bytes.TrimRight(line, "\r\n")
+		switch {
+		case len(l) == 0:
+			endEvent()
+		case bytes.HasPrefix(l, []byte("data:")):
+			d := bytes.TrimPrefix(l[5:], []byte(" "))
+			if inData {
+				data = append(data, '\n')
+			}
+			data = append(data, d...)
+			inData = true
+		}
+		line = line[:0]
+	}
+	st.done = bytes.Equal(bytes.TrimSpace(st.last), []byte("[DONE]"))
+	return st
+}
+
+// run is one measured load run against one endpoint.
+type run struct {
+	Requests   int
+	Errors     int
+	Cut        int
+	Lat        []time.Duration // sorted
+	TTFT       []time.Duration // sorted; streams only
+	Wall       time.Duration
+	CPU        time.Duration // the server process, during the run
+	FakeCPU    time.Duration // the fake, during the run
+	TimedOut   bool
+	FirstError string
+}
+
+// cpuPerReq returns the server's CPU time per request in µs.
+func (r *run) cpuPerReq() float64 {
+	if r.Requests == 0 {
+		return 0
+	}
+	return float64(r.CPU.Microseconds()) / float64(r.Requests)
+}
+
+// fakeCPUPerReq returns the fake's CPU time per request in µs.
+func (r *run) fakeCPUPerReq() float64 {
+	if r.Requests == 0 {
+		return 0
+	}
+	return float64(r.FakeCPU.Microseconds()) / float64(r.Requests)
+}
+
+// percentile returns the p-th percentile (0 < p ≤ 100) of sorted d: the
+// smallest value with at least p% of the values at or below it.
+func percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	i := int(float64(len(d))*p/100+0.999999) - 1
+	return d[max(0, min(i, len(d)-1))]
+}
+
+// load sends total requests of kind k at concurrency conc to e and measures
+// the CPU time e's process (and the fake's) spent meanwhile. It stops early
+// when timeout passes.
+func load(ctx context.Context, e *endpoint, fake *child, k kind, conc, total, events int, timeout time.Duration) (*run, error) {
+	r := &run{}
+	var cpu0, fake0 usage
+	var err error
+	if e.proc != nil {
+		if cpu0, err = e.proc.stat(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if fake0, err = fake.stat(ctx); err != nil {
+		return nil, err
+	}
+
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var (
+		next     atomic.Int64
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		firstErr error
+	)
+	start := time.Now()
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var lat, ttft []time.Duration
+			var n, errs, cut int
+			var werr error
+			for rctx.Err() == nil && next.Add(1) <= int64(total) {
+				s, err := e.do(rctx, k, events)
+				if rctx.Err() != nil {
+					break // cancelled by the time limit: not a sample
+				}
+				if err != nil {
+					errs++
+					if werr == nil {
+						werr = err
+					}
+					continue
+				}
+				n++
+				lat = append(lat, s.total)
+				if k.stream() && s.ttft > 0 {
+					ttft = append(ttft, s.ttft)
+				}
+				if s.cut {
+					cut++
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			r.Requests += n
+			r.Errors += errs
+			r.Cut += cut
+			r.Lat = append(r.Lat, lat...)
+			r.TTFT = append(r.TTFT, ttft...)
+			if firstErr == nil {
+				firstErr = werr
+			}
+		}()
+	}
+	wg.Wait()
+	r.Wall = time.Since(start)
+	r.TimedOut = ctx.Err() == nil && rctx.Err() != nil
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if firstErr != nil {
+		r.FirstError = firstErr.Error()
+	}
+	slices.Sort(r.Lat)
+	slices.Sort(r.TTFT)
+
+	if e.proc != nil {
+		cpu1, err := e.proc.stat(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r.CPU = cpu1.CPU - cpu0.CPU
+	}
+	fake1, err := fake.stat(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.FakeCPU = fake1.CPU - fake0.CPU
+	return r, nil
+}

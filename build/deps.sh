@@ -1,0 +1,96 @@
+# shellcheck shell=bash disable=SC2034
+# Shared by build/run.sh and build/test.sh (sourced, not run): install what is missing on a
+# Debian/Ubuntu machine, quickly when everything is already there.
+
+# The packages to build the desktop binary (cgo, GTK 3, WebKitGTK 4.1 → build tag webkit2_41).
+BUILD_APT=(libgtk-3-dev libwebkit2gtk-4.1-dev pkg-config gcc)
+# And to run every test: a virtual display, a session bus with an unlocked keyring, tools to
+# look at windows, and Chromium for the browser tests.
+TEST_APT=(xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools imagemagick x11-utils xdotool xclip chromium)
+
+# Minimum Node.js for Vite 8 (and the pinned client SDKs).
+NODE_MIN=20.19.0
+
+export DEBIAN_FRONTEND=noninteractive
+export NPM_CONFIG_AUDIT=false NPM_CONFIG_FUND=false NPM_CONFIG_UPDATE_NOTIFIER=false
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Go installs to /usr/local/go on most machines without putting it on PATH for scripts.
+for d in /usr/local/go/bin "$HOME/go/bin"; do
+  case ":$PATH:" in *":$d:"*) ;; *) [ -d "$d" ] && PATH="$PATH:$d" ;; esac
+done
+export PATH
+
+# missing_apt PKG... prints the packages that are not installed.
+missing_apt() {
+  local p status
+  for p in "$@"; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [ "$status" = installed ] || printf '%s\n' "$p"
+  done
+}
+
+# ensure_apt PKG... installs the missing packages (apt-get update first, only then).
+ensure_apt() {
+  command -v dpkg-query >/dev/null || die "not a Debian/Ubuntu system (no dpkg); install by hand: $*"
+  local missing
+  mapfile -t missing < <(missing_apt "$@")
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || die "missing packages (${missing[*]}) and no sudo: run as root: apt-get install ${missing[*]}"
+    sudo=(sudo)
+  fi
+  log "apt: installing ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  mapfile -t missing < <(missing_apt "$@")
+  [ "${#missing[@]}" -eq 0 ] || die "apt could not install: ${missing[*]}"
+}
+
+version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
+
+ensure_go() {
+  command -v go >/dev/null || die "Go is not installed: install Go 1.25 or newer (https://go.dev/dl/) and put it on PATH"
+  local v
+  v=$(go env GOVERSION); v=${v#go}
+  version_ge "$v" 1.25 || die "Go $v is too old: this project needs Go 1.25 or newer"
+}
+
+ensure_node() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    log "Node.js not found: trying Debian's nodejs/npm"
+    ensure_apt nodejs npm
+  fi
+  local v
+  v=$(node --version); v=${v#v}
+  version_ge "$v" "$NODE_MIN" || die "Node.js $v is too old: the frontend build (Vite 8) needs Node.js $NODE_MIN or newer"
+}
+
+# npm_ci DIR installs DIR's locked npm packages unless they are already installed from the
+# same package-lock.json. A go.mod in node_modules keeps `go ... ./...` out of it.
+npm_ci() {
+  local dir=$1 stamp sum
+  stamp="$dir/node_modules/.gbd-lock-sha256"
+  sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
+    return 0
+  fi
+  log "npm ci in $dir"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  printf 'module ignore_node_modules\n' >"$dir/node_modules/go.mod"
+  printf '%s\n' "$sum" >"$stamp"
+}
+
+build_frontend() {
+  npm_ci frontend
+  log "frontend: npm run build"
+  (cd frontend && npm run --silent build)
+  # main.go embeds frontend/dist; the committed dist/.gitkeep comes back from public/.
+  [ -f frontend/dist/.gitkeep ] || : >frontend/dist/.gitkeep
+}
+
+# have_display tells whether a window can be shown.
+have_display() { [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; }

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Installs everything the tests need and runs every check and test:
+#   bash build/test.sh
+# Stages: deps (apt, npm, Go modules) → frontend build → gofmt → go vet → builds (proxy and
+# headless with CGO_ENABLED=0, Windows cross-compile, desktop with WebKitGTK 4.1) → go test
+# -race of every package inside one D-Bus session with an unlocked gnome-keyring and an Xvfb
+# display. The GBD_REQUIRE_* variables make tests that need the keyring, the node clients,
+# Chromium or a display fail instead of skipping. Exits non-zero when any stage fails.
+#
+# Knobs: GBD_TEST_PKGS (default ./...), GBD_TEST_P (go test -p, default 2),
+# GBD_TEST_TIMEOUT (default 40m), GBD_TEST_RUN (go test -run).
+# shellcheck disable=SC2317 # stage functions are called through `stage`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=build/deps.sh
+source build/deps.sh
+
+ROOT=$PWD
+BIN=$ROOT/build/bin/gemini-balance-desktop
+DESKTOP_TAGS=desktop,production,webkit2_41
+
+# ---- inside `dbus-run-session`: keyring + Xvfb + go test ------------------------------
+if [ "${1:-}" = __session ]; then
+  gk_out=$(mktemp)
+  # --unlock reads the password from stdin; without it the keyring stays locked. Its output
+  # goes to a file: the daemon forks, and a pipe would stay open.
+  if printf pw | gnome-keyring-daemon --unlock --components=secrets >"$gk_out" 2>&1; then
+    while IFS= read -r line; do
+      case $line in [A-Z_]*=*) export "${line?}" ;; esac
+    done <"$gk_out"
+  else
+    echo "warning: gnome-keyring-daemon failed: $(cat "$gk_out")" >&2
+  fi
+  rm -f "$gk_out"
+  if printf probe | timeout 20 secret-tool store --label='gbd test probe' gbd-test probe >/dev/null 2>&1 &&
+    [ "$(timeout 20 secret-tool lookup gbd-test probe 2>/dev/null)" = probe ]; then
+    timeout 20 secret-tool clear gbd-test probe >/dev/null 2>&1 || true
+    echo "keyring: unlocked and writable"
+  else
+    echo "warning: the Secret Service keyring does not answer: keyring tests will fail" >&2
+  fi
+
+  export GBD_REQUIRE_KEYRING=1 GBD_REQUIRE_E2E=1 GBD_REQUIRE_DISPLAY=1
+  export GBD_BIN=$BIN GBD_CHROMIUM=${GBD_CHROMIUM:-/usr/bin/chromium}
+  args=(-race -count=1 -p "${GBD_TEST_P:-2}" -timeout "${GBD_TEST_TIMEOUT:-40m}")
+  [ -n "${GBD_TEST_RUN:-}" ] && args+=(-run "$GBD_TEST_RUN")
+  # shellcheck disable=SC2086 # GBD_TEST_PKGS is a list of package patterns
+  exec xvfb-run -a -s '-screen 0 1280x800x24 -nolisten tcp' go test "${args[@]}" ${GBD_TEST_PKGS:-./...}
+fi
+
+# ---- stages ---------------------------------------------------------------------------
+names=() results=() times=()
+failed=0
+
+# stage NAME CMD... runs CMD with errexit in a subshell and records its result and time.
+stage() {
+  local name=$1 start rc
+  shift
+  printf '\n\033[1;34m=== %s\033[0m\n' "$name"
+  start=$(date +%s)
+  set +e
+  (set -e; "$@")
+  rc=$?
+  set -e
+  names+=("$name")
+  times+=($(($(date +%s) - start)))
+  if [ "$rc" -eq 0 ]; then
+    results+=(ok)
+  else
+    results+=("FAILED (exit $rc)")
+    failed=1
+  fi
+  return 0
+}
+
+summary() {
+  printf '\n\033[1m=== summary\033[0m\n'
+  local i total=0
+  for i in "${!names[@]}"; do
+    printf '  %-54s %5ss  %s\n' "${names[$i]}" "${times[$i]}" "${results[$i]}"
+    total=$((total + times[i]))
+  done
+  printf '  %-54s %5ss\n' "total" "$total"
+  if [ "$failed" -ne 0 ]; then
+    echo "build/test.sh: FAILED"
+  else
+    echo "build/test.sh: all stages passed"
+  fi
+}
+
+deps() {
+  ensure_apt "${BUILD_APT[@]}" "${TEST_APT[@]}"
+  ensure_go
+  ensure_node
+  npm_ci frontend
+  npm_ci build/e2e
+  go mod download
+}
+
+gofmt_check() {
+  local files bad
+  files=$(find . -name '*.go' -not -path './.git/*' -not -path '*/node_modules/*' -not -path './build/bin/*')
+  # shellcheck disable=SC2086
+  bad=$(gofmt -l $files)
+  if [ -n "$bad" ]; then
+    echo "gofmt -l: these files need gofmt -w:" >&2
+    echo "$bad" >&2
+    return 1
+  fi
+}
+
+go_vet() {
+  go vet ./...
+  go vet -tags "$DESKTOP_TAGS" .
+}
+
+build_nocgo() {
+  CGO_ENABLED=0 go build ./proxy/...
+  local tmp
+  tmp=$(mktemp -d)
+  CGO_ENABLED=0 go build -o "$tmp/gemini-balance-desktop-headless" .
+  rm -rf "$tmp"
+}
+
+build_windows() {
+  GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -tags desktop,production -ldflags -H=windowsgui -o /dev/null .
+}
+
+build_desktop() {
+  mkdir -p build/bin
+  go build -tags "$DESKTOP_TAGS" -o "$BIN" .
+}
+
+go_test() {
+  dbus-run-session -- bash "$ROOT/build/test.sh" __session
+}
+
+stage "deps (apt, npm ci, go mod download)" deps
+if [ "$failed" -ne 0 ]; then
+  summary
+  exit 1
+fi
+stage "frontend build (tsc + vite)" build_frontend
+stage "gofmt -l" gofmt_check
+stage "go vet" go_vet
+stage "build proxy + headless (CGO_ENABLED=0)" build_nocgo
+stage "build windows (GOOS=windows, cross)" build_windows
+stage "build desktop (-tags $DESKTOP_TAGS)" build_desktop
+stage "go test -race (dbus + keyring + Xvfb)" go_test
+summary
+exit "$failed"

@@ -1,0 +1,115 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gemini-balance/desktop/proxy/keypool"
+)
+
+// DefaultPort is the port the proxy listens on unless told otherwise.
+const DefaultPort = 8321
+
+// DefaultUpstream is Google's Gemini API endpoint.
+const DefaultUpstream = "https://generativelanguage.googleapis.com"
+
+// Defaults for the limits in Config.
+const (
+	DefaultMaxAttempts   = 3
+	DefaultMaxBodyBytes  = 32 << 20
+	DefaultMaxUploadSize = 2 << 30
+)
+
+// Config is everything the proxy needs to know to serve. The zero value of a
+// field means its default; Normalize fills them in and validates.
+type Config struct {
+	// Addr is the listen address, "127.0.0.1:8321" by default. Binding to
+	// anything but loopback is an explicit choice of the user.
+	Addr string
+	// AccessKey is what clients must present (as ?key=, x-goog-api-key or
+	// Authorization: Bearer). It is required unless Passthrough is set.
+	AccessKey string
+	// Passthrough sends the client's own key upstream, skipping the pool and
+	// the access-key check.
+	Passthrough bool
+	// Paused makes the proxy answer 503 to API requests (the UI still works).
+	Paused bool
+	// MaxAttempts bounds the keys tried for one request (default 3).
+	MaxAttempts int
+	// Upstream is the base URL of the Gemini API (tests point it at a fake).
+	Upstream string
+	// UpstreamProxy is an http://, https://, socks5:// or socks5h:// URL
+	// (credentials allowed), "" for the system/environment proxy, or
+	// "direct" for none.
+	UpstreamProxy string
+	// AllowedHosts are extra Host header values (names or addresses, without
+	// port) accepted besides loopback, for LAN use.
+	AllowedHosts []string
+	// MaxBodyBytes caps request bodies (default 32 MiB); file uploads use
+	// MaxUploadBytes (default 2 GiB) and are streamed, not buffered.
+	MaxBodyBytes   int64
+	MaxUploadBytes int64
+	// Aliases maps client model names (e.g. "gpt-4o-mini") to Gemini models
+	// on the OpenAI routes. Nothing is substituted unless listed here.
+	Aliases map[string]string
+	// ImageFetchTimeout and ImageFetchMaxBytes bound http(s) image URLs that
+	// OpenAI requests ask the proxy to fetch.
+	ImageFetchTimeout  time.Duration
+	ImageFetchMaxBytes int64
+	// TransientBackoff is the pause before retrying after a transient
+	// upstream error (default 250ms, grows with the attempt number).
+	TransientBackoff time.Duration
+	// Strategy is how keys are picked.
+	Strategy keypool.Strategy
+}
+
+// Normalize returns c with defaults filled in, or an error that says which
+// setting is wrong.
+func (c Config) Normalize() (Config, error) {
+	if c.Addr == "" {
+		c.Addr = fmt.Sprintf("127.0.0.1:%d", DefaultPort)
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return c, fmt.Errorf("listen address %q: %w", c.Addr, err)
+	}
+	if c.AccessKey == "" && !c.Passthrough {
+		return c, errors.New("an access key is required unless passthrough mode is on")
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = DefaultMaxAttempts
+	}
+	if c.MaxAttempts > 20 {
+		return c, fmt.Errorf("max attempts %d is more than 20", c.MaxAttempts)
+	}
+	if c.Upstream == "" {
+		c.Upstream = DefaultUpstream
+	}
+	u, err := url.Parse(c.Upstream)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, fmt.Errorf("upstream URL %q must be an absolute http(s) URL", c.Upstream)
+	}
+	c.Upstream = strings.TrimRight(c.Upstream, "/")
+	if _, err := proxyFunc(c.UpstreamProxy); err != nil {
+		return c, err
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.MaxUploadBytes <= 0 {
+		c.MaxUploadBytes = DefaultMaxUploadSize
+	}
+	if c.ImageFetchTimeout <= 0 {
+		c.ImageFetchTimeout = 15 * time.Second
+	}
+	if c.ImageFetchMaxBytes <= 0 {
+		c.ImageFetchMaxBytes = 20 << 20
+	}
+	if c.TransientBackoff <= 0 {
+		c.TransientBackoff = 250 * time.Millisecond
+	}
+	return c, nil
+}

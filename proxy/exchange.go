@@ -1,0 +1,318 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gemini-balance/desktop/proxy/apikey"
+	"github.com/gemini-balance/desktop/proxy/gemini"
+	"github.com/gemini-balance/desktop/proxy/keypool"
+	"github.com/gemini-balance/desktop/proxy/sse"
+)
+
+// maxErrorBody caps how much of an upstream error answer is read.
+const maxErrorBody = 1 << 20
+
+// call is one client request as the attempt loop sees it.
+type call struct {
+	httpMethod string
+	path       string     // upstream path, escaped, with leading slash
+	query      url.Values // forwarded query, never with a key in it
+	header     http.Header
+	body       []byte    // buffered body, replayed on every attempt
+	bodyStream io.Reader // unbuffered body (uploads): one attempt only
+	model      string    // for per-(key, model) cooldowns
+	method     string    // Gemini method, e.g. "generateContent"
+
+	stream     bool // the answer is streamed (flushed as it arrives)
+	sse        bool // the stream is text/event-stream (alt=sse)
+	checkEmpty bool // a 2xx without content is retried (generateContent)
+
+	pinned    string        // key id this request must use (resource affinity)
+	clientKey apikey.Secret // passthrough: the client's own key
+}
+
+// answer is the upstream response the attempt loop settled on: a 2xx to
+// commit, or the last error answer when retrying could not help.
+type answer struct {
+	resp    *http.Response
+	body    []byte      // the whole body when it was read (non-stream, errors)
+	first   sse.Event   // for SSE streams: the first event, already read
+	events  *sse.Reader // for SSE streams: the rest
+	keyID   string
+	verdict gemini.Verdict
+}
+
+// ok reports whether the answer is a success to pass on.
+func (a *answer) ok() bool { return a.resp.StatusCode/100 == 2 }
+
+// close releases the upstream body.
+func (a *answer) close() {
+	if a.resp != nil && a.resp.Body != nil {
+		a.resp.Body.Close()
+	}
+}
+
+// localError is an answer the proxy makes itself: no key was usable, the
+// upstream could not be reached, the client left.
+type localError struct {
+	status     int
+	grpcStatus string // Google's status word for the native error shape
+	message    string
+	retryAfter time.Duration
+}
+
+func (e *localError) Error() string { return e.message }
+
+// errClientGone is returned when the client cancelled the request.
+var errClientGone = &localError{status: 499, grpcStatus: "CANCELLED", message: "client closed the request"}
+
+// exchange runs the attempt loop: pick a key, call upstream, classify,
+// report, and try another key while that can help and nothing has been
+// written to the client. It returns the answer to commit, or a *localError.
+// res is filled with attempts, key and class as it goes.
+func (s *Server) exchange(ctx context.Context, cfg *Config, c *call, res *Result) (*answer, error) {
+	maxAttempts := cfg.MaxAttempts
+	if c.bodyStream != nil || !c.clientKey.IsZero() {
+		maxAttempts = 1 // an unbuffered body cannot be replayed; passthrough has one key
+	}
+	if c.pinned != "" && maxAttempts > 2 {
+		maxAttempts = 2 // the one key that owns the resource, once more on a transient error
+	}
+	var (
+		tried   = make([]string, 0, maxAttempts)
+		last    *answer
+		lastErr error
+	)
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		key, err := s.pickKey(c, tried)
+		if err != nil {
+			var ex *keypool.ExhaustedError
+			if last != nil || lastErr != nil {
+				if errors.As(err, &ex) && last != nil && last.resp.StatusCode == http.StatusTooManyRequests &&
+					last.resp.Header.Get("Retry-After") == "" && ex.RetryAfter > 0 {
+					last.resp.Header.Set("Retry-After", retryAfterValue(ex.RetryAfter))
+				}
+				break
+			}
+			return nil, err
+		}
+		tried = append(tried, key.ID)
+		res.Attempts = attempt
+		res.KeyID = key.ID
+
+		a, err := s.attempt(ctx, cfg, c, key)
+		if err != nil {
+			v := gemini.ClassifyError(err)
+			if v.Class == gemini.ClassCanceled || ctx.Err() != nil {
+				res.Class = gemini.ClassCanceled.String()
+				return nil, errClientGone
+			}
+			res.Class = v.Class.String()
+			s.report(key.ID, c.model, v)
+			res.Failures = append(res.Failures, AttemptFailure{KeyID: key.ID, Class: v.Class.String(), Reason: v.Reason})
+			s.log.Debug("upstream attempt failed", "key", key.ID, "model", c.model, "class", v.Class.String(), "err", gemini.Redact(err.Error()))
+			last, lastErr = nil, err
+			if !s.backoff(ctx, cfg, attempt, maxAttempts) {
+				return nil, errClientGone
+			}
+			continue
+		}
+		res.Class, res.Reason = a.verdict.Class.String(), a.verdict.Reason
+		s.report(key.ID, c.model, a.verdict)
+		if !a.verdict.Retry() || attempt == maxAttempts {
+			if last != nil {
+				last.close()
+			}
+			return a, nil
+		}
+		res.Failures = append(res.Failures, AttemptFailure{KeyID: key.ID, Class: a.verdict.Class.String(), Reason: a.verdict.Reason})
+		s.log.Debug("upstream attempt retried", "key", key.ID, "model", c.model, "status", a.resp.StatusCode, "class", a.verdict.Class.String())
+		if last != nil {
+			last.close()
+		}
+		last, lastErr = a, nil
+		if a.verdict.Class == gemini.ClassTransient || a.verdict.Class == gemini.ClassEmpty {
+			if !s.backoff(ctx, cfg, attempt, maxAttempts) {
+				return nil, errClientGone
+			}
+		}
+	}
+	if last != nil {
+		return last, nil
+	}
+	return nil, &localError{
+		status:     http.StatusBadGateway,
+		grpcStatus: "UNAVAILABLE",
+		message:    "upstream unreachable: " + gemini.Redact(describeNetErr(lastErr)),
+	}
+}
+
+// pickKey returns the key for the next attempt.
+func (s *Server) pickKey(c *call, tried []string) (keypool.Key, error) {
+	if !c.clientKey.IsZero() {
+		return keypool.Key{ID: "passthrough", Secret: c.clientKey}, nil
+	}
+	if c.pinned != "" {
+		k, ok := s.pool.Get(c.pinned)
+		if !ok {
+			return keypool.Key{}, &localError{
+				status:     http.StatusConflict,
+				grpcStatus: "FAILED_PRECONDITION",
+				message:    fmt.Sprintf("this file or cached content was created with key %s, which is no longer in the pool; upload it again", c.pinned),
+			}
+		}
+		return k, nil
+	}
+	return s.pool.Acquire(c.model, tried)
+}
+
+// report tells the pool what an attempt meant for its key. Passthrough keys
+// are not in the pool; a cancelled request is never held against a key.
+func (s *Server) report(keyID, model string, v gemini.Verdict) {
+	if keyID == "passthrough" || v.Class == gemini.ClassCanceled {
+		return
+	}
+	s.pool.Report(keyID, model, poolEvent(v))
+}
+
+// poolEvent maps a classified upstream answer to what the pool does with the
+// key. This is the one place where a Class becomes a penalty.
+func poolEvent(v gemini.Verdict) keypool.Event {
+	switch v.Class {
+	case gemini.ClassOK:
+		return keypool.Event{Kind: keypool.Success}
+	case gemini.ClassKeyInvalid, gemini.ClassKeyDenied:
+		return keypool.Event{Kind: keypool.Disable, Reason: v.Reason}
+	case gemini.ClassQuotaDaily:
+		return keypool.Event{Kind: keypool.DailyQuota, Reason: v.Reason}
+	case gemini.ClassRateLimited:
+		return keypool.Event{Kind: keypool.Cooldown, Delay: v.RetryDelay, Reason: v.Reason}
+	default:
+		return keypool.Event{Kind: keypool.Neutral}
+	}
+}
+
+// backoff waits before the next attempt after a transient failure. It
+// reports false when the client left meanwhile.
+func (s *Server) backoff(ctx context.Context, cfg *Config, attempt, maxAttempts int) bool {
+	if attempt >= maxAttempts {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(cfg.TransientBackoff * time.Duration(attempt))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// attempt makes one upstream call with key and reads as much of the answer
+// as is needed to judge it: error bodies and non-stream bodies whole, the
+// first event of an SSE stream.
+func (s *Server) attempt(ctx context.Context, cfg *Config, c *call, key keypool.Key) (*answer, error) {
+	u := cfg.Upstream + c.path
+	if q := c.query.Encode(); q != "" {
+		u += "?" + q
+	}
+	var body io.Reader
+	switch {
+	case c.bodyStream != nil:
+		body = c.bodyStream
+	case c.body != nil:
+		body = bytes.NewReader(c.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, c.httpMethod, u, body)
+	if err != nil {
+		return nil, fmt.Errorf("build upstream request: %w", err)
+	}
+	for k, vs := range c.header {
+		req.Header[k] = vs
+	}
+	if c.body != nil {
+		req.ContentLength = int64(len(c.body))
+	}
+	req.Header.Set("x-goog-api-key", key.Secret.Reveal())
+
+	resp, err := s.transport.Load().RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	a := &answer{resp: resp, keyID: key.ID}
+	if resp.StatusCode/100 != 2 {
+		a.body, err = io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		a.verdict = gemini.Classify(resp.StatusCode, a.body)
+		return a, nil
+	}
+	switch {
+	case !c.stream:
+		a.body, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		if c.checkEmpty {
+			a.verdict = gemini.Classify(resp.StatusCode, a.body)
+		} else {
+			a.verdict = gemini.Classify(resp.StatusCode, nil)
+		}
+	case c.sse && isEventStream(resp.Header):
+		a.events = sse.NewReader(resp.Body)
+		ev, err := a.events.Next()
+		if err != nil {
+			resp.Body.Close()
+			if errors.Is(err, io.EOF) {
+				// A stream that ends before its first event is an empty answer.
+				a.body = []byte{}
+				a.verdict = gemini.Verdict{Class: gemini.ClassEmpty, Reason: "empty stream"}
+				return a, nil
+			}
+			return nil, err
+		}
+		a.first = ev
+		a.verdict = gemini.Classify(resp.StatusCode, nil)
+	default:
+		a.verdict = gemini.Classify(resp.StatusCode, nil)
+	}
+	return a, nil
+}
+
+// isEventStream reports whether h says text/event-stream.
+func isEventStream(h http.Header) bool {
+	return strings.HasPrefix(h.Get("Content-Type"), "text/event-stream")
+}
+
+// retryAfterValue formats d as whole seconds for a Retry-After header.
+func retryAfterValue(d time.Duration) string {
+	secs := int64((d + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	return fmt.Sprint(secs)
+}
+
+// describeNetErr gives a short description of a transport error without
+// the request URL, which Go's url.Error would repeat.
+func describeNetErr(err error) string {
+	if err == nil {
+		return "no answer"
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return err.Error()
+}

@@ -1,0 +1,197 @@
+package proxy
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gemini-balance/desktop/proxy/gemini"
+)
+
+// responseWriter remembers the status and whether anything was written, so
+// that the log line and the Result tell what the client saw.
+type responseWriter struct {
+	http.ResponseWriter
+	status  int
+	written bool
+	aborted bool // the stream broke after the first byte; cut the connection
+}
+
+func (w *responseWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	w.written = true
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush sends what was written so far to the client.
+func (w *responseWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// route is the kind of request a path names.
+type route int
+
+const (
+	routeAdmin route = iota // management API and web UI
+	routeHealth
+	routeNative
+	routeOpenAI
+)
+
+// routeOf decides who serves r. OpenAI and native Gemini share /v1/models:
+// a request that carries a Gemini-style key (x-goog-api-key or ?key=) is
+// native, one with Authorization: Bearer is OpenAI (DESIGN §3).
+func routeOf(r *http.Request) (route, string) {
+	p := r.URL.Path
+	switch {
+	case p == "/healthz":
+		return routeHealth, ""
+	case strings.HasPrefix(p, "/v1beta/openai/"):
+		return routeOpenAI, "/" + strings.TrimPrefix(p, "/v1beta/openai/")
+	case p == "/v1/chat/completions", p == "/v1/embeddings":
+		return routeOpenAI, strings.TrimPrefix(p, "/v1")
+	case p == "/chat/completions", p == "/embeddings", p == "/models", strings.HasPrefix(p, "/models/"):
+		return routeOpenAI, p
+	case p == "/v1/models" || strings.HasPrefix(p, "/v1/models/"):
+		geminiStyle := r.Header.Get("x-goog-api-key") != "" || r.URL.Query().Get("key") != ""
+		if !geminiStyle && !strings.Contains(p, ":") {
+			return routeOpenAI, strings.TrimPrefix(p, "/v1")
+		}
+		return routeNative, ""
+	case strings.HasPrefix(p, "/v1beta/"), strings.HasPrefix(p, "/v1/"), strings.HasPrefix(p, "/v1alpha/"),
+		strings.HasPrefix(p, "/upload/"):
+		return routeNative, ""
+	}
+	return routeAdmin, ""
+}
+
+// ServeHTTP is the proxy's front door.
+func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	cfg := s.cfg.Load()
+	if !hostAllowed(r.Host, cfg.AllowedHosts) {
+		http.Error(rw, "Forbidden: requests must be addressed to 127.0.0.1 or localhost (DNS-rebinding protection). For LAN use, add this host name to the allowed hosts in Settings.", http.StatusForbidden)
+		return
+	}
+	kind, openAIPath := routeOf(r)
+	switch kind {
+	case routeHealth:
+		rw.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(rw, `{"status":"ok"}`)
+		return
+	case routeAdmin:
+		if s.admin == nil {
+			http.NotFound(rw, r)
+			return
+		}
+		s.admin.ServeHTTP(rw, r)
+		return
+	}
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		preflight(rw, r)
+		return
+	}
+	setCORS(rw, r)
+
+	res := &Result{Time: time.Now(), ID: newRequestID()}
+	w := &responseWriter{ResponseWriter: rw}
+	w.Header().Set("X-Request-Id", res.ID)
+	defer s.finish(w, r, res)
+
+	if cfg.Paused {
+		s.denyRequest(w, kind, http.StatusServiceUnavailable, "UNAVAILABLE", "the proxy is paused; resume it from the tray or the window")
+		return
+	}
+	credential := clientCredential(r)
+	switch {
+	case cfg.Passthrough && credential == "":
+		s.denyRequest(w, kind, http.StatusUnauthorized, "UNAUTHENTICATED", "passthrough mode is on: send your own Gemini API key (x-goog-api-key, ?key= or Authorization: Bearer)")
+		return
+	case !cfg.Passthrough && !tokenEqual(credential, cfg.AccessKey):
+		msg := "missing access key: send the proxy's access key as x-goog-api-key, ?key= or Authorization: Bearer"
+		if credential != "" {
+			msg = "invalid access key: use the access key shown in Gemini Balance Desktop"
+		}
+		s.denyRequest(w, kind, http.StatusUnauthorized, "UNAUTHENTICATED", msg)
+		return
+	}
+	if kind == routeOpenAI {
+		s.serveOpenAI(w, r, cfg, res, openAIPath, credential)
+		return
+	}
+	s.serveNative(w, r, cfg, res, credential)
+}
+
+// denyRequest answers before any upstream call, in the route's error shape.
+func (s *Server) denyRequest(w *responseWriter, kind route, status int, grpcStatus, msg string) {
+	if kind == routeOpenAI {
+		typ := "invalid_request_error"
+		switch status {
+		case http.StatusUnauthorized:
+			typ = "authentication_error"
+		case http.StatusServiceUnavailable:
+			typ = "service_unavailable"
+		}
+		writeOpenAIError(w, status, msg, typ, "")
+		return
+	}
+	gemini.WriteError(w, status, grpcStatus, msg)
+}
+
+// finish logs the request and hands its Result to the recorder. An aborted
+// stream is cut here, after the bookkeeping.
+func (s *Server) finish(w *responseWriter, r *http.Request, res *Result) {
+	res.Latency = time.Since(res.Time)
+	if res.Status == 0 {
+		res.Status = w.status
+	}
+	if res.Status == 0 {
+		res.Status = 499
+	}
+	s.log.Info("request",
+		"id", res.ID, "route", res.Route, "method", res.Method, "model", res.Model,
+		"key", res.KeyID, "status", res.Status, "attempts", res.Attempts, "class", res.Class,
+		"stream", res.Stream, "latency", res.Latency.Round(time.Millisecond))
+	if s.rec != nil {
+		s.rec.Record(*res)
+	}
+	if w.aborted {
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// setUsage fills token counts from an answer body or a stream's last event.
+func (res *Result) setUsage(body []byte) {
+	if u, ok := gemini.UsageOf(body); ok {
+		res.PromptTokens = int64(u.PromptTokenCount)
+		res.OutputTokens = int64(u.CandidatesTokenCount)
+		res.ThoughtTokens = int64(u.ThoughtsTokenCount)
+	}
+}
+
+// humanBytes formats a byte count as "32 MiB".
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
