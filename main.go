@@ -31,6 +31,9 @@ var version = "dev"
 //go:embed all:frontend/dist
 var assets embed.FS
 
+//go:embed build/appicon.png
+var appIcon []byte
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -162,6 +165,7 @@ func appOptions(o options, log *slog.Logger) (app.Options, error) {
 		Addr:        o.addr,
 		Assets:      dist,
 		Version:     version,
+		Icon:        appIcon,
 	}
 	if o.passFile != "" {
 		b, err := os.ReadFile(o.passFile)

@@ -39,6 +39,8 @@ type Options struct {
 	Assets fs.FS
 	// Version is shown in the UI.
 	Version string
+	// Icon is the app icon (PNG) for the window.
+	Icon []byte
 	// KeychainTimeout bounds every keychain call (default 10s).
 	KeychainTimeout time.Duration
 }
@@ -58,6 +60,7 @@ type App struct {
 	server         *proxy.Server
 	hub            *hub
 	sessions       *sessions
+	checks         checkRunner // the key-check job and prune undo (jobs.go)
 
 	mu       sync.Mutex
 	settings Settings
@@ -245,6 +248,7 @@ func (a *App) maintain(ctx context.Context) {
 // the statistics.
 func (a *App) Stop(ctx context.Context) error {
 	err := a.server.Shutdown(ctx)
+	a.stopChecks()
 	a.mu.Lock()
 	a.running = false
 	stop := a.stopBG
@@ -268,6 +272,7 @@ func (a *App) Close() error {
 		a.Stop(ctx)
 		cancel()
 	}
+	a.stopChecks()
 	return a.store.Close()
 }
 
@@ -324,7 +329,7 @@ func (a *App) UpdateSettings(ctx context.Context, s Settings) (SettingsChange, e
 	}
 	ch := SettingsChange{Settings: s}
 	if restart && running {
-		if err := a.server.Restart(ctx); err != nil {
+		if err := a.server.Restart(); err != nil {
 			ch.RestartError = err.Error()
 		} else {
 			ch.Restarted = true
@@ -376,6 +381,8 @@ type Status struct {
 	Passthrough    bool           `json:"passthrough"`
 	Paused         bool           `json:"paused"`
 	Version        string         `json:"version"`
+	// Check is the progress of the latest key check.
+	Check CheckJob `json:"check"`
 }
 
 // Status returns the current state.
@@ -405,6 +412,7 @@ func (a *App) Status() Status {
 		Passthrough:    s.Passthrough,
 		Paused:         s.Paused,
 		Version:        a.opts.Version,
+		Check:          a.CheckStatus(),
 	}
 }
 

@@ -227,6 +227,7 @@ func (v *Vault) Check(ctx context.Context, ids []string, progress CheckProgress)
 		if err != nil {
 			return err
 		}
+		v.hook("check.commit")
 		status := make(map[string]store.Status, len(keys))
 		for _, k := range keys {
 			status[k.ID] = k.Status

@@ -44,6 +44,9 @@ type Settings struct {
 	Language     string `json:"language"`
 	Theme        string `json:"theme"`
 	StartAtLogin bool   `json:"startAtLogin"`
+	// WindowWidth and WindowHeight remember the window's size.
+	WindowWidth  int `json:"windowWidth,omitempty"`
+	WindowHeight int `json:"windowHeight,omitempty"`
 }
 
 // DefaultSettings returns the settings of a first run, with fresh random

@@ -80,6 +80,11 @@ type Vault struct {
 	// Now is the clock; time.Now by default.
 	Now func() time.Time
 
+	// testHook, when set by a test, is called at the steps of the crash-safe
+	// protocols ("add.intent", "add.keychain", "add.commit", …) — the kill
+	// test dies there on purpose.
+	testHook func(point string)
+
 	// opMu serialises the mutating operations (add, delete, reconcile,
 	// prune, restore, enable): each runs its protocol alone.
 	opMu sync.Mutex
@@ -108,6 +113,11 @@ func NewVault(st *store.Store, secrets keychain.Store, pool PoolSync, check func
 	if check == nil {
 		check = func() CheckOptions { return CheckOptions{} }
 	}
+	// Every key is stored under apikey.ID(key): the OS keychain can then
+	// recognise items by their secret in bulk reads (startup).
+	if d, ok := secrets.(interface{ DeriveAccounts(func(string) string) }); ok {
+		d.DeriveAccounts(apikey.ID)
+	}
 	return &Vault{
 		store: st, secrets: secrets, pool: pool, check: check, log: log,
 		QuarantineFor: DefaultQuarantine,
@@ -126,6 +136,12 @@ var (
 )
 
 func (v *Vault) now() time.Time { return v.Now() }
+
+func (v *Vault) hook(point string) {
+	if v.testHook != nil {
+		v.testHook(point)
+	}
+}
 
 func (v *Vault) cached(id string) (apikey.Secret, bool) {
 	v.mu.RLock()
@@ -245,19 +261,24 @@ func (v *Vault) getSecrets(ctx context.Context, ids []string) (found map[string]
 	if len(ids) == 0 {
 		return found, nil, nil
 	}
-	if b, ok := v.secrets.(keychain.Batcher); ok {
+	if b, ok := v.secrets.(keychain.BulkReader); ok {
 		got, err := b.GetMany(ctx, ids)
-		if err != nil {
+		if err == nil {
+			for _, id := range ids {
+				if s, ok := got[id]; ok {
+					found[id] = s
+				} else {
+					missing = append(missing, id)
+				}
+			}
+			return found, missing, nil
+		}
+		if ctx.Err() != nil {
 			return found, nil, err
 		}
-		for _, id := range ids {
-			if s, ok := got[id]; ok {
-				found[id] = s
-			} else {
-				missing = append(missing, id)
-			}
-		}
-		return found, missing, nil
+		// The bulk path failed (e.g. a locked keyring, which only the
+		// one-by-one path may prompt to unlock): go one by one.
+		v.log.Debug("bulk keychain read failed; reading one by one", "err", err)
 	}
 	vals := make([]string, len(ids))
 	state := make([]int8, len(ids)) // 0 unknown, 1 found, 2 missing
@@ -457,8 +478,10 @@ func (v *Vault) AddBulk(ctx context.Context, text string) (AddResult, error) {
 			res.Existing++
 		}
 	}
+	v.hook("add.intent")
 	// Step 2: the keychain.
 	written, kerr := v.setSecrets(ctx, toWrite)
+	v.hook("add.keychain")
 	if kerr != nil {
 		res.Failed = len(toWrite) - len(written)
 		res.Error = keychainProblem(kerr)
@@ -490,6 +513,7 @@ func (v *Vault) AddBulk(ctx context.Context, text string) (AddResult, error) {
 		}
 		return res, fmt.Errorf("add keys: %w", err)
 	}
+	v.hook("add.commit")
 	for _, id := range written {
 		v.setCached(id, apikey.NewSecret(raw[id]))
 	}
@@ -595,13 +619,16 @@ func (v *Vault) deleteLocked(ctx context.Context, ids []string, from []store.Sta
 	res.NotFound = len(ids) - len(existing)
 	v.pool.Remove(marked...)
 	v.dropCached(marked...)
+	v.hook("delete.intent")
 	// Step 2: secrets.
 	gone, kerr := v.deleteSecrets(ctx, marked)
+	v.hook("delete.keychain")
 	// Step 3: rows.
 	if _, err := v.store.Delete(ctx, gone); err != nil {
 		res.Pending = len(marked)
 		return res, err
 	}
+	v.hook("delete.rows")
 	res.Deleted = len(gone)
 	res.IDs = append(res.IDs, gone...)
 	res.Pending = len(marked) - len(gone)
@@ -686,6 +713,7 @@ func (v *Vault) Reconcile(ctx context.Context) (ReconcileReport, error) {
 		}
 		rep.Deleted = len(gone)
 		v.pool.Remove(deleting...)
+		v.hook("reconcile.deletes")
 	}
 	// Secrets of every other row.
 	var found map[string]string
@@ -717,6 +745,7 @@ func (v *Vault) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	if _, err := v.store.Transition(ctx, finish, []store.Status{store.StatusAdding}, store.StatusActive, ""); err != nil {
 		return rep, err
 	}
+	v.hook("reconcile.finish")
 	if _, err := v.store.Delete(ctx, drop); err != nil {
 		return rep, err
 	}

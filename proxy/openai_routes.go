@@ -81,7 +81,7 @@ func (s *Server) openAIChat(w *responseWriter, r *http.Request, cfg *Config, res
 		writeOpenAIErr(w, err)
 		return
 	}
-	tr, err := openai.ToGemini(r.Context(), req, openai.RequestOptions{Aliases: cfg.Aliases, FetchImage: s.imageFetcher(cfg)})
+	tr, err := openai.ToGemini(r.Context(), req, openai.RequestOptions{Aliases: cfg.Aliases, FetchImage: s.imageFetcher(cfg), Signatures: s.signatures})
 	if err != nil {
 		writeOpenAIErr(w, err)
 		return
@@ -111,7 +111,7 @@ func (s *Server) openAIChat(w *responseWriter, r *http.Request, cfg *Config, res
 		writeUpstreamOpenAIError(w, a)
 		return
 	}
-	meta := openai.ResponseMeta{Model: req.Model, Created: time.Now().Unix()}
+	meta := openai.ResponseMeta{Model: req.Model, Created: time.Now().Unix(), Signatures: s.signatures}
 	if !tr.Stream {
 		out, err := openai.FromGeminiJSON(a.body, meta)
 		if err != nil {

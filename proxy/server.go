@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gemini-balance/desktop/proxy/keypool"
+	"github.com/gemini-balance/desktop/proxy/openai"
 )
 
 // Recorder receives one Result per finished request. Record must not block:
@@ -58,6 +59,9 @@ type Server struct {
 	cfg       atomic.Pointer[Config]
 	transport atomic.Pointer[http.Transport]
 	affinity  *affinity
+	// signatures restores Gemini 3 thought signatures of tool calls that
+	// OpenAI clients replay without extra_content.
+	signatures *openai.SignatureCache
 
 	mu   sync.Mutex
 	srv  *http.Server
@@ -75,7 +79,8 @@ func New(cfg Config, pool *keypool.Pool, rec Recorder, admin http.Handler, log *
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{pool: pool, rec: rec, log: log, admin: admin, affinity: newAffinity(100_000)}
+	s := &Server{pool: pool, rec: rec, log: log, admin: admin, affinity: newAffinity(100_000),
+		signatures: openai.NewSignatureCache(openai.SignatureCacheOptions{})}
 	if _, err := s.Update(cfg); err != nil {
 		return nil, err
 	}
@@ -212,15 +217,34 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// Restart rebinds the listener at the configured address. On failure the old
+// Restart moves the listener to the configured address: the new one is
+// bound and serving before the old one stops, and the old one lets its
+// in-flight requests finish (at most restartDrain) in the background, so
+// the request that asked for the move is not waited on. On failure the old
 // listener keeps serving and the error says why.
-func (s *Server) Restart(ctx context.Context) error {
+func (s *Server) Restart() error {
 	ln, err := s.Listen()
 	if err != nil {
 		return err
 	}
-	if err := s.Shutdown(ctx); err != nil {
-		s.log.Warn("shutdown before restart", "err", err)
+	s.mu.Lock()
+	oldSrv, oldDone := s.srv, s.done
+	s.srv, s.ln, s.done = nil, nil, nil
+	s.serveLocked(ln)
+	s.mu.Unlock()
+	if oldSrv != nil {
+		go func() {
+			dctx, cancel := context.WithTimeout(context.Background(), restartDrain)
+			defer cancel()
+			if err := oldSrv.Shutdown(dctx); err != nil {
+				oldSrv.Close()
+			}
+			<-oldDone
+		}()
 	}
-	return s.Serve(ln)
+	return nil
 }
+
+// restartDrain bounds how long the old listener serves in-flight requests
+// after a Restart.
+const restartDrain = 30 * time.Second

@@ -305,9 +305,23 @@ func TestStreamArrivesIncrementally(t *testing.T) {
 		t.Fatalf("Content-Type = %q", ct)
 	}
 	br := bufio.NewReader(resp.Body)
-	first, err := br.ReadString('\n')
-	if err != nil || !strings.HasPrefix(first, "data: ") {
-		t.Fatalf("first line = %q, %v; want the first event before the upstream sends the second", first, err)
+	type line struct {
+		s   string
+		err error
+	}
+	got := make(chan line, 1)
+	go func() {
+		s, err := br.ReadString('\n')
+		got <- line{s, err}
+	}()
+	select {
+	case l := <-got:
+		if l.err != nil || !strings.HasPrefix(l.s, "data: ") {
+			t.Fatalf("first line = %q, %v; want the first event", l.s, l.err)
+		}
+	case <-time.After(10 * time.Second):
+		close(gate)
+		t.Fatal("the first event did not reach the client while the upstream held back the second")
 	}
 	close(gate)
 	rest, err := io.ReadAll(br)

@@ -8,8 +8,9 @@
 // keychain cannot be used right now: no Secret Service, a locked keyring, a
 // timeout); test them with errors.Is. Error texts never contain a secret.
 //
-// Stores that can write many items more cheaply than one by one (the file
-// store) also implement [Batcher]; callers should use it when present.
+// Stores that can read or write many items more cheaply than one by one
+// also implement [BulkReader] (the file store; the OS store on Linux) or
+// [Batcher] (the file store); callers should use them when present.
 //
 // The package imports neither app nor proxy.
 package keychain

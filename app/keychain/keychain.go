@@ -23,15 +23,21 @@ type Store interface {
 	Delete(ctx context.Context, account string) error
 }
 
-// Batcher is implemented by stores for which one call on many accounts is
-// much cheaper than many calls (the file store rewrites its file once).
-// The batch either fully succeeds or changes nothing.
-type Batcher interface {
-	// SetMany stores every account → secret pair of secrets.
-	SetMany(ctx context.Context, secrets map[string]string) error
+// BulkReader is implemented by stores that read many secrets at once
+// much faster than one by one (the file store; the OS store on Linux, where
+// one Secret Service round trip replaces seven per item).
+type BulkReader interface {
 	// GetMany returns the secrets of the accounts that have one; accounts
 	// without a secret are absent from the map (not an error).
 	GetMany(ctx context.Context, accounts []string) (map[string]string, error)
+}
+
+// Batcher is implemented by stores for which one write of many accounts
+// is much cheaper than many writes (the file store rewrites its file
+// once). A batch either fully succeeds or changes nothing.
+type Batcher interface {
+	// SetMany stores every account → secret pair of secrets.
+	SetMany(ctx context.Context, secrets map[string]string) error
 	// DeleteMany removes the accounts; missing accounts are ignored.
 	DeleteMany(ctx context.Context, accounts []string) error
 }

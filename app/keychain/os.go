@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/zalando/go-keyring"
@@ -30,9 +31,24 @@ const probeAccount = "__gbd_probe__"
 // ends. A locked or absent keyring therefore yields ErrUnavailable instead
 // of hanging.
 type OS struct {
-	service string
-	timeout time.Duration
-	sem     chan struct{}
+	service   string
+	timeout   time.Duration
+	sem       chan struct{}
+	accountOf atomic.Pointer[func(secret string) string]
+}
+
+// DeriveAccounts tells the store that every account is f(its secret) (the
+// vault stores each key under its id, a hash of the key). Bulk reads then
+// attribute each item to f(secret) instead of reading each item's
+// attributes; items whose f(secret) is not a wanted account are still
+// looked up by their attributes. Only use it when f really is how the
+// accounts are made.
+func (o *OS) DeriveAccounts(f func(secret string) string) {
+	if f == nil {
+		o.accountOf.Store(nil)
+		return
+	}
+	o.accountOf.Store(&f)
 }
 
 // NewOS returns the OS keychain store for service (the app id). timeout

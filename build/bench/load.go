@@ -103,6 +103,7 @@ type sample struct {
 	total time.Duration // until the body was read to its end
 	ttft  time.Duration // streams: until the first text event was whole
 	cut   bool          // a stream that did not end properly
+	why   string        // why it counts as cut
 }
 
 // do sends one request and reads the whole answer. An error means the
@@ -131,11 +132,21 @@ func (e *endpoint) do(ctx context.Context, k kind, events int) (sample, error) {
 	}
 	st := readSSE(resp.Body, start)
 	s := sample{total: time.Since(start), ttft: st.ttft}
-	if k.openAI() {
-		s.cut = st.err != nil || !st.done || st.errorEvent || st.ttft == 0
-	} else {
-		s.cut = st.err != nil || st.events != events || !bytes.Contains(st.last, []byte(`"finishReason"`)) || st.ttft == 0
+	switch {
+	case st.err != nil:
+		s.why = "read error: " + st.err.Error()
+	case st.ttft == 0:
+		s.why = "no event carried the first text"
+	case k.openAI() && st.errorEvent:
+		s.why = "an error event"
+	case k.openAI() && !st.done:
+		s.why = "no data: [DONE] at the end"
+	case !k.openAI() && st.events != events:
+		s.why = fmt.Sprintf("%d events, want %d", st.events, events)
+	case !k.openAI() && !bytes.Contains(st.last, []byte(`"finishReason"`)):
+		s.why = "the last event has no finishReason"
 	}
+	s.cut = s.why != ""
 	return s, nil
 }
 
@@ -222,6 +233,7 @@ type run struct {
 	FakeCPU    time.Duration // the fake, during the run
 	TimedOut   bool
 	FirstError string
+	FirstCut   string // why the first cut stream counts as cut
 }
 
 // cpuPerReq returns the server's CPU time per request in µs.
@@ -273,6 +285,7 @@ func load(ctx context.Context, e *endpoint, fake *child, k kind, conc, total, ev
 		mu       sync.Mutex
 		wg       sync.WaitGroup
 		firstErr error
+		firstCut string
 	)
 	start := time.Now()
 	for w := 0; w < conc; w++ {
@@ -282,6 +295,7 @@ func load(ctx context.Context, e *endpoint, fake *child, k kind, conc, total, ev
 			var lat, ttft []time.Duration
 			var n, errs, cut int
 			var werr error
+			var wcut string
 			for rctx.Err() == nil && next.Add(1) <= int64(total) {
 				s, err := e.do(rctx, k, events)
 				if rctx.Err() != nil {
@@ -301,6 +315,9 @@ func load(ctx context.Context, e *endpoint, fake *child, k kind, conc, total, ev
 				}
 				if s.cut {
 					cut++
+					if wcut == "" {
+						wcut = s.why
+					}
 				}
 			}
 			mu.Lock()
@@ -313,6 +330,9 @@ func load(ctx context.Context, e *endpoint, fake *child, k kind, conc, total, ev
 			if firstErr == nil {
 				firstErr = werr
 			}
+			if firstCut == "" {
+				firstCut = wcut
+			}
 		}()
 	}
 	wg.Wait()
@@ -324,6 +344,7 @@ func load(ctx context.Context, e *endpoint, fake *child, k kind, conc, total, ev
 	if firstErr != nil {
 		r.FirstError = firstErr.Error()
 	}
+	r.FirstCut = firstCut
 	slices.Sort(r.Lat)
 	slices.Sort(r.TTFT)
 

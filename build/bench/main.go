@@ -34,6 +34,8 @@ type config struct {
 	interval, latency               time.Duration
 	runTimeout, timeout             time.Duration
 	profileDir, logMode             string
+	fullDuplex                      bool
+	only                            string
 }
 
 // parseFlags reads args; -quick changes the defaults of the count flags
@@ -64,6 +66,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fl.DurationVar(&c.runTimeout, "run-timeout", 60*time.Second, "time limit of one measured run")
 	fl.DurationVar(&c.timeout, "timeout", 15*time.Minute, "time limit of the whole command")
 	fl.StringVar(&c.profileDir, "cpuprofile", "", "directory to write CPU profiles of the servers to (proxy.pprof, baseline.pprof)")
+	fl.BoolVar(&c.fullDuplex, "baseline-full-duplex", false, "let the baseline call EnableFullDuplex (avoids the stream cuts of golang/go#40747)")
+	fl.StringVar(&c.only, "only", "", "run only one part: load, keypool or rss")
 	fl.StringVar(&c.logMode, "proxy-log", "discard", "proxy request log: discard (formatted like the app's, then dropped) or none")
 	if err := fl.Parse(args); err != nil {
 		return c, err
@@ -84,6 +88,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		if !set["run-timeout"] {
 			c.runTimeout = 20 * time.Second
 		}
+	}
+	switch c.only {
+	case "", "load", "keypool", "rss":
+	default:
+		return c, fmt.Errorf("-only %q: use load, keypool or rss", c.only)
 	}
 	if c.rounds < 1 || c.n1 < 1 || c.n64 < 1 || c.nStream < 1 || c.conc < 1 || c.events < 1 || c.keys < 1 {
 		return c, errors.New("counts must be at least 1")
@@ -110,10 +119,11 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 
 	rep, err := benchmark(ctx, cfg, stderr)
 	if err != nil {
-		fmt.Fprintln(stderr, "bench:", err)
 		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, "bench: stopped:", context.Cause(ctx))
 			return 130
 		}
+		fmt.Fprintln(stderr, "bench:", err)
 		return 1
 	}
 	if cfg.jsonOut {
@@ -175,6 +185,7 @@ func benchmark(ctx context.Context, cfg config, log io.Writer) (*Report, error) 
 		return nil, err
 	}
 
+	startLoad := loadAverage()
 	fmt.Fprintf(log, "bench: GOMAXPROCS=%d, %d CPUs; rounds=%d n1=%d n%d=%d streams=%d (%d events, %s apart), fake latency %s\n",
 		runtime.GOMAXPROCS(0), runtime.NumCPU(), cfg.rounds, cfg.n1, cfg.conc, cfg.n64, cfg.nStream, cfg.events, cfg.interval, cfg.latency)
 	if b.fake, err = startChild(ctx, roleFake, []string{
@@ -196,7 +207,11 @@ func benchmark(ctx context.Context, cfg config, log io.Writer) (*Report, error) 
 			return nil, err
 		}
 	}
-	if b.baseline, err = startChild(ctx, roleBaseline, append(common, profile("baseline")...), cfg.verbose); err != nil {
+	baseArgs := append(append([]string(nil), common...), profile("baseline")...)
+	if cfg.fullDuplex {
+		baseArgs = append(baseArgs, "-full-duplex")
+	}
+	if b.baseline, err = startChild(ctx, roleBaseline, baseArgs, cfg.verbose); err != nil {
 		return nil, err
 	}
 	defer b.baseline.stop()
@@ -215,30 +230,37 @@ func benchmark(ctx context.Context, cfg config, log io.Writer) (*Report, error) 
 		Rounds: cfg.rounds, Concurrency: cfg.conc, Events: cfg.events, IntervalMS: ms(cfg.interval),
 		FakeLatencyMS: ms(cfg.latency), ProxyLog: cfg.logMode, Quick: cfg.quick,
 	}
-	openAI, note := b.probe(ctx)
-	if note != "" {
-		rep.Notes = append(rep.Notes, note)
-		fmt.Fprintln(log, "bench:", note)
+	if cfg.only == "" || cfg.only == "load" {
+		openAI, note := b.probe(ctx)
+		if note != "" {
+			rep.Notes = append(rep.Notes, note)
+			fmt.Fprintln(log, "bench:", note)
+		}
+		if err := b.warmUp(ctx, openAI); err != nil {
+			return nil, err
+		}
+		results, err := b.rounds(ctx, openAI)
+		if err != nil {
+			return nil, err
+		}
+		rep.addScenarios(cfg, results, openAI)
 	}
-	if err := b.warmUp(ctx, openAI); err != nil {
-		return nil, err
+	if cfg.only == "" || cfg.only == "keypool" {
+		fmt.Fprintln(log, "bench: keypool pick, 10,000 keys, a third cooling")
+		rep.Keypool = benchKeypool()
 	}
-	results, err := b.rounds(ctx, openAI)
-	if err != nil {
-		return nil, err
-	}
-	rep.addScenarios(cfg, results, openAI)
-
-	fmt.Fprintln(log, "bench: keypool pick, 10,000 keys, a third cooling")
-	rep.Keypool = benchKeypool()
-
-	if cfg.skipRSS {
+	switch {
+	case cfg.only != "" && cfg.only != "rss":
+	case cfg.skipRSS:
 		rep.RSS = &RSSReport{Skipped: "skipped: -skip-rss"}
-	} else {
+	default:
 		rep.RSS = b.measureRSS(ctx, upstream)
 	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
+	}
+	if la := loadAverage(); la != "" {
+		rep.Notes = append(rep.Notes, "load average at the start: "+startLoad+"; at the end: "+la+" (other processes share these CPUs; latency figures suffer first)")
 	}
 	rep.check(cfg)
 	return rep, nil
@@ -366,11 +388,27 @@ func (b *bench) rounds(ctx context.Context, openAI bool) (*results, error) {
 				if r.FirstError != "" {
 					line += "  first error: " + r.FirstError
 				}
+				if r.FirstCut != "" {
+					line += "  first cut: " + r.FirstCut
+				}
 				fmt.Fprintln(b.log, line)
 			}
 		}
 	}
 	return res, nil
+}
+
+// loadAverage returns the 1, 5 and 15 minute load averages, or "".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // ms converts d to milliseconds.

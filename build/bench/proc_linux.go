@@ -19,33 +19,41 @@ func dieWithParent(cmd *exec.Cmd) {
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 }
 
-// memStatus reads VmRSS and VmHWM (KiB) of process pid from /proc.
-func memStatus(pid int) (rssKiB, hwmKiB int64, err error) {
+// memStatus reads the memory figures of process pid from /proc.
+func memStatus(pid int) (memInfo, error) {
+	var m memInfo
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
+	fields := map[string]*int64{"VmRSS": &m.RSS, "VmHWM": &m.HWM, "RssAnon": &m.Anon, "RssFile": &m.File}
 	found := 0
+	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		name, val, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (name != "VmRSS" && name != "VmHWM") {
+		p := fields[name]
+		if !ok || p == nil {
 			continue
 		}
 		n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 10, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("/proc/%d/status %s: %w", pid, name, err)
+			return m, fmt.Errorf("/proc/%d/status %s: %w", pid, name, err)
 		}
-		if name == "VmRSS" {
-			rssKiB = n
-		} else {
-			hwmKiB = n
-		}
+		*p = n
 		found++
 	}
-	if found < 2 {
-		return 0, 0, fmt.Errorf("/proc/%d/status has no VmRSS/VmHWM", pid)
+	if err := sc.Err(); err != nil {
+		return m, err
 	}
-	return rssKiB, hwmKiB, sc.Err()
+	if m.RSS == 0 || m.HWM == 0 {
+		return m, fmt.Errorf("/proc/%d/status has no VmRSS/VmHWM", pid)
+	}
+	return m, nil
+}
+
+// resetPeak resets VmHWM of process pid to its current VmRSS (Linux 4.0+),
+// so that a later VmHWM is the peak of what happened in between.
+func resetPeak(pid int) error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
 }

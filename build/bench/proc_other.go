@@ -12,6 +12,11 @@ import (
 func dieWithParent(cmd *exec.Cmd) {}
 
 // memStatus needs /proc.
-func memStatus(pid int) (rssKiB, hwmKiB int64, err error) {
-	return 0, 0, errors.New("RSS is read from /proc, which this system does not have")
+func memStatus(pid int) (memInfo, error) {
+	return memInfo{}, errors.New("RSS is read from /proc, which this system does not have")
+}
+
+// resetPeak needs /proc.
+func resetPeak(pid int) error {
+	return errors.New("no /proc")
 }

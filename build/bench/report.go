@@ -140,6 +140,9 @@ func (rep *Report) addScenarios(cfg config, res *results, openAI bool) {
 				st.TTFTP99MS = median(perRound(runs, func(r *run) float64 { return ms(percentile(r.TTFT, 99)) }))
 			}
 			sr.Servers = append(sr.Servers, st)
+			if name == "baseline" && st.Cut > 0 && !cfg.fullDuplex {
+				rep.Notes = append(rep.Notes, fmt.Sprintf("%s: the baseline (plain httputil.ReverseProxy) cut %d of %d streams (unexpected EOF): the full-duplex pitfall golang/go#40747; -baseline-full-duplex gives a baseline without it", sc.Title, st.Cut, st.Requests))
+			}
 		}
 		rep.Scenarios = append(rep.Scenarios, sr)
 	}
@@ -193,7 +196,7 @@ func (rep *Report) check(cfg config) {
 		rep.add(Check{
 			Issue: 2, Name: "keypool pick, " + k.Name, Value: k.NsPerOp, Unit: "ns",
 			Target: fmt.Sprintf("≤ %d ns, 0 allocs", maxPickNS), Result: verdict(k.NsPerOp <= maxPickNS && k.AllocsPerOp == 0),
-			Detail: fmt.Sprintf("%d allocs/op, %d B/op", k.AllocsPerOp, k.BytesPerOp),
+			Detail: fmt.Sprintf("CPU time per pick; wall %.0f ns; %d allocs/op, %d B/op", k.WallNsPerOp, k.AllocsPerOp, k.BytesPerOp),
 		})
 	}
 	if rep.RSS == nil {
@@ -203,11 +206,15 @@ func (rep *Report) check(cfg config) {
 		rep.add(Check{Issue: 2, Name: "headless RSS idle / peak", Result: "SKIP", Detail: rep.RSS.Skipped})
 		return
 	}
-	rep.add(Check{Issue: 2, Name: "headless RSS idle (VmRSS)", Value: rep.RSS.IdleMiB, Unit: "MiB",
-		Target: fmt.Sprintf("≤ %.0f MiB", maxIdleMiB), Result: verdict(rep.RSS.IdleMiB <= maxIdleMiB)})
-	rep.add(Check{Issue: 2, Name: fmt.Sprintf("headless RSS peak (VmHWM), %d streams at c=%d", rep.RSS.Streams, cfg.conc), Value: rep.RSS.PeakMiB, Unit: "MiB",
-		Target: fmt.Sprintf("≤ %.0f MiB", maxPeakMiB), Result: verdict(rep.RSS.PeakMiB <= maxPeakMiB),
-		Detail: fmt.Sprintf("%d errors, %d cut streams during the run", rep.RSS.Errors, rep.RSS.Cut)})
+	rep.add(Check{Issue: 2, Name: "headless RSS idle (VmRSS), file secret store", Value: rep.RSS.IdleMiB, Unit: "MiB",
+		Target: fmt.Sprintf("≤ %.0f MiB", maxIdleMiB), Result: verdict(rep.RSS.IdleMiB <= maxIdleMiB),
+		Detail: fmt.Sprintf("anonymous %.1f MiB, file-backed %.1f MiB; VmHWM before any request %.1f MiB", rep.RSS.IdleAnon, rep.RSS.IdleFile, rep.RSS.StartHWM)})
+	detail := fmt.Sprintf("since start %.1f MiB; %d errors, %d cut streams during the run", rep.RSS.PeakAll, rep.RSS.Errors, rep.RSS.Cut)
+	if rep.RSS.PeakNote != "" {
+		detail += "; " + rep.RSS.PeakNote
+	}
+	rep.add(Check{Issue: 2, Name: fmt.Sprintf("headless RSS peak (VmHWM) during %d streams at c=%d", rep.RSS.Streams, cfg.conc), Value: rep.RSS.PeakMiB, Unit: "MiB",
+		Target: fmt.Sprintf("≤ %.0f MiB", maxPeakMiB), Result: verdict(rep.RSS.PeakMiB <= maxPeakMiB), Detail: detail})
 }
 
 // checkNative compares ours with the baseline (issue 2).
@@ -220,6 +227,7 @@ func (rep *Report) checkNative(sc scenario) {
 	}
 	var cpu, added, ttft []float64
 	var addedOurs, addedBase []float64
+	floored := 0
 	latency := func(r *run) []time.Duration {
 		if sc.Kind.stream() {
 			return r.TTFT
@@ -233,6 +241,9 @@ func (rep *Report) checkNative(sc scenario) {
 		ab := ms(percentile(latency(base[i]), 99)) - d
 		addedOurs, addedBase = append(addedOurs, ao), append(addedBase, ab)
 		added = append(added, max(ao, addedFloorMS)/max(ab, addedFloorMS))
+		if ao < addedFloorMS || ab < addedFloorMS {
+			floored++
+		}
 		if sc.Kind.stream() {
 			ttft = append(ttft, ms(percentile(ours[i].TTFT, 50))-ms(percentile(base[i].TTFT, 50)))
 		}
@@ -247,10 +258,13 @@ func (rep *Report) checkNative(sc scenario) {
 		what = "added p99 of TTFT"
 	}
 	m = median(added)
+	detail := fmt.Sprintf("added ours %.3f ms, baseline %.3f ms over direct p99; per round %s",
+		median(addedOurs), median(addedBase), fmtRounds(added, "%.2f"))
+	if floored > 0 {
+		detail += fmt.Sprintf("; in %d round(s) an added value was below %.2f ms (within noise) and counted as %.2f ms", floored, addedFloorMS, addedFloorMS)
+	}
 	rep.add(Check{Issue: 2, Name: sc.Title + ": " + what + " ours ÷ baseline", Value: m, Unit: "x",
-		Target: fmt.Sprintf("≤ %.2fx", maxAddedP99Ratio), Result: verdict(m <= maxAddedP99Ratio),
-		Detail: fmt.Sprintf("added ours %.3f ms, baseline %.3f ms over direct p99 (floor %.2f ms); per round %s",
-			median(addedOurs), median(addedBase), addedFloorMS, fmtRounds(added, "%.2f"))})
+		Target: fmt.Sprintf("≤ %.2fx", maxAddedP99Ratio), Result: verdict(m <= maxAddedP99Ratio), Detail: detail})
 	if sc.Kind.stream() {
 		m = median(ttft)
 		rep.add(Check{Issue: 2, Name: sc.Title + ": TTFT p50 ours − baseline", Value: m, Unit: "ms",
@@ -383,8 +397,8 @@ func (rep *Report) print(w io.Writer) {
 	}
 	tw.Flush()
 	if rep.RSS != nil && rep.RSS.Skipped == "" {
-		fmt.Fprintf(w, "\nheadless binary: %.1f MiB on disk; VmRSS idle %.1f MiB, after the stream run %.1f MiB, VmHWM %.1f MiB\n",
-			rep.RSS.BinaryMiB, rep.RSS.IdleMiB, rep.RSS.AfterMiB, rep.RSS.PeakMiB)
+		fmt.Fprintf(w, "\nheadless binary: %.1f MiB on disk; VmRSS idle %.1f MiB, after the stream run %.1f MiB; VmHWM during the run %.1f MiB, since start %.1f MiB\n",
+			rep.RSS.BinaryMiB, rep.RSS.IdleMiB, rep.RSS.AfterMiB, rep.RSS.PeakMiB, rep.RSS.PeakAll)
 	}
 	fmt.Fprintf(w, "\n%d passed, %d failed, %d skipped\n", rep.Passed, rep.Failed, rep.Skipped)
 	for _, n := range rep.Notes {

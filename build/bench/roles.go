@@ -44,6 +44,7 @@ type childFlags struct {
 	interval   time.Duration
 	logMode    string
 	cpuProfile string
+	fullDuplex bool
 }
 
 // runChild serves one role until its stdin closes. It prints
@@ -60,6 +61,7 @@ func runChild(role string, args []string) int {
 	fl.DurationVar(&f.interval, "interval", 5*time.Millisecond, "fake: time between stream events")
 	fl.StringVar(&f.logMode, "log", "discard", "proxy: request log: discard (formatted, then dropped) or none")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole serving time to this file")
+	fl.BoolVar(&f.fullDuplex, "full-duplex", false, "baseline: call EnableFullDuplex before proxying (golang/go#40747)")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
@@ -187,8 +189,15 @@ func serveBaseline(f childFlags) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
+	var h http.Handler = rp
+	if f.fullDuplex {
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.NewResponseController(w).EnableFullDuplex()
+			rp.ServeHTTP(w, r)
+		})
+	}
 	srv := &http.Server{
-		Handler:           rp,
+		Handler:           h,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          log.New(io.Discard, "", 0),

@@ -11,8 +11,14 @@
 //   IMAGE_B64    base64 PNG for the data-URI image case (default: a built-in 1×1 PNG)
 //   IMAGE_URL    http(s) image URL for the image_url case (required by that case)
 //   CASES        comma-separated cases to run, in this order (default: all):
-//                chat, stream, tools, tools_stream, run_tools, image_data, image_url,
-//                embeddings, models
+//                chat, stream, tools, tools_stream, run_tools, run_tools_stream, replay_stripped,
+//                image_data, image_url, embeddings, models, error_429, stream_break
+//   TOOL_CALL_ID the tool call id replay_stripped replays (default call_from_elsewhere)
+//
+// error_429 expects every upstream call to be rate limited (the SDK must raise a
+// RateLimitError); stream_break expects the upstream stream to break off after its first
+// event (the SDK must raise an APIError from the proxy's error event, not end quietly).
+// Neither is part of the default CASES.
 //
 // The tool cases expect the upstream to answer the first turn with a function call to `now`
 // (the Go test scripts the fake Gemini with a thinking+functionCall capture); every other
@@ -35,8 +41,21 @@ const embedDims = Number(process.env.EMBED_DIMS || 768)
 const pngB64 =
   process.env.IMAGE_B64 ||
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=='
-const allCases = ['chat', 'stream', 'tools', 'tools_stream', 'run_tools', 'image_data', 'image_url', 'embeddings', 'models']
-const cases = (process.env.CASES || allCases.join(','))
+const defaultCases = [
+  'chat',
+  'stream',
+  'tools',
+  'tools_stream',
+  'run_tools',
+  'run_tools_stream',
+  'replay_stripped',
+  'image_data',
+  'image_url',
+  'embeddings',
+  'models',
+]
+const allCases = [...defaultCases, 'error_429', 'stream_break']
+const cases = (process.env.CASES || defaultCases.join(','))
   .split(',')
   .map((s) => s.trim())
   .filter(Boolean)
@@ -47,7 +66,21 @@ for (const c of cases) {
   }
 }
 
-const client = new OpenAI({ apiKey, baseURL: `${baseUrl.replace(/\/+$/, '')}/v1`, maxRetries: 0, timeout: 60_000 })
+const clientOptions = { apiKey, baseURL: `${baseUrl.replace(/\/+$/, '')}/v1`, maxRetries: 0, timeout: 60_000 }
+const client = new OpenAI(clientOptions)
+
+// recordingClient returns a client that also keeps the JSON body of every request it sends.
+function recordingClient() {
+  const bodies = []
+  const c = new OpenAI({
+    ...clientOptions,
+    fetch: (url, init) => {
+      if (typeof init?.body === 'string') bodies.push(JSON.parse(init.body))
+      return fetch(url, init)
+    },
+  })
+  return { client: c, bodies }
+}
 
 class CheckError extends Error {}
 function check(cond, msg) {
@@ -198,33 +231,34 @@ const run = {
 
   // runTools is the SDK's automatic tool loop. It replays assistant messages through
   // toRequestMessage, which keeps only the standard fields: extra_content (the thought
-  // signature) does not come back, so the proxy has to fill in a placeholder.
+  // signature) does not come back, so the proxy has to restore it from the tool call id.
+  // What the proxy sent upstream is checked by the Go test.
   async run_tools() {
-    let called = 0
-    const runner = client.chat.completions.runTools({
+    return runTools(false)
+  },
+
+  async run_tools_stream() {
+    return runTools(true)
+  },
+
+  // replay_stripped sends a history whose assistant tool call (TOOL_CALL_ID) has no
+  // extra_content, as a client does after the proxy restarted or when the history came
+  // from elsewhere: the proxy cannot know the signature and must still get an answer.
+  async replay_stripped() {
+    const id = process.env.TOOL_CALL_ID || 'call_from_elsewhere'
+    const res = await client.chat.completions.create({
       model,
-      messages: [{ role: 'user', content: toolQuestion }],
-      tools: [
-        {
-          type: 'function',
-          function: {
-            ...nowTool.function,
-            function: async () => {
-              called++
-              return nowResult
-            },
-            parse: JSON.parse,
-          },
-        },
+      tools: [nowTool],
+      messages: [
+        { role: 'user', content: toolQuestion },
+        { role: 'assistant', content: null, tool_calls: [{ id, type: 'function', function: { name: 'now', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: id, content: nowResult },
       ],
     })
-    const content = await runner.finalContent()
-    check(called === 1, `now() was called ${called} times, want 1`)
-    check(typeof content === 'string' && content !== '', 'runTools: empty final content')
-    const completions = runner.allChatCompletions()
-    check(completions.length === 2, `runTools made ${completions.length} completions, want 2`)
-    const call = checkToolCall(completions[0].choices[0].message, completions[0].choices[0].finish_reason, 'runTools turn 1')
-    return { call, completions: completions.length, answer: content }
+    const c = res.choices[0]
+    check(c && typeof c.message.content === 'string' && c.message.content !== '', 'replay_stripped: empty content')
+    check(c.finish_reason === 'stop', `replay_stripped: finish_reason = ${c.finish_reason}`)
+    return { id, answer: c.message.content }
   },
 
   async image_data() {
@@ -294,6 +328,79 @@ const run = {
     check(one.id === model, `retrieve(${model}).id = ${one.id}`)
     return { ids, retrieved: one }
   },
+
+  async error_429() {
+    try {
+      await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Hi' }] })
+    } catch (err) {
+      check(err instanceof OpenAI.RateLimitError, `got ${err?.constructor?.name}: ${err?.message}, want a RateLimitError`)
+      check(err.status === 429, `status = ${err.status}`)
+      check(typeof err.error?.message === 'string' && err.error.message !== '', `error body = ${JSON.stringify(err.error)}`)
+      return {
+        status: err.status,
+        type: err.type ?? null,
+        code: err.code ?? null,
+        message: err.error.message,
+        retryAfter: err.headers?.get('retry-after') ?? null,
+      }
+    }
+    throw new CheckError('the request succeeded, want a 429')
+  },
+
+  async stream_break() {
+    const stream = await client.chat.completions.create({
+      model,
+      messages: [{ role: 'user', content: 'Hi' }],
+      stream: true,
+    })
+    let text = ''
+    try {
+      for await (const chunk of stream) {
+        for (const c of chunk.choices) if (c.delta?.content) text += c.delta.content
+      }
+    } catch (err) {
+      check(err instanceof OpenAI.APIError, `got ${err?.constructor?.name}: ${err?.message}, want an APIError`)
+      return { text, error: err.message, type: err.type ?? null }
+    }
+    throw new CheckError(`the broken stream ended without an error (text ${JSON.stringify(text)})`)
+  },
+}
+
+async function runTools(stream) {
+  const where = stream ? 'runTools (stream)' : 'runTools'
+  let called = 0
+  const { client, bodies } = recordingClient()
+  const runner = client.chat.completions.runTools({
+    model,
+    stream,
+    messages: [{ role: 'user', content: toolQuestion }],
+    tools: [
+      {
+        type: 'function',
+        function: {
+          ...nowTool.function,
+          function: async () => {
+            called++
+            return nowResult
+          },
+          parse: JSON.parse,
+        },
+      },
+    ],
+  })
+  const content = await runner.finalContent()
+  check(called === 1, `${where}: now() was called ${called} times, want 1`)
+  check(typeof content === 'string' && content !== '', `${where}: empty final content`)
+  const completions = runner.allChatCompletions()
+  check(completions.length === 2, `${where} made ${completions.length} completions, want 2`)
+  const call = checkToolCall(completions[0].choices[0].message, completions[0].choices[0].finish_reason, `${where} turn 1`)
+  // The SDK really replayed the call without its signature (else the case proves nothing).
+  check(bodies.length === 2, `${where}: sent ${bodies.length} requests, want 2`)
+  const replayed = bodies[1].messages?.find((m) => m.role === 'assistant' && m.tool_calls?.length)
+  check(replayed, `${where}: turn 2 request has no assistant tool call: ${JSON.stringify(bodies[1])}`)
+  check(replayed.tool_calls[0].id === call.id, `${where}: replayed call id ${replayed.tool_calls[0].id}, want ${call.id}`)
+  const clientSentSignature = replayed.tool_calls.some((tc) => tc.extra_content !== undefined)
+  return { call, completions: completions.length, answer: content, clientSentSignature }
 }
 
 const results = {}

@@ -1,5 +1,5 @@
 // The only module that talks to Go. In the Wails window it calls the bound Go methods
-// (window.go.app.App.*) and listens to Wails events; in a browser (the same UI served by the
+// (window.go.app.Bindings.*) and listens to Wails events; in a browser (the same UI served by the
 // proxy at http://127.0.0.1:PORT/) it uses the management HTTP API with the admin session
 // cookie. Everything else in the UI imports from here and never touches window.go or fetch.
 
@@ -11,13 +11,20 @@ export interface KeyCounts {
   disabled: number
 }
 
-/** Status is what GET /api/status and the bound App.Status() return. */
+/** Status is what GET /api/status and the bound Bindings.Status() return. */
 export interface Status {
-  /** Listen address, e.g. "127.0.0.1:8321"; empty when the proxy is not running. */
+  /** Whether the proxy is serving (possibly paused). */
+  running: boolean
+  /** Why the proxy is not serving (e.g. the port is taken); empty when running. */
+  error: string
+  /** Listen address, e.g. "127.0.0.1:8321". */
   addr: string
   keys: KeyCounts
   passthrough: boolean
   paused: boolean
+  /** Base URLs to give clients; empty when unknown. */
+  openaiBaseURL: string
+  geminiBaseURL: string
 }
 
 /** Thrown when the management API answers 401: the browser must log in first. */
@@ -40,13 +47,13 @@ export class ApiError extends Error {
 
 // The bound Go service, as Wails v2 exposes it: window.go.<package>.<Struct>.<Method>.
 interface AppBinding {
-  Status(): Promise<Status>
+  Status(): Promise<unknown>
   SetPassthrough(on: boolean): Promise<void>
   SetPaused(paused: boolean): Promise<void>
 }
 
 interface WailsWindow {
-  go?: { app?: { App?: Partial<AppBinding> } }
+  go?: { app?: { Bindings?: Partial<AppBinding> } }
   runtime?: {
     EventsOn?: (name: string, cb: (...data: unknown[]) => void) => () => void
   }
@@ -58,9 +65,9 @@ function wails(): WailsWindow | undefined {
 }
 
 function bound<K extends keyof AppBinding>(name: K): AppBinding[K] {
-  const fn = wails()?.go?.app?.App?.[name]
+  const fn = wails()?.go?.app?.Bindings?.[name]
   if (typeof fn !== 'function') {
-    throw new ApiError(0, `Go binding App.${name} is missing`)
+    throw new ApiError(0, `Go binding Bindings.${name} is missing`)
   }
   return fn as AppBinding[K]
 }
@@ -94,13 +101,37 @@ async function http<T>(method: string, path: string, body?: unknown): Promise<T>
   return (text ? JSON.parse(text) : undefined) as T
 }
 
-function normalize(s: Partial<Status> | undefined): Status {
-  const k: Partial<KeyCounts> = s?.keys ?? {}
+type Loose = Record<string, unknown>
+
+// field reads name from o in camelCase or in Go's exported spelling (Total, Addr…).
+function field(o: Loose | undefined, name: string): unknown {
+  if (!o) return undefined
+  return o[name] ?? o[name.charAt(0).toUpperCase() + name.slice(1)]
+}
+
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0)
+const str = (v: unknown): string => (typeof v === 'string' ? v : '')
+
+/** normalize accepts a status from either side and fills what is missing. */
+export function normalize(raw: unknown): Status {
+  const s = (raw && typeof raw === 'object' ? raw : {}) as Loose
+  const k = field(s, 'keys') as Loose | undefined
+  const addr = str(field(s, 'addr'))
+  const running = field(s, 'running')
   return {
-    addr: s?.addr ?? '',
-    keys: { total: k.total ?? 0, active: k.active ?? 0, cooling: k.cooling ?? 0, disabled: k.disabled ?? 0 },
-    passthrough: Boolean(s?.passthrough),
-    paused: Boolean(s?.paused),
+    running: typeof running === 'boolean' ? running : addr !== '',
+    error: str(field(s, 'error')),
+    addr,
+    keys: {
+      total: num(field(k, 'total')),
+      active: num(field(k, 'active')),
+      cooling: num(field(k, 'cooling')),
+      disabled: num(field(k, 'disabled')),
+    },
+    passthrough: field(s, 'passthrough') === true,
+    paused: field(s, 'paused') === true,
+    openaiBaseURL: str(field(s, 'openaiBaseURL')),
+    geminiBaseURL: str(field(s, 'geminiBaseURL')),
   }
 }
 
@@ -109,7 +140,7 @@ export async function getStatus(): Promise<Status> {
   if (isDesktop()) {
     return normalize(await bound('Status')())
   }
-  return normalize(await http<Status>('GET', '/api/status'))
+  return normalize(await http<unknown>('GET', '/api/status'))
 }
 
 /** Turns passthrough mode on or off. */
@@ -150,7 +181,7 @@ export function watchStatus(cb: (s: Status) => void, onError: (e: unknown) => vo
   }
   poll()
   const off = wails()?.runtime?.EventsOn?.('status', (data) => {
-    if (!stopped) cb(normalize(data as Partial<Status>))
+    if (!stopped) cb(normalize(data))
   })
   const timer = off ? undefined : window.setInterval(poll, pollMs)
   return () => {

@@ -35,9 +35,9 @@ function statusChips(s: Status | undefined): HTMLElement {
   if (!s) {
     return h('div', { class: 'chips' }, h('span', { class: 'chip muted', 'data-testid': 'status-addr' }, view.error ? t('errorPrefix') + view.error : t('connecting')))
   }
-  const addr = s.addr
+  const addr = s.running
     ? h('span', { class: 'chip ok', 'data-testid': 'status-addr' }, t('listening', { addr: s.addr }))
-    : h('span', { class: 'chip bad', 'data-testid': 'status-addr' }, t('notRunning'))
+    : h('span', { class: 'chip bad', 'data-testid': 'status-addr', title: s.error }, s.error ? `${t('notRunning')}: ${s.error}` : t('notRunning'))
   const k = s.keys
   const keys =
     k.total === 0
@@ -56,7 +56,7 @@ function toggles(s: Status | undefined): HTMLElement {
   const pass = h('input', { type: 'checkbox', id: 'passthrough', 'data-testid': 'passthrough', disabled: !s || view.busy }) as HTMLInputElement
   pass.checked = Boolean(s?.passthrough)
   pass.addEventListener('change', () => act(() => setPassthrough(pass.checked)))
-  const pause = h('button', { type: 'button', class: 'btn', 'data-testid': 'pause', disabled: !s?.addr || view.busy }, s?.paused ? t('resume') : t('pause'))
+  const pause = h('button', { type: 'button', class: 'btn', 'data-testid': 'pause', disabled: !s?.running || view.busy }, s?.paused ? t('resume') : t('pause'))
   pause.addEventListener('click', () => act(() => setPaused(!s?.paused)))
   const langBtn = h('button', { type: 'button', class: 'btn ghost', 'data-testid': 'lang' }, t('switchLang'))
   langBtn.addEventListener('click', () => {

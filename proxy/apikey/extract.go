@@ -21,12 +21,12 @@ type Extraction struct {
 // is not a valid one.
 type Malformed struct {
 	// Line is the 1-based line of the input the token is on.
-	Line int
+	Line int `json:"line"`
 	// Text is the token, masked with [Mask]: never the raw text.
-	Text string
+	Text string `json:"text"`
 	// Reason says what is wrong, e.g. "too short", "too long",
 	// "wrong prefix", "invalid character", "masked (not the full key)".
-	Reason string
+	Reason string `json:"reason"`
 }
 
 // Reasons reported in Malformed.Reason.

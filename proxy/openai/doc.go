@@ -23,10 +23,15 @@
 // systemInstruction. user → "user", assistant → "model". Assistant tool_calls
 // become functionCall parts; the thoughtSignature of a call is restored from
 // tool_calls[].extra_content.google.thought_signature (where FromGemini put
-// it). When the first call of an assistant message carries no signature, the
+// it). Clients that drop unknown fields (the OpenAI SDK's runTools, most
+// agent loops) lose it, so the server also keeps a SignatureCache: FromGemini
+// and StreamTranslator record each tool call's signature by call id
+// (ResponseMeta.Signatures) and ToGemini restores it for a call that comes
+// back without one (RequestOptions.Signatures); a signature sent by the
+// client always wins. When the first call of an assistant message still has
+// no signature (an id this proxy never returned, or one evicted), the
 // placeholder "skip_thought_signature_validator" documented by Google is sent
-// instead, so Gemini 3 accepts replayed history from clients that drop
-// unknown fields. Consecutive tool messages become functionResponse parts of
+// instead, so Gemini 3 accepts the replayed history. Consecutive tool messages become functionResponse parts of
 // one "user" turn, the function name taken from the matching tool call; a
 // tool output that is a JSON object is sent as is, anything else as
 // {"output": "<text>"} (the key Google documents for function output). A

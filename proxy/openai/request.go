@@ -30,6 +30,10 @@ type RequestOptions struct {
 	Aliases map[string]string
 	// FetchImage fetches http(s) image URLs; nil rejects them with a 400.
 	FetchImage FetchFunc
+	// Signatures restores the thought signature of a replayed tool call
+	// that has none in extra_content, by tool call id (see
+	// ResponseMeta.Signatures). nil: only the placeholder is used.
+	Signatures *SignatureCache
 }
 
 // Translated is a chat request ready for Gemini.
@@ -233,7 +237,7 @@ func toGemini(ctx context.Context, req *ChatRequest, opts RequestOptions) (*Tran
 		return nil, e
 	}
 	body := &gemini.GenerateContentRequest{}
-	tb := translator{ctx: ctx, fetch: opts.FetchImage, names: map[string]string{}}
+	tb := translator{ctx: ctx, fetch: opts.FetchImage, sigs: opts.Signatures, names: map[string]string{}}
 	if e := tb.messages(req.Messages, body); e != nil {
 		return nil, e
 	}
@@ -284,6 +288,7 @@ func toGemini(ctx context.Context, req *ChatRequest, opts RequestOptions) (*Tran
 type translator struct {
 	ctx   context.Context
 	fetch FetchFunc
+	sigs  *SignatureCache
 	names map[string]string // tool call id → function name
 }
 
@@ -474,6 +479,11 @@ func (t *translator) toolCalls(calls []ToolCall, p string) ([]gemini.Part, *Erro
 		sig := ""
 		if tc.ExtraContent != nil && tc.ExtraContent.Google != nil {
 			sig = tc.ExtraContent.Google.ThoughtSignature
+		}
+		if sig == "" && tc.ID != "" {
+			// The client dropped extra_content: restore the signature
+			// Gemini gave this call, if this proxy returned it.
+			sig, _ = t.sigs.Lookup(tc.ID)
 		}
 		if sig == "" && j == 0 {
 			sig = SkipThoughtSignature

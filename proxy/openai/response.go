@@ -24,6 +24,10 @@ type ResponseMeta struct {
 	// NewID returns a fresh random id; tool call ids are "call_" + NewID().
 	// nil: 24 random alphanumerics. Tests inject a deterministic one.
 	NewID func() string
+	// Signatures, when set, records the thought signature of every tool
+	// call returned, so ToGemini can restore it for clients that replay the
+	// call without extra_content. nil: nothing is recorded.
+	Signatures *SignatureCache
 }
 
 const idAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -228,6 +232,7 @@ func toolCallOf(p *gemini.Part, meta *ResponseMeta) ToolCall {
 	tc := ToolCall{ID: id, Type: "function", Function: FunctionCall{Name: fc.Name, Arguments: args}}
 	if p.ThoughtSignature != "" {
 		tc.ExtraContent = &ExtraContent{Google: &GoogleExtra{ThoughtSignature: p.ThoughtSignature}}
+		meta.Signatures.Remember(id, p.ThoughtSignature)
 	}
 	return tc
 }

@@ -1,0 +1,63 @@
+package app
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+)
+
+// Default and smallest window sizes.
+const (
+	defaultWindowWidth  = 1100
+	defaultWindowHeight = 760
+	minWindowWidth      = 720
+	minWindowHeight     = 480
+)
+
+// WindowSize returns the window size to open with: the remembered one, or
+// the default.
+func (a *App) WindowSize() (width, height int) {
+	s := a.Settings()
+	if s.WindowWidth < minWindowWidth || s.WindowHeight < minWindowHeight {
+		return defaultWindowWidth, defaultWindowHeight
+	}
+	return s.WindowWidth, s.WindowHeight
+}
+
+// SaveWindowSize remembers the window size for the next start.
+func (a *App) SaveWindowSize(width, height int) {
+	if width < minWindowWidth || height < minWindowHeight {
+		return
+	}
+	s := a.Settings()
+	if s.WindowWidth == width && s.WindowHeight == height {
+		return
+	}
+	s.WindowWidth, s.WindowHeight = width, height
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := a.UpdateSettings(ctx, s); err != nil {
+		a.log.Warn("saving the window size", "err", err)
+	}
+}
+
+// UIAssets is the built web UI.
+func (a *App) UIAssets() fs.FS { return a.opts.Assets }
+
+// Icon is the app icon (PNG).
+func (a *App) Icon() []byte { return a.opts.Icon }
+
+// SystemLanguage returns "zh-CN" when the OS locale is Chinese, else "en".
+func SystemLanguage() string {
+	for _, v := range []string{"LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"} {
+		if l := os.Getenv(v); l != "" {
+			if strings.HasPrefix(strings.ToLower(l), "zh") {
+				return "zh-CN"
+			}
+			return "en"
+		}
+	}
+	return "en"
+}

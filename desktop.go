@@ -1,0 +1,188 @@
+//go:build desktop
+
+package main
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/wailsapp/wails/v2"
+	wopts "github.com/wailsapp/wails/v2/pkg/options"
+	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
+	"github.com/wailsapp/wails/v2/pkg/options/linux"
+	"github.com/wailsapp/wails/v2/pkg/runtime"
+
+	"github.com/gemini-balance/desktop/app"
+	"github.com/gemini-balance/desktop/app/tray"
+)
+
+// errNoDesktop is never returned by this build; nodesktop.go defines it for
+// the headless one.
+var errNoDesktop error
+
+// desktop is the window and the tray around the app. It implements the
+// tray's actions by calling the same App methods as the window.
+type desktop struct {
+	app   *app.App
+	log   *slog.Logger
+	tray  *tray.Tray
+	ctx   context.Context // Wails' context, set in startup
+	quits atomic.Bool
+}
+
+// runDesktop opens the window and the tray and blocks until the user quits.
+func runDesktop(a *app.App, hidden bool, log *slog.Logger) error {
+	d := &desktop{app: a, log: log}
+	d.tray = tray.New(d, log)
+	if tray.StartBeforeRun {
+		if err := d.tray.Start(); err != nil {
+			log.Warn("no tray icon", "err", err)
+		}
+	}
+	w, h := a.WindowSize()
+	return wails.Run(&wopts.App{
+		Title:             "Gemini Balance Desktop",
+		Width:             w,
+		Height:            h,
+		MinWidth:          720,
+		MinHeight:         480,
+		StartHidden:       hidden,
+		HideWindowOnClose: true,
+		AssetServer:       &assetserver.Options{Assets: a.UIAssets()},
+		OnStartup:         d.startup,
+		OnBeforeClose:     d.beforeClose,
+		OnShutdown:        d.shutdown,
+		Bind:              []any{app.NewBindings(a)},
+		SingleInstanceLock: &wopts.SingleInstanceLock{
+			UniqueId:               "gemini-balance-desktop.8d2f5c0e",
+			OnSecondInstanceLaunch: func(wopts.SecondInstanceData) { d.OpenWindow() },
+		},
+		Linux: &linux.Options{ProgramName: "gemini-balance-desktop", Icon: a.Icon()},
+	})
+}
+
+func (d *desktop) startup(ctx context.Context) {
+	d.ctx = ctx
+	if err := d.app.Start(ctx); err != nil {
+		// The window shows the error (e.g. a taken port) and lets the user pick another port.
+		d.log.Error("proxy not started", "err", err)
+	}
+	if !tray.StartBeforeRun {
+		if err := d.tray.Start(); err != nil {
+			d.log.Warn("no tray icon", "err", err)
+		}
+	}
+	updates, stop := d.app.Subscribe()
+	go func() {
+		defer stop()
+		d.push(d.app.Status())
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case s := <-updates:
+				d.push(s)
+			}
+		}
+	}()
+}
+
+// push hands a status to the tray and the window.
+func (d *desktop) push(s app.Status) {
+	d.tray.Update(trayState(s, d.app.Settings().Language))
+	runtime.EventsEmit(d.ctx, "status", s)
+}
+
+// trayState is the tray's view of the status.
+func trayState(s app.Status, lang string) tray.State {
+	if lang == "" || lang == "auto" {
+		lang = app.SystemLanguage()
+	}
+	return tray.State{
+		Lang: lang, Running: s.Running, Err: s.Error, Addr: s.Addr, Port: s.Port,
+		Total: s.Keys.Total, Active: s.Keys.Active, Cooling: s.Keys.Cooling, Dead: s.Keys.Disabled,
+		Passthrough: s.Passthrough, Paused: s.Paused,
+	}
+}
+
+// beforeClose hides the window instead of quitting, unless Quit was chosen.
+func (d *desktop) beforeClose(ctx context.Context) bool {
+	w, h := runtime.WindowGetSize(ctx)
+	d.app.SaveWindowSize(w, h)
+	if d.quits.Load() {
+		return false
+	}
+	runtime.WindowHide(ctx)
+	return true
+}
+
+func (d *desktop) shutdown(ctx context.Context) {
+	d.tray.Stop()
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.app.Stop(sctx); err != nil {
+		d.log.Warn("stopping the proxy", "err", err)
+	}
+}
+
+// The tray's actions.
+
+// OpenWindow shows and focuses the window.
+func (d *desktop) OpenWindow() {
+	if d.ctx == nil {
+		return
+	}
+	runtime.WindowShow(d.ctx)
+	runtime.WindowUnminimise(d.ctx)
+}
+
+// CopyOpenAIBaseURL copies the OpenAI Base URL.
+func (d *desktop) CopyOpenAIBaseURL() { d.copy(d.app.Status().OpenAIBaseURL) }
+
+// CopyGeminiBaseURL copies the Gemini Base URL.
+func (d *desktop) CopyGeminiBaseURL() { d.copy(d.app.Status().GeminiBaseURL) }
+
+// CopyAccessKey copies the access key.
+func (d *desktop) CopyAccessKey() { d.copy(d.app.AccessKey()) }
+
+func (d *desktop) copy(text string) {
+	if err := runtime.ClipboardSetText(d.ctx, text); err != nil {
+		d.log.Warn("clipboard", "err", err)
+	}
+}
+
+// CheckAllKeys starts checking every key.
+func (d *desktop) CheckAllKeys() {
+	if _, err := d.app.StartCheck(nil); err != nil {
+		d.log.Warn("check keys", "err", err)
+	}
+}
+
+// PruneDeadKeys quarantines the dead keys (undo from the window).
+func (d *desktop) PruneDeadKeys() {
+	if _, err := d.app.PruneDead(d.ctx); err != nil {
+		d.log.Warn("prune keys", "err", err)
+	}
+}
+
+// SetPassthrough turns passthrough mode on or off.
+func (d *desktop) SetPassthrough(on bool) {
+	if err := d.app.SetPassthrough(d.ctx, on); err != nil {
+		d.log.Warn("passthrough", "err", err)
+	}
+}
+
+// SetPaused pauses or resumes the proxy.
+func (d *desktop) SetPaused(paused bool) {
+	if err := d.app.SetPaused(d.ctx, paused); err != nil {
+		d.log.Warn("pause", "err", err)
+	}
+}
+
+// Quit ends the app.
+func (d *desktop) Quit() {
+	d.quits.Store(true)
+	runtime.Quit(d.ctx)
+}
