@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -41,6 +42,9 @@ type Options struct {
 	Version string
 	// Icon is the app icon (PNG) for the window.
 	Icon []byte
+	// Autostart registers the app to start at login (the settings'
+	// StartAtLogin); its zero value uses the running executable.
+	Autostart Autostart
 	// KeychainTimeout bounds every keychain call (default 10s).
 	KeychainTimeout time.Duration
 }
@@ -166,6 +170,9 @@ func (a *App) openSecrets(ctx context.Context) error {
 			return errors.New("the file secret store needs a passphrase: set GBD_PASSPHRASE or --passphrase-file")
 		}
 		f, err := keychain.NewFile(filepath.Join(a.opts.DataDir, "secrets.enc"), a.opts.Passphrase)
+		// scrypt's 32 MiB work area would otherwise stay resident until the
+		// heap next doubles: give it back now.
+		debug.FreeOSMemory()
 		if err != nil {
 			return err
 		}
@@ -311,6 +318,11 @@ type SettingsChange struct {
 func (a *App) UpdateSettings(ctx context.Context, s Settings) (SettingsChange, error) {
 	if err := s.Validate(); err != nil {
 		return SettingsChange{}, err
+	}
+	if s.StartAtLogin != a.Settings().StartAtLogin {
+		if err := a.opts.Autostart.Set(s.StartAtLogin); err != nil {
+			return SettingsChange{}, err
+		}
 	}
 	if err := store.PutSetting(ctx, a.store, "settings", s); err != nil {
 		return SettingsChange{}, fmt.Errorf("save settings: %w", err)

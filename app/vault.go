@@ -429,6 +429,19 @@ type AddResult struct {
 // Vault doc for the crash-safe order. A keychain failure is reported in
 // the result (Failed, Error) and as err when nothing could be added.
 func (v *Vault) AddBulk(ctx context.Context, text string) (AddResult, error) {
+	return v.AddBulkProgress(ctx, text, nil)
+}
+
+// addChunk is how many keys one add step (intent, keychain, commit)
+// handles when the keychain writes one item at a time: a slow keychain
+// (gnome-keyring takes tens of ms per item with a thousand items) shows
+// progress, and keys reach the pool chunk by chunk.
+const addChunk = 100
+
+// AddBulkProgress is AddBulk with progress: progress(done, total) is
+// called after each committed chunk (total = keys found). Cancelling ctx
+// stops before the next chunk; the chunks committed stay added.
+func (v *Vault) AddBulkProgress(ctx context.Context, text string, progress func(done, total int)) (AddResult, error) {
 	ext := apikey.Extract(text)
 	res := AddResult{Duplicates: ext.Duplicates, Malformed: ext.Malformed, IDs: []string{}}
 	if res.Malformed == nil {
@@ -439,12 +452,51 @@ func (v *Vault) AddBulk(ctx context.Context, text string) (AddResult, error) {
 	}
 	v.opMu.Lock()
 	defer v.opMu.Unlock()
+	chunk := addChunk
+	if _, ok := v.secrets.(keychain.Batcher); ok {
+		chunk = len(ext.Keys) // one write for everything
+	}
+	var kerr error
+	for start := 0; start < len(ext.Keys); start += chunk {
+		if err := ctx.Err(); err != nil {
+			res.Failed += len(ext.Keys) - start
+			res.Error = "cancelled"
+			kerr = err
+			break
+		}
+		part := ext.Keys[start:min(start+chunk, len(ext.Keys))]
+		err := v.addLocked(ctx, part, &res)
+		if progress != nil {
+			progress(start+len(part), len(ext.Keys))
+		}
+		if err != nil {
+			if !errors.Is(err, keychain.ErrUnavailable) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+				return res, err // the database failed
+			}
+			// The keychain failed: the rest would fail the same way.
+			kerr = err
+			res.Failed += len(ext.Keys) - start - len(part)
+			break
+		}
+	}
+	res.Added = len(res.IDs)
+	v.log.Info("keys added", "added", res.Added, "existing", res.Existing, "restored", res.Restored,
+		"duplicates", res.Duplicates, "malformed", len(res.Malformed), "failed", res.Failed)
+	if res.Added == 0 && kerr != nil {
+		return res, kerr
+	}
+	return res, nil
+}
 
-	raw := make(map[string]string, len(ext.Keys))
-	order := make([]string, 0, len(ext.Keys))
-	news := make([]store.NewKey, 0, len(ext.Keys))
+// addLocked runs the add protocol for keys (raw, unique) and accumulates
+// into res. It returns the keychain error that stopped it, or a database
+// error. v.opMu must be held.
+func (v *Vault) addLocked(ctx context.Context, keys []string, res *AddResult) error {
+	raw := make(map[string]string, len(keys))
+	order := make([]string, 0, len(keys))
+	news := make([]store.NewKey, 0, len(keys))
 	now := v.now()
-	for _, k := range ext.Keys {
+	for _, k := range keys {
 		id := apikey.ID(k)
 		raw[id] = k
 		order = append(order, id)
@@ -456,7 +508,7 @@ func (v *Vault) AddBulk(ctx context.Context, text string) (AddResult, error) {
 	// Step 1: intent rows.
 	ins, err := v.store.AddKeys(ctx, news)
 	if err != nil {
-		return res, err
+		return err
 	}
 	toWrite := map[string]string{}
 	isNew := map[string]bool{}
@@ -483,10 +535,10 @@ func (v *Vault) AddBulk(ctx context.Context, text string) (AddResult, error) {
 	written, kerr := v.setSecrets(ctx, toWrite)
 	v.hook("add.keychain")
 	if kerr != nil {
-		res.Failed = len(toWrite) - len(written)
+		res.Failed += len(toWrite) - len(written)
 		res.Error = keychainProblem(kerr)
 		v.log.Warn("keychain write failed; the keys not stored stay pending and are resolved on the next reconcile",
-			"failed", res.Failed, "written", len(written), "err", kerr)
+			"failed", len(toWrite)-len(written), "written", len(written), "err", kerr)
 	}
 	// Step 3: commit.
 	var finished, revived []string
@@ -502,16 +554,16 @@ func (v *Vault) AddBulk(ctx context.Context, text string) (AddResult, error) {
 		// Undo the keychain writes of keys not committed. Rows left as
 		// "adding" (if this delete fails too) are resolved by Reconcile.
 		var undo []string
-		doneSet := setOf(done)
 		for _, id := range written {
-			if isNew[id] && !doneSet[id] {
+			if isNew[id] {
 				undo = append(undo, id)
 			}
 		}
 		if gone, derr := v.deleteSecrets(context.WithoutCancel(ctx), undo); derr == nil {
 			_, _ = v.store.Delete(context.WithoutCancel(ctx), gone)
 		}
-		return res, fmt.Errorf("add keys: %w", err)
+		res.Failed += len(written)
+		return fmt.Errorf("add keys: %w", err)
 	}
 	v.hook("add.commit")
 	for _, id := range written {
@@ -523,11 +575,11 @@ func (v *Vault) AddBulk(ctx context.Context, text string) (AddResult, error) {
 	if err != nil {
 		v.log.Warn("could not mark re-added keys as present; the next reconcile will", "err", err)
 	}
-	keys, err := v.store.GetKeys(ctx, append(slices.Clone(done), idsOf(back)...))
+	keys2, err := v.store.GetKeys(ctx, append(slices.Clone(done), idsOf(back)...))
 	if err != nil {
-		return res, err
+		return err
 	}
-	v.syncPool(keys)
+	v.syncPool(keys2)
 	committed := setOf(done)
 	for _, k := range back {
 		committed[k.ID] = true
@@ -537,14 +589,8 @@ func (v *Vault) AddBulk(ctx context.Context, text string) (AddResult, error) {
 			res.IDs = append(res.IDs, id)
 		}
 	}
-	res.Added = len(res.IDs)
-	res.Restored = len(back)
-	v.log.Info("keys added", "added", res.Added, "existing", res.Existing, "restored", res.Restored,
-		"duplicates", res.Duplicates, "malformed", len(res.Malformed), "failed", res.Failed)
-	if res.Added == 0 && kerr != nil {
-		return res, kerr
-	}
-	return res, nil
+	res.Restored += len(back)
+	return kerr
 }
 
 // keychainProblem is the user-facing text of a keychain error.
@@ -643,6 +689,9 @@ func (v *Vault) deleteLocked(ctx context.Context, ids []string, from []store.Sta
 	return res, nil
 }
 
+// liveStatuses are the statuses of keys that belong in the pool.
+var liveStatuses = []store.Status{store.StatusActive, store.StatusDisabled, store.StatusInvalid, store.StatusExpired, store.StatusDenied}
+
 var allStatuses = []store.Status{
 	store.StatusAdding, store.StatusActive, store.StatusDisabled, store.StatusInvalid, store.StatusExpired,
 	store.StatusDenied, store.StatusSecretMissing, store.StatusQuarantined, store.StatusDeleting,
@@ -737,7 +786,7 @@ func (v *Vault) Reconcile(ctx context.Context) (ReconcileReport, error) {
 		switch status[id] {
 		case store.StatusAdding:
 			drop = append(drop, id)
-		case store.StatusSecretMissing:
+		case store.StatusSecretMissing, store.StatusQuarantined:
 		default:
 			markMissing = append(markMissing, id)
 		}
@@ -749,7 +798,9 @@ func (v *Vault) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	if _, err := v.store.Delete(ctx, drop); err != nil {
 		return rep, err
 	}
-	if _, err := v.store.Transition(ctx, markMissing, allStatuses, store.StatusSecretMissing, "the keychain has no secret for this key"); err != nil {
+	// Quarantined rows keep their status: Restore finds out about the
+	// secret if the user brings them back.
+	if _, err := v.store.Transition(ctx, markMissing, liveStatuses, store.StatusSecretMissing, "the keychain has no secret for this key"); err != nil {
 		return rep, err
 	}
 	revived, err := v.store.Revive(ctx, revive)

@@ -406,3 +406,29 @@ func TestVaultKeyIDsStable(t *testing.T) {
 	}
 	_ = os.Getenv // keep imports stable across helpers
 }
+
+func TestVaultAddBulkProgressChunks(t *testing.T) {
+	e := newVaultEnv(t, keychain.NewMemory()) // one item per call: chunked
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	keys := fakeKeys(testRand(t), 250)
+	var calls []int
+	res, err := e.v.AddBulkProgress(ctx, strings.Join(keys, "\n"), func(done, total int) {
+		calls = append(calls, done)
+		if total != 250 {
+			t.Errorf("progress total = %d, want 250", total)
+		}
+		if done == 200 {
+			cancel() // stop before the last chunk
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(calls) != "[100 200]" || res.Added != 200 || res.Failed != 50 || res.Error != "cancelled" {
+		t.Fatalf("AddBulkProgress(250, cancelled at 200) = %+v, progress %v; want 200 added, 50 failed, progress [100 200]", res, calls)
+	}
+	if c := e.pool.Counts(); c.Total != 200 {
+		t.Fatalf("pool = %+v, want the 200 committed keys", c)
+	}
+}

@@ -14,7 +14,9 @@ NODE_MIN=20.19.0
 export DEBIAN_FRONTEND=noninteractive
 export NPM_CONFIG_AUDIT=false NPM_CONFIG_FUND=false NPM_CONFIG_UPDATE_NOTIFIER=false
 
-log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Bold headings on a terminal, plain text in CI logs.
+if [ -t 2 ]; then BOLD=$'\033[1m' RESET=$'\033[0m'; else BOLD='' RESET=''; fi
+log() { printf '%s==> %s%s\n' "$BOLD" "$*" "$RESET" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # Go installs to /usr/local/go on most machines without putting it on PATH for scripts.

@@ -56,7 +56,7 @@ failed=0
 stage() {
   local name=$1 start rc
   shift
-  printf '\n\033[1;34m=== %s\033[0m\n' "$name"
+  printf '\n%s=== %s%s\n' "$BOLD" "$name" "$RESET"
   start=$(date +%s)
   set +e
   (set -e; "$@")
@@ -74,7 +74,7 @@ stage() {
 }
 
 summary() {
-  printf '\n\033[1m=== summary\033[0m\n'
+  printf '\n%s=== summary%s\n' "$BOLD" "$RESET"
   local i total=0
   for i in "${!names[@]}"; do
     printf '  %-54s %5ss  %s\n' "${names[$i]}" "${times[$i]}" "${results[$i]}"

@@ -73,7 +73,9 @@ var resourceRef = regexp.MustCompile(`(?:^|[/"])((?:files|cachedContents)/[A-Za-
 // forRequest returns the key that must serve a request naming a known
 // resource in its path or body, or "".
 func (a *affinity) forRequest(path string, body []byte) string {
-	if m := resourceRef.FindStringSubmatch(path); m != nil {
+	if !strings.Contains(path, "files/") && !strings.Contains(path, "cachedContents/") {
+		// fast path: most requests name no resource in their path
+	} else if m := resourceRef.FindStringSubmatch(path); m != nil {
 		if id := a.lookup(m[1]); id != "" {
 			return id
 		}

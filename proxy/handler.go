@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -162,10 +163,11 @@ func (s *Server) finish(w *responseWriter, r *http.Request, res *Result) {
 	if res.Status == 0 {
 		res.Status = 499
 	}
-	s.log.Info("request",
-		"id", res.ID, "route", res.Route, "method", res.Method, "model", res.Model,
-		"key", res.KeyID, "status", res.Status, "attempts", res.Attempts, "class", res.Class,
-		"stream", res.Stream, "latency", res.Latency.Round(time.Millisecond))
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("id", res.ID), slog.String("route", res.Route), slog.String("method", res.Method),
+		slog.String("model", res.Model), slog.String("key", res.KeyID), slog.Int("status", res.Status),
+		slog.Int("attempts", res.Attempts), slog.String("class", res.Class), slog.Bool("stream", res.Stream),
+		slog.Duration("latency", res.Latency.Round(time.Millisecond)))
 	if s.rec != nil {
 		s.rec.Record(*res)
 	}
@@ -176,10 +178,8 @@ func (s *Server) finish(w *responseWriter, r *http.Request, res *Result) {
 
 // setUsage fills token counts from an answer body or a stream's last event.
 func (res *Result) setUsage(body []byte) {
-	if u, ok := gemini.UsageOf(body); ok {
-		res.PromptTokens = int64(u.PromptTokenCount)
-		res.OutputTokens = int64(u.CandidatesTokenCount)
-		res.ThoughtTokens = int64(u.ThoughtsTokenCount)
+	if p, c, t, ok := gemini.UsageCounts(body); ok {
+		res.PromptTokens, res.OutputTokens, res.ThoughtTokens = p, c, t
 	}
 }
 

@@ -80,7 +80,7 @@ func New(cfg Config, pool *keypool.Pool, rec Recorder, admin http.Handler, log *
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{pool: pool, rec: rec, log: log, admin: admin, affinity: newAffinity(100_000),
-		signatures: openai.NewSignatureCache(openai.SignatureCacheOptions{})}
+		signatures: openai.NewSignatureCache(openai.SignatureCacheOptions{MaxBytes: 16 << 20})}
 	if _, err := s.Update(cfg); err != nil {
 		return nil, err
 	}

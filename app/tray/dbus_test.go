@@ -11,7 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -20,26 +22,34 @@ import (
 	"github.com/godbus/dbus/v5/prop"
 )
 
-// The real-D-Bus test runs in a child process of the test binary (systray is process-global
-// and can start only once per process) on a private dbus-daemon, with a fake
+// The real-D-Bus test runs in child processes of the test binary (systray is process-global
+// and starts only once per process) on a private dbus-daemon, with a fake
 // org.kde.StatusNotifierWatcher standing in for the desktop's tray host.
+//
+// A host reads the menu with com.canonical.dbusmenu.GetLayout. In systray v1.12.2 the first
+// GetLayout reads the layout revision after starting a goroutine that bumps it 150 ms later
+// under a different lock: a data race inside the library, reported by every -race run that
+// calls GetLayout. So the race-enabled binary reads the menu with GetGroupProperties
+// (race-checking this package's own concurrency), and a second child built without -race
+// reads it with GetLayout, exactly as a host does.
 
 const (
-	childEnv    = "GBD_TRAY_CHILD"
+	childEnv    = "GBD_TRAY_CHILD" // "layout" or "props": how the child reads the menu
 	watcherPath = "/StatusNotifierWatcher"
 	failAfter   = 20 * time.Second // a deadline for a hung test, not a timing assertion
 )
 
 // TestTrayOverDBus starts a private session bus and runs TestTrayChild against it.
 func TestTrayOverDBus(t *testing.T) {
+	required := os.Getenv("GBD_REQUIRE_DISPLAY") == "1"
 	daemon, err := exec.LookPath("dbus-daemon")
 	if err != nil {
-		if os.Getenv("GBD_REQUIRE_DISPLAY") == "1" {
+		if required {
 			t.Fatalf("dbus-daemon not found and GBD_REQUIRE_DISPLAY=1: %v", err)
 		}
 		t.Skipf("dbus-daemon not found (install dbus): %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
 	bus := exec.CommandContext(ctx, daemon, "--session", "--nofork", "--nopidfile",
@@ -48,26 +58,49 @@ func TestTrayOverDBus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bus.Stderr = os.Stderr
 	if err := bus.Start(); err != nil {
 		t.Fatalf("start dbus-daemon: %v", err)
 	}
 	defer func() { _ = bus.Process.Kill(); _ = bus.Wait() }()
-	addr, err := bufio.NewReader(out).ReadString('\n')
+	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
 		t.Fatalf("read dbus-daemon address: %v", err)
 	}
+	addr := strings.TrimSpace(line)
 
-	child := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestTrayChild$", "-test.v", "-test.count=1")
-	child.Env = append(os.Environ(), childEnv+"=1", "DBUS_SESSION_BUS_ADDRESS="+strings.TrimSpace(addr))
-	got, err := child.CombinedOutput()
-	t.Logf("child output:\n%s", got)
-	if err != nil {
-		t.Fatalf("tray child test failed: %v", err)
+	run := func(bin, mode string) {
+		t.Helper()
+		child := exec.CommandContext(ctx, bin, "-test.run=^TestTrayChild$", "-test.v", "-test.count=1")
+		child.Env = append(os.Environ(), childEnv+"="+mode, "DBUS_SESSION_BUS_ADDRESS="+addr)
+		got, err := child.CombinedOutput()
+		t.Logf("child (%s) output:\n%s", mode, got)
+		if err != nil {
+			t.Fatalf("tray child test (%s) failed: %v", mode, err)
+		}
+		if !strings.Contains(string(got), "--- PASS: TestTrayChild") {
+			t.Fatalf("tray child test (%s) did not pass (skipped?)", mode)
+		}
 	}
-	if !strings.Contains(string(got), "--- PASS: TestTrayChild") {
-		t.Fatalf("tray child test did not pass (skipped?)")
+	if !raceEnabled {
+		run(os.Args[0], "layout")
+		return
 	}
+	run(os.Args[0], "props")
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goBin); err != nil {
+		if goBin, err = exec.LookPath("go"); err != nil {
+			if required {
+				t.Fatalf("go not found to build the GetLayout child: %v", err)
+			}
+			t.Skipf("go not found to build the GetLayout child: %v", err)
+		}
+	}
+	plain := filepath.Join(t.TempDir(), "tray.test")
+	build := exec.CommandContext(ctx, goBin, "test", "-c", "-o", plain, ".")
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go test -c (without -race): %v\n%s", err, b)
+	}
+	run(plain, "layout")
 }
 
 // TestStartWithoutSessionBus: no session bus means no tray and ErrUnavailable, not a panic
@@ -130,7 +163,7 @@ func startWatcher(t *testing.T, addr string) *fakeWatcher {
 	return w
 }
 
-// menuEntry is one top-level entry of a dbusmenu layout.
+// menuEntry is one top-level entry of a dbusmenu.
 type menuEntry struct {
 	id    int32
 	props map[string]dbus.Variant
@@ -149,6 +182,15 @@ func (e menuEntry) flag(name string) bool {
 	return b
 }
 
+func entryLabels(es []menuEntry) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.label())
+	}
+	return out
+}
+
+// getLayout reads the top-level entries with GetLayout, as a tray host does.
 func getLayout(t *testing.T, menu dbus.BusObject) []menuEntry {
 	t.Helper()
 	var rev uint32
@@ -173,12 +215,27 @@ func getLayout(t *testing.T, menu dbus.BusObject) []menuEntry {
 	return entries
 }
 
-func entryLabels(es []menuEntry) []string {
-	var out []string
-	for _, e := range es {
-		out = append(out, e.label())
+// getProps reads the entries with GetGroupProperties: systray numbers items (separators
+// included) from 1 in creation order, which is menu order when the menu was built once.
+func getProps(t *testing.T, menu dbus.BusObject) []menuEntry {
+	t.Helper()
+	ids := make([]int32, 64)
+	for i := range ids {
+		ids[i] = int32(i + 1)
 	}
-	return out
+	var got []struct {
+		ID    int32
+		Props map[string]dbus.Variant
+	}
+	if err := menu.Call("com.canonical.dbusmenu.GetGroupProperties", 0, ids, []string{}).Store(&got); err != nil {
+		t.Fatalf("GetGroupProperties: %v", err)
+	}
+	sort.Slice(got, func(i, j int) bool { return got[i].ID < got[j].ID })
+	var entries []menuEntry
+	for _, g := range got {
+		entries = append(entries, menuEntry{id: g.ID, props: g.Props})
+	}
+	return entries
 }
 
 func waitCall(t *testing.T, r *recorder, want string) {
@@ -195,9 +252,13 @@ func waitCall(t *testing.T, r *recorder, want string) {
 
 // TestTrayChild is the tray test proper; it only runs as TestTrayOverDBus's child.
 func TestTrayChild(t *testing.T) {
-	addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
-	if os.Getenv(childEnv) != "1" || addr == "" {
+	mode, addr := os.Getenv(childEnv), os.Getenv("DBUS_SESSION_BUS_ADDRESS")
+	if (mode != "layout" && mode != "props") || addr == "" {
 		t.Skip("runs as a child of TestTrayOverDBus")
+	}
+	read := getLayout
+	if mode == "props" {
+		read = getProps
 	}
 	w := startWatcher(t, addr)
 
@@ -229,19 +290,22 @@ func TestTrayChild(t *testing.T) {
 	if title, err := item.GetProperty("org.kde.StatusNotifierItem.Title"); err != nil || title.Value() != AppName {
 		t.Errorf("Get(Title) = %v, %v, want %q", title, err, AppName)
 	}
+	if px, err := item.GetProperty("org.kde.StatusNotifierItem.IconPixmap"); err != nil || fmt.Sprint(px.Value()) == "[]" {
+		t.Errorf("Get(IconPixmap) = %v, %v, want the icon", px, err)
+	}
 	menu := host.Object(reg.sender, menuPath.Value().(dbus.ObjectPath))
 
 	// The host sees exactly the model's labels, flags and checkbox state.
-	entries := getLayout(t, menu)
+	entries := read(t, menu)
 	want := labels(Menu(first))
 	if got := entryLabels(entries); !slices.Equal(got, want) {
-		t.Fatalf("GetLayout labels = %q, want %q", got, want)
+		t.Fatalf("%s labels = %q, want %q", mode, got, want)
 	}
 	byID := map[ItemID]menuEntry{}
 	for i, it := range Menu(first) {
 		byID[it.ID] = entries[i]
 		if !it.Separator() && entries[i].flag("enabled") != it.Enabled {
-			t.Errorf("GetLayout %q enabled = %v, want %v", it.Label, entries[i].flag("enabled"), it.Enabled)
+			t.Errorf("%s %q enabled = %v, want %v", mode, it.Label, entries[i].flag("enabled"), it.Enabled)
 		}
 	}
 	if v := byID[ItemPassthrough].props["toggle-type"].Value(); v != "checkmark" {
@@ -275,12 +339,12 @@ func TestTrayChild(t *testing.T) {
 	want = labels(Menu(second))
 	deadline := time.Now().Add(failAfter)
 	for {
-		entries = getLayout(t, menu)
+		entries = read(t, menu)
 		if slices.Equal(entryLabels(entries), want) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("GetLayout labels after Update = %q, want %q", entryLabels(entries), want)
+			t.Fatalf("%s labels after Update = %q, want %q", mode, entryLabels(entries), want)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -293,5 +357,5 @@ func TestTrayChild(t *testing.T) {
 	}
 	click(ItemPause)
 	waitCall(t, r, "SetPaused(false)")
-	fmt.Fprintln(t.Output(), "tray menu verified over D-Bus")
+	fmt.Fprintf(t.Output(), "tray menu verified over D-Bus (%s)\n", mode)
 }

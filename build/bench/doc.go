@@ -5,6 +5,14 @@
 //	go run ./build/bench -quick     # one short round, under a minute
 //	go run ./build/bench -json      # machine-readable results on stdout
 //	go run ./build/bench -strict    # exit 1 when a target is missed
+//	go run ./build/bench -only rss  # one part: load, keypool or rss
+//	go run ./build/bench -cpuprofile /tmp/prof   # pprof of each server
+//
+// Other flags set the counts (-n1, -n64, -nstream, -nrss, -rounds, -c),
+// the fake (-latency, -events, -interval) and the time limits (-run-timeout,
+// -timeout); -baseline-full-duplex lets the baseline call EnableFullDuplex,
+// without which httputil.ReverseProxy cuts some SSE streams
+// (golang/go#40747); -json-file writes the JSON next to the table.
 //
 // Three servers run as child processes of this command (it re-executes
 // itself with a role argument), so that the CPU time each one spends can be
@@ -35,8 +43,14 @@
 //     with an error event, or any stream broken by a transport error.
 //
 // The RSS part builds the headless binary (CGO_ENABLED=0 go build .), adds
-// the keys with a file secret store, points its upstream at the fake and
-// reads VmRSS after start and VmHWM after a concurrency-64 stream run.
+// the keys with "keys add -" into a file secret store (GBD_PASSPHRASE),
+// writes the fake's URL as upstream into the stored settings (the binary
+// has no flag for it), runs "serve --addr 127.0.0.1:PORT" and reads VmRSS
+// three seconds after start, then resets VmHWM (/proc/PID/clear_refs) and
+// reads it again after a concurrency-64 stream run.
+//
+// The keypool part times Acquire on 10,000 keys with a third cooling, in
+// CPU time (best of three), for every strategy.
 //
 // Only loopback addresses are used; every run is bounded in requests and
 // time.

@@ -36,6 +36,7 @@ type config struct {
 	profileDir, logMode             string
 	fullDuplex                      bool
 	only                            string
+	jsonFile                        string
 }
 
 // parseFlags reads args; -quick changes the defaults of the count flags
@@ -50,6 +51,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	fl.BoolVar(&c.quick, "quick", false, "short run: 1 round, fewer requests (< 1 minute)")
 	fl.BoolVar(&c.jsonOut, "json", false, "print the results as JSON on stdout (progress stays on stderr)")
+	fl.StringVar(&c.jsonFile, "json-file", "", "also write the JSON results to this file")
 	fl.BoolVar(&c.strict, "strict", false, "exit 1 when a target is missed")
 	fl.BoolVar(&c.verbose, "v", false, "pass the servers' stderr through")
 	fl.BoolVar(&c.skipRSS, "skip-rss", false, "do not build and measure the headless binary")
@@ -126,12 +128,22 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 1
 	}
+	js, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
+	}
+	js = append(js, '\n')
 	if cfg.jsonOut {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(rep)
+		stdout.Write(js)
 	} else {
 		rep.print(stdout)
+	}
+	if cfg.jsonFile != "" {
+		if err := os.WriteFile(cfg.jsonFile, js, 0o644); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
 	}
 	if cfg.strict && rep.Failed > 0 {
 		return 1
@@ -228,7 +240,7 @@ func benchmark(ctx context.Context, cfg config, log io.Writer) (*Report, error) 
 	rep := &Report{
 		GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(), GoVersion: runtime.Version(),
 		Rounds: cfg.rounds, Concurrency: cfg.conc, Events: cfg.events, IntervalMS: ms(cfg.interval),
-		FakeLatencyMS: ms(cfg.latency), ProxyLog: cfg.logMode, Quick: cfg.quick,
+		FakeLatencyMS: ms(cfg.latency), ProxyLog: cfg.logMode, Quick: cfg.quick, Definitions: definitions,
 	}
 	if cfg.only == "" || cfg.only == "load" {
 		openAI, note := b.probe(ctx)
@@ -272,21 +284,19 @@ func (b *bench) probe(ctx context.Context) (openAI bool, note string) {
 	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	ours := b.eps["ours"]
-	s, err := ours.do(pctx, kindChat, b.cfg.events)
-	if err != nil {
+	if _, err := ours.do(pctx, kindChat, b.cfg.events); err != nil {
 		var se *statusError
 		if errors.As(err, &se) && (se.code == 501 || se.code == 404) {
 			return false, fmt.Sprintf("OpenAI scenarios skipped: /v1/chat/completions answers %d (%s)", se.code, se.body)
 		}
 		return false, "OpenAI scenarios skipped: /v1/chat/completions failed: " + err.Error()
 	}
-	_ = s
 	st, err := ours.do(pctx, kindChatStream, b.cfg.events)
 	if err != nil {
 		return false, "OpenAI scenarios skipped: stream failed: " + err.Error()
 	}
 	if st.cut {
-		return false, "OpenAI scenarios skipped: the probe stream did not end with data: [DONE]"
+		return false, "OpenAI scenarios skipped: the probe stream counts as cut: " + st.why
 	}
 	return true, ""
 }

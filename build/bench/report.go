@@ -43,6 +43,7 @@ type Report struct {
 	Failed        int              `json:"failed"`
 	Skipped       int              `json:"skipped"`
 	Notes         []string         `json:"notes,omitempty"`
+	Definitions   string           `json:"definitions"`
 
 	res *results
 }
@@ -81,6 +82,13 @@ type Check struct {
 	Result string  `json:"result"` // PASS, FAIL, SKIP
 	Detail string  `json:"detail,omitempty"`
 }
+
+// definitions says what the figures mean (also in the package doc).
+const definitions = "CPU µs/req = user+system CPU of the server process during the run ÷ requests (direct: the fake's);" +
+	" added p99 = p99 through the server − p99 straight to the fake in the same round (streams: p99 of TTFT);" +
+	" TTFT = from sending the request until the first event carrying text is whole;" +
+	" cut = a stream that ended without its last event (native: finishReason; OpenAI: data: [DONE]);" +
+	" ratios and differences are medians of per-round values; keypool ns = CPU time per pick, best of 3."
 
 // median returns the median of v (the mean of the middle two for an even
 // count).
@@ -404,7 +412,5 @@ func (rep *Report) print(w io.Writer) {
 	for _, n := range rep.Notes {
 		fmt.Fprintln(w, "note:", n)
 	}
-	fmt.Fprintln(w, "definitions: CPU µs/req = user+system CPU of the server process during the run ÷ requests;"+
-		" added p99 = p99 through the server − p99 straight to the fake in the same round (streams: of TTFT);"+
-		" TTFT = until the first event carrying text is whole; ratios and differences are medians of per-round values.")
+	fmt.Fprintln(w, "definitions:", definitions)
 }

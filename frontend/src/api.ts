@@ -1,9 +1,14 @@
 // The only module that talks to Go. In the Wails window it calls the bound Go methods
-// (window.go.app.Bindings.*) and listens to Wails events; in a browser (the same UI served by the
-// proxy at http://127.0.0.1:PORT/) it uses the management HTTP API with the admin session
-// cookie. Everything else in the UI imports from here and never touches window.go or fetch.
+// (window.go.app.Bindings.*) and listens to the "status" Wails event; in a browser (the same UI
+// served by the proxy at http://127.0.0.1:PORT/) it uses the management HTTP API with the admin
+// session cookie. Everything else in the UI imports from here and never touches window.go or fetch.
+//
+// Answers are normalized here: Go structs without JSON tags (keypool.Counts, apikey.Malformed)
+// arrive with Go's field names, and missing lists arrive as null.
 
-/** Key counts of the pool. */
+// ---- shapes ------------------------------------------------------------------------------
+
+/** Key counts of the running pool. */
 export interface KeyCounts {
   total: number
   active: number
@@ -11,26 +16,227 @@ export interface KeyCounts {
   disabled: number
 }
 
-/** Status is what GET /api/status and the bound Bindings.Status() return. */
+/** Progress of the latest key check. */
+export interface CheckJob {
+  id: string
+  /** idle, running, done, canceled or failed. */
+  state: string
+  total: number
+  done: number
+  byResult: Record<string, number>
+  startedAt: string
+  finishedAt: string
+  error: string
+}
+
+/** Status is what GET /api/status and Bindings.Status() return (and the "status" event carries). */
 export interface Status {
   /** Whether the proxy is serving (possibly paused). */
   running: boolean
   /** Why the proxy is not serving (e.g. the port is taken); empty when running. */
   error: string
+  /** Why stored keys cannot be used (the keychain is unavailable); empty when fine. */
+  secretsProblem: string
   /** Listen address, e.g. "127.0.0.1:8321". */
   addr: string
+  port: number
   keys: KeyCounts
   passthrough: boolean
   paused: boolean
-  /** Base URLs to give clients; empty when unknown. */
   openaiBaseURL: string
   geminiBaseURL: string
+  version: string
+  check: CheckJob
 }
+
+/** A key as every face shows it: masked. */
+export interface KeyInfo {
+  id: string
+  preview: string
+  label: string
+  status: string
+  reason: string
+  lastResult: string
+  createdAt: string
+  lastCheckedAt: string
+  lastUsedAt: string
+  quarantinedAt: string
+  requests: number
+  failures: number
+  tokens: number
+}
+
+/** Selects a page of keys. */
+export interface KeyQuery {
+  status?: string[]
+  search?: string
+  sort?: string
+  desc?: boolean
+  offset: number
+  limit: number
+}
+
+/** One page of keys, and the number of keys per status (all keys). */
+export interface KeyList {
+  keys: KeyInfo[]
+  total: number
+  offset: number
+  limit: number
+  counts: Record<string, number>
+}
+
+/** A token of pasted text that looked like a key but is not one (masked). */
+export interface Malformed {
+  line: number
+  text: string
+  reason: string
+}
+
+/** What adding keys did. */
+export interface AddResult {
+  added: number
+  existing: number
+  restored: number
+  duplicates: number
+  malformed: Malformed[]
+  failed: number
+  error: string
+}
+
+/** What deleting keys did. */
+export interface DeleteResult {
+  deleted: number
+  notFound: number
+  pending: number
+  error: string
+}
+
+/** What pruning did; ids undo it. */
+export interface PruneResult {
+  quarantined: number
+  ids: string[]
+  until: string
+}
+
+/** The settings (JSON names of the management API). */
+export interface Settings {
+  port: number
+  bindAddress: string
+  allowedHosts: string[]
+  accessKey: string
+  passthrough: boolean
+  paused: boolean
+  strategy: string
+  maxAttempts: number
+  upstream: string
+  upstreamProxy: string
+  aliases: Record<string, string>
+  maxBodyMB: number
+  checkConcurrency: number
+  logRetentionDays: number
+  logMaxRows: number
+  language: string
+  theme: string
+  startAtLogin: boolean
+}
+
+/** What saving settings did. */
+export interface SettingsChange {
+  settings: Settings
+  restarted: boolean
+  restartError: string
+}
+
+/** Usage sums. */
+export interface Counts {
+  requests: number
+  successes: number
+  failures: number
+  rateLimited: number
+  byClass: Record<string, number>
+  promptTokens: number
+  outputTokens: number
+  thoughtTokens: number
+}
+
+/** Usage of one key, model or (key, model). */
+export interface Total extends Counts {
+  keyId: string
+  preview: string
+  label: string
+  model: string
+}
+
+/** Usage since some time, grouped. */
+export interface StatsAnswer {
+  since: string
+  by: string
+  totals: Total[]
+  sum: Counts
+}
+
+/** One bucket of a series. */
+export interface Point extends Counts {
+  time: string
+}
+
+/** A usage time series. */
+export interface Series {
+  resolution: string
+  since: string
+  until: string
+  points: Point[]
+}
+
+/** Today's count of one (key, model). */
+export interface TodayCount {
+  keyId: string
+  preview: string
+  label: string
+  model: string
+  requests: number
+  rateLimited: number
+}
+
+/** Today's counts in the free-tier day (US Pacific). */
+export interface Today {
+  dayStart: string
+  resetsAt: string
+  counts: TodayCount[]
+}
+
+/** One request of the request log. */
+export interface LogEntry {
+  id: number
+  time: string
+  route: string
+  model: string
+  keyId: string
+  preview: string
+  status: number
+  attempts: number
+  class: string
+  latencyMs: number
+  stream: boolean
+  promptTokens: number
+  outputTokens: number
+  thoughtTokens: number
+}
+
+/** A page of the request log. */
+export interface LogPage {
+  entries: LogEntry[]
+  total: number
+  offset: number
+  limit: number
+}
+
+// ---- errors ------------------------------------------------------------------------------
 
 /** Thrown when the management API answers 401: the browser must log in first. */
 export class AuthRequiredError extends Error {
-  constructor() {
-    super('login required')
+  constructor(message = 'login required') {
+    super(message)
     this.name = 'AuthRequiredError'
   }
 }
@@ -38,24 +244,32 @@ export class AuthRequiredError extends Error {
 /** Thrown for any other failed call; message is the server's text when it sent one. */
 export class ApiError extends Error {
   readonly status: number
-  constructor(status: number, message: string) {
+  /** Masked entries the server listed (e.g. malformed keys), when it did. */
+  readonly malformed: Malformed[]
+  constructor(status: number, message: string, malformed: Malformed[] = []) {
     super(message)
     this.name = 'ApiError'
     this.status = status
+    this.malformed = malformed
   }
 }
 
-// The bound Go service, as Wails v2 exposes it: window.go.<package>.<Struct>.<Method>.
-interface AppBinding {
-  Status(): Promise<unknown>
-  SetPassthrough(on: boolean): Promise<void>
-  SetPaused(paused: boolean): Promise<void>
+/** The text of any error, for the UI. */
+export function errorText(e: unknown): string {
+  if (e instanceof Error) return e.message
+  if (typeof e === 'string') return e
+  return String(e)
 }
 
+// ---- the Wails side ------------------------------------------------------------------------
+
+type Fn = (...args: never[]) => Promise<unknown>
+
 interface WailsWindow {
-  go?: { app?: { Bindings?: Partial<AppBinding> } }
+  go?: { app?: { Bindings?: Record<string, Fn | undefined> } }
   runtime?: {
     EventsOn?: (name: string, cb: (...data: unknown[]) => void) => () => void
+    ClipboardSetText?: (text: string) => Promise<boolean>
   }
 }
 
@@ -64,129 +278,567 @@ function wails(): WailsWindow | undefined {
   return w.go ? w : undefined
 }
 
-function bound<K extends keyof AppBinding>(name: K): AppBinding[K] {
-  const fn = wails()?.go?.app?.Bindings?.[name]
-  if (typeof fn !== 'function') {
-    throw new ApiError(0, `Go binding Bindings.${name} is missing`)
-  }
-  return fn as AppBinding[K]
-}
-
 /** True inside the desktop window, false in a browser. */
 export function isDesktop(): boolean {
   return wails() !== undefined
 }
 
-async function http<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(path, {
-    method,
-    credentials: 'same-origin',
-    headers: body === undefined ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  if (res.status === 401) {
-    throw new AuthRequiredError()
-  }
-  const text = await res.text()
-  if (!res.ok) {
-    let message = text || res.statusText
-    try {
-      const parsed = JSON.parse(text) as { error?: { message?: string } | string }
-      message = typeof parsed.error === 'string' ? parsed.error : parsed.error?.message ?? message
-    } catch {
-      // not JSON: keep the text
-    }
-    throw new ApiError(res.status, message)
-  }
-  return (text ? JSON.parse(text) : undefined) as T
+/** Whether the window's Go side has binding name (new bindings may be missing in old builds). */
+function hasBinding(name: string): boolean {
+  return typeof wails()?.go?.app?.Bindings?.[name] === 'function'
 }
+
+async function call(name: string, ...args: unknown[]): Promise<unknown> {
+  const fn = wails()?.go?.app?.Bindings?.[name] as ((...a: unknown[]) => Promise<unknown>) | undefined
+  if (typeof fn !== 'function') {
+    throw new ApiError(0, `this build of the app lacks Bindings.${name}`)
+  }
+  try {
+    return await fn(...args)
+  } catch (e) {
+    // Wails rejects with the Go error's text.
+    throw new ApiError(0, errorText(e))
+  }
+}
+
+// ---- the HTTP side ---------------------------------------------------------------------------
+
+async function http(method: string, path: string, body?: unknown): Promise<unknown> {
+  const init: RequestInit = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } }
+  if (body instanceof FormData) {
+    init.body = body
+  } else if (body !== undefined) {
+    init.headers = { Accept: 'application/json', 'Content-Type': 'application/json' }
+    init.body = JSON.stringify(body)
+  }
+  const res = await fetch(path, init)
+  const text = await res.text()
+  let parsed: unknown
+  try {
+    parsed = text ? JSON.parse(text) : undefined
+  } catch {
+    parsed = undefined
+  }
+  if (!res.ok) {
+    const o = obj(parsed)
+    const message = str(o.error) || text || res.statusText
+    if (res.status === 401) throw new AuthRequiredError(message)
+    throw new ApiError(res.status, message, malformedList(o.malformed))
+  }
+  return parsed
+}
+
+// ---- normalization ---------------------------------------------------------------------------
 
 type Loose = Record<string, unknown>
 
-// field reads name from o in camelCase or in Go's exported spelling (Total, Addr…).
-function field(o: Loose | undefined, name: string): unknown {
-  if (!o) return undefined
+function obj(v: unknown): Loose {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Loose) : {}
+}
+
+// field reads name from o in camelCase or in Go's exported spelling (Total, Line…).
+function field(o: Loose, name: string): unknown {
   return o[name] ?? o[name.charAt(0).toUpperCase() + name.slice(1)]
 }
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0)
 const str = (v: unknown): string => (typeof v === 'string' ? v : '')
+const bool = (v: unknown): boolean => v === true
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : [])
+
+function numMap(v: unknown): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [k, n] of Object.entries(obj(v))) out[k] = num(n)
+  return out
+}
+
+function strMap(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, s] of Object.entries(obj(v))) out[k] = str(s)
+  return out
+}
+
+function malformedList(v: unknown): Malformed[] {
+  return arr(v).map((m) => {
+    const o = obj(m)
+    return { line: num(field(o, 'line')), text: str(field(o, 'text')), reason: str(field(o, 'reason')) }
+  })
+}
+
+function checkJob(v: unknown): CheckJob {
+  const o = obj(v)
+  return {
+    id: str(o.id),
+    state: str(o.state) || 'idle',
+    total: num(o.total),
+    done: num(o.done),
+    byResult: numMap(o.byResult),
+    startedAt: str(o.startedAt),
+    finishedAt: str(o.finishedAt),
+    error: str(o.error),
+  }
+}
 
 /** normalize accepts a status from either side and fills what is missing. */
 export function normalize(raw: unknown): Status {
-  const s = (raw && typeof raw === 'object' ? raw : {}) as Loose
-  const k = field(s, 'keys') as Loose | undefined
+  const s = obj(raw)
+  const k = obj(field(s, 'keys'))
   const addr = str(field(s, 'addr'))
   const running = field(s, 'running')
   return {
     running: typeof running === 'boolean' ? running : addr !== '',
     error: str(field(s, 'error')),
+    secretsProblem: str(field(s, 'secretsProblem')),
     addr,
+    port: num(field(s, 'port')),
     keys: {
       total: num(field(k, 'total')),
       active: num(field(k, 'active')),
       cooling: num(field(k, 'cooling')),
       disabled: num(field(k, 'disabled')),
     },
-    passthrough: field(s, 'passthrough') === true,
-    paused: field(s, 'paused') === true,
+    passthrough: bool(field(s, 'passthrough')),
+    paused: bool(field(s, 'paused')),
     openaiBaseURL: str(field(s, 'openaiBaseURL')),
     geminiBaseURL: str(field(s, 'geminiBaseURL')),
+    version: str(field(s, 'version')),
+    check: checkJob(field(s, 'check')),
   }
+}
+
+function keyInfo(v: unknown): KeyInfo {
+  const o = obj(v)
+  return {
+    id: str(o.id),
+    preview: str(o.preview),
+    label: str(o.label),
+    status: str(o.status),
+    reason: str(o.reason),
+    lastResult: str(o.lastResult),
+    createdAt: str(o.createdAt),
+    lastCheckedAt: str(o.lastCheckedAt),
+    lastUsedAt: str(o.lastUsedAt),
+    quarantinedAt: str(o.quarantinedAt),
+    requests: num(o.requests),
+    failures: num(o.failures),
+    tokens: num(o.tokens),
+  }
+}
+
+function addResult(v: unknown): AddResult {
+  const o = obj(v)
+  return {
+    added: num(o.added),
+    existing: num(o.existing),
+    restored: num(o.restored),
+    duplicates: num(o.duplicates),
+    malformed: malformedList(o.malformed),
+    failed: num(o.failed),
+    error: str(o.error),
+  }
+}
+
+function settings(v: unknown): Settings {
+  const o = obj(v)
+  return {
+    port: num(o.port),
+    bindAddress: str(o.bindAddress),
+    allowedHosts: arr(o.allowedHosts).map(str),
+    accessKey: str(o.accessKey),
+    passthrough: bool(o.passthrough),
+    paused: bool(o.paused),
+    strategy: str(o.strategy),
+    maxAttempts: num(o.maxAttempts),
+    upstream: str(o.upstream),
+    upstreamProxy: str(o.upstreamProxy),
+    aliases: strMap(o.aliases),
+    maxBodyMB: num(o.maxBodyMB),
+    checkConcurrency: num(o.checkConcurrency),
+    logRetentionDays: num(o.logRetentionDays),
+    logMaxRows: num(o.logMaxRows),
+    language: str(o.language) || 'auto',
+    theme: str(o.theme) || 'auto',
+    startAtLogin: bool(o.startAtLogin),
+  }
+}
+
+function counts(o: Loose): Counts {
+  return {
+    requests: num(o.requests),
+    successes: num(o.successes),
+    failures: num(o.failures),
+    rateLimited: num(o.rateLimited),
+    byClass: numMap(o.byClass),
+    promptTokens: num(o.promptTokens),
+    outputTokens: num(o.outputTokens),
+    thoughtTokens: num(o.thoughtTokens),
+  }
+}
+
+// ---- session and status ----------------------------------------------------------------------
+
+/** Whether the browser is logged in (always true in the window). */
+export async function loggedIn(): Promise<boolean> {
+  if (isDesktop()) return true
+  return bool(obj(await http('GET', '/api/session')).loggedIn)
+}
+
+/** Logs the browser in to the management API (sets the admin session cookie). */
+export async function login(password: string): Promise<void> {
+  try {
+    await http('POST', '/api/login', { password })
+  } catch (e) {
+    // A wrong password is a 401 too; it is not "log in first".
+    if (e instanceof AuthRequiredError) throw new ApiError(401, e.message)
+    throw e
+  }
+}
+
+/** Logs the browser out. */
+export async function logout(): Promise<void> {
+  if (!isDesktop()) await http('POST', '/api/logout', {})
 }
 
 /** The proxy's current status. */
 export async function getStatus(): Promise<Status> {
-  if (isDesktop()) {
-    return normalize(await bound('Status')())
-  }
-  return normalize(await http<unknown>('GET', '/api/status'))
+  return normalize(isDesktop() ? await call('Status') : await http('GET', '/api/status'))
 }
+
+/**
+ * Calls cb with every new status: pushed by the "status" Wails event in the window, polled in a
+ * browser (every pollMs, or every second while a key check runs). Returns a function that stops it.
+ */
+export function watchStatus(cb: (s: Status) => void, onError: (e: unknown) => void, pollMs = 3000): () => void {
+  let stopped = false
+  let timer: number | undefined
+  const off = wails()?.runtime?.EventsOn?.('status', (data) => {
+    if (!stopped) cb(normalize(data))
+  })
+  const poll = () => {
+    timer = undefined
+    getStatus()
+      .then((s) => {
+        if (stopped) return
+        cb(s)
+        if (!off) timer = window.setTimeout(poll, s.check.state === 'running' ? 1000 : pollMs)
+      })
+      .catch((e: unknown) => {
+        if (stopped) return
+        onError(e)
+        if (!off && !(e instanceof AuthRequiredError)) timer = window.setTimeout(poll, pollMs)
+      })
+  }
+  poll()
+  return () => {
+    stopped = true
+    off?.()
+    if (timer !== undefined) window.clearTimeout(timer)
+  }
+}
+
+// ---- quick toggles ---------------------------------------------------------------------------
 
 /** Turns passthrough mode on or off. */
 export async function setPassthrough(on: boolean): Promise<void> {
   if (isDesktop()) {
-    return bound('SetPassthrough')(on)
+    await call('SetPassthrough', on)
+    return
   }
-  await http('POST', '/api/passthrough', { enabled: on })
+  await http('PATCH', '/api/settings', { passthrough: on })
 }
 
 /** Pauses or resumes the proxy. */
 export async function setPaused(paused: boolean): Promise<void> {
   if (isDesktop()) {
-    return bound('SetPaused')(paused)
+    await call('SetPaused', paused)
+    return
   }
-  await http('POST', '/api/pause', { paused })
+  await http('PATCH', '/api/settings', { paused })
 }
 
-/** Logs the browser in to the management API (sets the admin session cookie). */
-export async function login(password: string): Promise<void> {
-  await http('POST', '/api/login', { password })
+// ---- connect ---------------------------------------------------------------------------------
+
+/** The access key clients send to the proxy. */
+export async function getAccessKey(): Promise<string> {
+  if (isDesktop()) return str(await call('AccessKey'))
+  return settings(await http('GET', '/api/settings')).accessKey
+}
+
+/** Makes a new access key and returns it (clients must be given it). */
+export async function regenerateAccessKey(): Promise<string> {
+  if (isDesktop()) return str(await call('RegenerateAccessKey'))
+  return str(obj(await http('POST', '/api/settings/access-key', {})).accessKey)
+}
+
+/** The web UI's admin password: only the window can read it (a browser is already logged in). */
+export async function getAdminPassword(): Promise<string | undefined> {
+  if (!isDesktop()) return undefined
+  return str(await call('AdminPassword'))
+}
+
+/** Copies text to the clipboard. */
+export async function copyText(text: string): Promise<void> {
+  const set = wails()?.runtime?.ClipboardSetText
+  if (set) {
+    if (await set(text)) return
+  }
+  try {
+    await navigator.clipboard.writeText(text)
+    return
+  } catch {
+    // fall back to a selection copy (older WebKit, or no clipboard permission)
+  }
+  const ta = document.createElement('textarea')
+  ta.value = text
+  ta.setAttribute('readonly', '')
+  ta.style.position = 'fixed'
+  ta.style.opacity = '0'
+  document.body.append(ta)
+  ta.select()
+  const ok = document.execCommand('copy')
+  ta.remove()
+  if (!ok) throw new ApiError(0, 'the clipboard is not available')
+}
+
+// ---- keys ------------------------------------------------------------------------------------
+
+/** Adds the keys found in pasted text. */
+export async function addKeys(text: string): Promise<AddResult> {
+  if (isDesktop()) return addResult(await call('AddKeys', text))
+  return addResult(await http('POST', '/api/keys/bulk', { text }))
+}
+
+/** Adds the keys found in a text file. */
+export async function importFile(file: File): Promise<AddResult> {
+  if (isDesktop()) return addResult(await call('AddKeys', await file.text()))
+  const form = new FormData()
+  form.append('file', file, file.name)
+  return addResult(await http('POST', '/api/keys/import', form))
+}
+
+/** A page of masked keys. */
+export async function listKeys(q: KeyQuery): Promise<KeyList> {
+  let raw: unknown
+  if (isDesktop()) {
+    raw = await call('ListKeys', q)
+  } else {
+    const p = new URLSearchParams({ offset: String(q.offset), limit: String(q.limit) })
+    if (q.status?.length) p.set('status', q.status.join(','))
+    if (q.search) p.set('search', q.search)
+    if (q.sort) p.set('sort', q.sort)
+    if (q.desc) p.set('desc', 'true')
+    raw = await http('GET', '/api/keys?' + p.toString())
+  }
+  const o = obj(raw)
+  return {
+    keys: arr(o.keys).map(keyInfo),
+    total: num(o.total),
+    offset: num(o.offset),
+    limit: num(o.limit),
+    counts: numMap(o.counts),
+  }
+}
+
+/** One key in full, on explicit request. */
+export async function revealKey(id: string): Promise<string> {
+  if (isDesktop()) return str(await call('RevealKey', id))
+  return str(obj(await http('POST', `/api/keys/${encodeURIComponent(id)}/reveal`, {})).key)
+}
+
+/** Deletes keys for good. */
+export async function deleteKeys(ids: string[]): Promise<DeleteResult> {
+  const o = obj(isDesktop() ? await call('DeleteKeys', ids) : await http('DELETE', '/api/keys', { ids }))
+  return { deleted: num(o.deleted), notFound: num(o.notFound), pending: num(o.pending), error: str(o.error) }
+}
+
+/** Enables or disables a key by hand. */
+export async function setKeyEnabled(id: string, enabled: boolean): Promise<void> {
+  if (isDesktop()) {
+    await call('SetKeyEnabled', id, enabled)
+    return
+  }
+  await http('PATCH', `/api/keys/${encodeURIComponent(id)}`, { enabled })
+}
+
+/** Labels a key. */
+export async function setKeyLabel(id: string, label: string): Promise<void> {
+  if (isDesktop()) {
+    await call('SetKeyLabel', id, label)
+    return
+  }
+  await http('PATCH', `/api/keys/${encodeURIComponent(id)}`, { label })
+}
+
+/** Starts checking keys (all when ids is empty); progress arrives with the status. */
+export async function checkKeys(ids: string[]): Promise<void> {
+  if (isDesktop()) {
+    await call('CheckKeys', ids)
+    return
+  }
+  await http('POST', '/api/keys/check', ids.length ? { ids } : {})
+}
+
+/** Stops the running check. */
+export async function cancelCheck(): Promise<void> {
+  if (isDesktop()) {
+    await call('CancelCheck')
+    return
+  }
+  await http('DELETE', '/api/keys/check')
+}
+
+/** Moves the dead keys to quarantine (undo with restoreKeys(result.ids)). */
+export async function pruneDead(): Promise<PruneResult> {
+  const o = obj(isDesktop() ? await call('PruneDeadKeys') : await http('POST', '/api/keys/prune', {}))
+  return { quarantined: num(o.quarantined), ids: arr(o.ids).map(str), until: str(o.until) }
+}
+
+/** Brings quarantined keys back; returns how many came back. */
+export async function restoreKeys(ids: string[]): Promise<number> {
+  if (isDesktop()) return arr(await call('RestoreKeys', ids)).length
+  return num(obj(await http('POST', '/api/keys/restore', { ids })).restored)
 }
 
 /**
- * Calls cb with every new status: pushed by the "status" Wails event in the window, polled
- * every few seconds in a browser. Returns a function that stops it.
+ * Exports every usable key in plain text: the browser downloads a file; the window writes one
+ * to the Downloads folder. Returns the file's name or path.
  */
-export function watchStatus(cb: (s: Status) => void, onError: (e: unknown) => void, pollMs = 3000): () => void {
-  let stopped = false
-  const poll = () => {
-    getStatus()
-      .then((s) => {
-        if (!stopped) cb(s)
-      })
-      .catch((e: unknown) => {
-        if (!stopped) onError(e)
-      })
+export async function exportKeys(): Promise<string> {
+  if (isDesktop()) return str(await call('ExportKeysToFile'))
+  const res = await fetch('/api/keys/export', { method: 'POST', credentials: 'same-origin' })
+  if (!res.ok) {
+    const o = obj(await res.json().catch(() => ({})))
+    if (res.status === 401) throw new AuthRequiredError(str(o.error))
+    throw new ApiError(res.status, str(o.error) || res.statusText)
   }
-  poll()
-  const off = wails()?.runtime?.EventsOn?.('status', (data) => {
-    if (!stopped) cb(normalize(data))
-  })
-  const timer = off ? undefined : window.setInterval(poll, pollMs)
-  return () => {
-    stopped = true
-    off?.()
-    if (timer !== undefined) window.clearInterval(timer)
+  const blob = await res.blob()
+  const name = /filename="?([^";]+)"?/.exec(res.headers.get('Content-Disposition') ?? '')?.[1] ?? 'gemini-api-keys.txt'
+  const url = URL.createObjectURL(blob)
+  const a = document.createElement('a')
+  a.href = url
+  a.download = name
+  document.body.append(a)
+  a.click()
+  a.remove()
+  window.setTimeout(() => URL.revokeObjectURL(url), 10_000)
+  return name
+}
+
+// ---- settings --------------------------------------------------------------------------------
+
+/** The settings (the admin password is never returned). */
+export async function getSettings(): Promise<Settings> {
+  return settings(isDesktop() ? await call('GetSettings') : await http('GET', '/api/settings'))
+}
+
+/** Fields the settings form may change. */
+export type SettingsPatch = Partial<Omit<Settings, 'accessKey' | 'paused'>>
+
+/**
+ * Validates (on the server), saves and applies changed fields; the other settings stay as they
+ * are now. A rejected change throws ApiError with the server's message.
+ */
+export async function saveSettings(patch: SettingsPatch): Promise<SettingsChange> {
+  let raw: unknown
+  if (isDesktop()) {
+    const cur = obj(await call('GetSettings'))
+    raw = await call('SaveSettings', { ...cur, ...patch })
+  } else {
+    raw = await http('PATCH', '/api/settings', patch)
   }
+  const o = obj(raw)
+  return { settings: settings(o.settings), restarted: bool(o.restarted), restartError: str(o.restartError) }
+}
+
+/** Starts serving after a failed start (the window, once the user picked a free port). */
+export async function retryStart(): Promise<void> {
+  if (isDesktop() && hasBinding('RetryStart')) await call('RetryStart')
+}
+
+// ---- statistics ------------------------------------------------------------------------------
+
+/** Usage since (e.g. "24h", "7d"), grouped by "key", "model" or "key_model". */
+export async function stats(by: string, since: string): Promise<StatsAnswer> {
+  const raw = isDesktop()
+    ? await call('Stats', by, since)
+    : await http('GET', `/api/stats?by=${encodeURIComponent(by)}&since=${encodeURIComponent(since)}`)
+  const o = obj(raw)
+  return {
+    since: str(o.since),
+    by: str(o.by),
+    totals: arr(o.totals).map((t) => {
+      const x = obj(t)
+      return { ...counts(x), keyId: str(x.keyId), preview: str(x.preview), label: str(x.label), model: str(x.model) }
+    }),
+    sum: counts(obj(o.sum)),
+  }
+}
+
+/** A usage series: resolution "minute" (≤ 24h) or "hour" (≤ 30 days). */
+export async function series(resolution: string, since: string): Promise<Series> {
+  const raw = isDesktop()
+    ? await call('StatsSeries', resolution, since)
+    : await http('GET', `/api/stats/series?resolution=${encodeURIComponent(resolution)}&since=${encodeURIComponent(since)}`)
+  const o = obj(raw)
+  return {
+    resolution: str(o.resolution),
+    since: str(o.since),
+    until: str(o.until),
+    points: arr(o.points).map((p) => ({ ...counts(obj(p)), time: str(obj(p).time) })),
+  }
+}
+
+/** Today's counts per (key, model) in the free-tier day. */
+export async function today(): Promise<Today> {
+  const o = obj(isDesktop() ? await call('StatsToday') : await http('GET', '/api/stats/today'))
+  return {
+    dayStart: str(o.dayStart),
+    resetsAt: str(o.resetsAt),
+    counts: arr(o.counts).map((c) => {
+      const x = obj(c)
+      return {
+        keyId: str(x.keyId),
+        preview: str(x.preview),
+        label: str(x.label),
+        model: str(x.model),
+        requests: num(x.requests),
+        rateLimited: num(x.rateLimited),
+      }
+    }),
+  }
+}
+
+/** A page of the request log, newest first. */
+export async function requestLog(offset: number, limit: number): Promise<LogPage> {
+  const o = obj(isDesktop() ? await call('RequestLog', offset, limit) : await http('GET', `/api/log?offset=${offset}&limit=${limit}`))
+  return {
+    entries: arr(o.entries).map((e) => {
+      const x = obj(e)
+      return {
+        id: num(x.id),
+        time: str(x.time),
+        route: str(x.route),
+        model: str(x.model),
+        keyId: str(x.keyId),
+        preview: str(x.preview),
+        status: num(x.status),
+        attempts: num(x.attempts),
+        class: str(x.class),
+        latencyMs: num(x.latencyMs),
+        stream: bool(x.stream),
+        promptTokens: num(x.promptTokens),
+        outputTokens: num(x.outputTokens),
+        thoughtTokens: num(x.thoughtTokens),
+      }
+    }),
+    total: num(o.total),
+    offset: num(o.offset),
+    limit: num(o.limit),
+  }
+}
+
+/** Deletes the request log; returns how many entries it held. */
+export async function wipeLog(): Promise<number> {
+  if (isDesktop()) return num(await call('WipeLog'))
+  return num(obj(await http('DELETE', '/api/log')).deleted)
 }

@@ -166,9 +166,11 @@ function start(): void {
   stop?.()
   stop = watchStatus(
     (s) => {
+      // Redraw only on change: polling must not reset focus or detach elements every few seconds.
+      const changed = JSON.stringify(s) !== JSON.stringify(view.status) || view.error !== undefined
       view.status = s
       view.error = undefined
-      render()
+      if (changed) render()
     },
     (e) => {
       if (e instanceof AuthRequiredError) {

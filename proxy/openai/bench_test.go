@@ -141,6 +141,11 @@ func BenchmarkSignatures(b *testing.B) {
 					}
 				}
 			}
+			for _, c := range st.Finish() {
+				if _, err := json.Marshal(&c); err != nil {
+					b.Fatal(err)
+				}
+			}
 		}
 	})
 }
