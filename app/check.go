@@ -36,6 +36,14 @@ type CheckOptions struct {
 	Timeout time.Duration
 }
 
+// httpClient returns the client of the options or a default one.
+func (o CheckOptions) httpClient() *http.Client {
+	if o.Client != nil {
+		return o.Client
+	}
+	return http.DefaultClient
+}
+
 // CheckResult is what a check says about a key.
 type CheckResult string
 

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -404,7 +403,6 @@ func TestVaultKeyIDsStable(t *testing.T) {
 	if got := fmt.Sprint(apikey.NewSecret(k)); strings.Contains(got, k) {
 		t.Fatalf("a Secret prints %q, want masked", got)
 	}
-	_ = os.Getenv // keep imports stable across helpers
 }
 
 func TestVaultAddBulkProgressChunks(t *testing.T) {

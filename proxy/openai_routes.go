@@ -139,12 +139,11 @@ func (s *Server) openAIStream(w *responseWriter, r *http.Request, res *Result, a
 	emit := func(chunks []openai.ChatCompletionChunk) error {
 		buf = buf[:0]
 		for i := range chunks {
-			b, err := json.Marshal(&chunks[i])
-			if err != nil {
+			var err error
+			buf = append(buf, "data: "...)
+			if buf, err = chunks[i].AppendJSON(buf); err != nil {
 				return err
 			}
-			buf = append(buf, "data: "...)
-			buf = append(buf, b...)
 			buf = append(buf, "\n\n"...)
 		}
 		if len(buf) == 0 {

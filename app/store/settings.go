@@ -20,6 +20,7 @@ type settingRow struct {
 	UpdatedAt int64
 }
 
+// TableName tells gorm the table of settingRow.
 func (settingRow) TableName() string { return "settings" }
 
 // Setting returns the raw JSON value of a setting and whether it is set.

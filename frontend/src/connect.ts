@@ -3,7 +3,7 @@
 
 import * as api from './api'
 import type { Status } from './api'
-import { busy, button, dialog, h, toast } from './dom'
+import { busy, button, dialog, h, report, toast } from './dom'
 import { t } from './i18n'
 
 /** The Connect tab. */
@@ -152,7 +152,7 @@ export function connectPanel(): ConnectPanel {
           accessKey = k
           renderKey()
         })
-        .catch(() => undefined)
+        .catch(report)
       if (webCard) {
         api
           .getAdminPassword()
@@ -160,7 +160,7 @@ export function connectPanel(): ConnectPanel {
             adminPassword = p
             renderPassword()
           })
-          .catch(() => undefined)
+          .catch(report)
       }
     },
   }

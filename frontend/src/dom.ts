@@ -118,6 +118,7 @@ export function toast(message: string, kind: 'ok' | 'bad' | 'info' = 'info', ms 
   }
   const el = h('div', { class: `toast ${kind}`, 'data-testid': 'toast' }, message)
   toasts.append(el)
+  while (toasts.childElementCount > 3) toasts.firstElementChild?.remove()
   window.setTimeout(() => el.remove(), kind === 'bad' ? ms * 2 : ms)
 }
 
@@ -183,4 +184,10 @@ export async function busy<T>(el: HTMLButtonElement | undefined, fn: () => Promi
   } finally {
     if (el) el.disabled = false
   }
+}
+
+/** Replaces el's children (null, undefined and false are skipped). */
+export function set(el: Element, ...children: Child[]): void {
+  el.replaceChildren()
+  append(el, children)
 }

@@ -4,7 +4,7 @@
 
 import * as api from './api'
 import type { AddResult, CheckJob, KeyInfo, KeyList, Status } from './api'
-import { busy, button, dialog, fmtCompact, fmtNum, fmtTime, h, report, timeCell, toast } from './dom'
+import { busy, button, dialog, fmtCompact, fmtNum, fmtTime, h, report, set, timeCell, toast } from './dom'
 import { t, type Key } from './i18n'
 
 /** The status filters, each a list of store statuses (empty: every status but quarantined). */
@@ -459,7 +459,8 @@ export function keysPanel(): KeysPanel {
     selectionBar.hidden = false
     const ids = () => [...state.selected]
     const quarantine = state.filter === 'quarantined'
-    selectionBar.replaceChildren(
+    set(
+      selectionBar,
       h('span', { 'data-testid': 'selected-count' }, t('selectedN', { n: fmtNum(n) })),
       !quarantine && button(t('check'), () => void startCheck(ids()), { class: 'small', 'data-testid': 'sel-check' }),
       !quarantine && button(t('enable'), () => void setEnabled(ids(), true), { class: 'small', 'data-testid': 'sel-enable' }),

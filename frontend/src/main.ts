@@ -1,188 +1,352 @@
 import './style.css'
-import { AuthRequiredError, getStatus, login, setPassthrough, setPaused, watchStatus, type Status } from './api'
-import { lang, setLang, t, type Key } from './i18n'
+import * as api from './api'
+import type { Settings, Status } from './api'
+import { connectPanel } from './connect'
+import { busy, button, h, onError, report, set, toast } from './dom'
+import { keysPanel } from './keys'
+import { lang, setLang, t, type Key, type Lang } from './i18n'
+import { settingsPanel } from './settings'
+import { statsPanel } from './stats'
 
-// The page: a header with the proxy's status and quick toggles, then the Keys, Settings and
-// Stats sections (placeholders until their issues land). State lives here; Go is reached
-// only through ./api.
+// The page: a header with the proxy's status and quick toggles, banners for problems (the
+// keychain, a failed start), then the tabs Keys, Connect, Stats and Settings. In a browser a
+// login screen comes first. Go is reached only through ./api.
 
-interface View {
-  status?: Status
-  error?: string
-  needLogin: boolean
-  busy: boolean
-}
-
-const view: View = { needLogin: false, busy: false }
 const root = document.querySelector<HTMLDivElement>('#app')!
 
-type Child = Node | string | null | undefined | false
+type Tab = 'keys' | 'connect' | 'stats' | 'settings'
+const tabs: [Tab, Key][] = [
+  ['keys', 'tabKeys'],
+  ['connect', 'tabConnect'],
+  ['stats', 'tabStats'],
+  ['settings', 'tabSettings'],
+]
 
-function h(tag: string, attrs: Record<string, string | boolean> = {}, ...children: Child[]): HTMLElement {
-  const el = document.createElement(tag)
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === false) continue
-    el.setAttribute(k, v === true ? '' : v)
-  }
-  for (const c of children) {
-    if (c === null || c === undefined || c === false) continue
-    el.append(c)
-  }
-  return el
+const view = {
+  status: undefined as Status | undefined,
+  statusError: '',
+  tab: ((): Tab => {
+    const h = location.hash.slice(1)
+    return tabs.some(([t]) => t === h) ? (h as Tab) : 'keys'
+  })(),
+  theme: 'auto',
 }
 
-function statusChips(s: Status | undefined): HTMLElement {
+// ---- theme -------------------------------------------------------------------------------------
+
+const themeKey = 'gbd.theme'
+
+function applyTheme(theme: string): void {
+  view.theme = theme === 'light' || theme === 'dark' ? theme : 'auto'
+  document.documentElement.dataset.theme = view.theme
+  try {
+    localStorage.setItem(themeKey, view.theme)
+  } catch {
+    // not remembered: the saved setting still applies after login
+  }
+}
+
+try {
+  applyTheme(localStorage.getItem(themeKey) ?? 'auto')
+} catch {
+  applyTheme('auto')
+}
+
+/** Applies the language and theme of saved settings ("auto" keeps the browser's choice). */
+function applySettings(s: Settings): boolean {
+  applyTheme(s.theme)
+  if ((s.language === 'en' || s.language === 'zh-CN') && s.language !== lang()) {
+    setLang(s.language)
+    return true
+  }
+  return false
+}
+
+// ---- header ------------------------------------------------------------------------------------
+
+const headerStatus = h('div', { class: 'chips' })
+const headerTools = h('div', { class: 'tools' })
+const banners = h('div', { class: 'banners' })
+let bannerKey = ''
+
+function renderHeader(): void {
+  const s = view.status
   if (!s) {
-    return h('div', { class: 'chips' }, h('span', { class: 'chip muted', 'data-testid': 'status-addr' }, view.error ? t('errorPrefix') + view.error : t('connecting')))
+    headerStatus.replaceChildren(h('span', { class: 'chip muted', 'data-testid': 'status-addr' }, view.statusError ? view.statusError : t('connecting')))
+  } else {
+    const addr = s.running
+      ? h('span', { class: `chip ${s.paused ? 'warn' : 'ok'}`, 'data-testid': 'status-addr' }, h('span', { class: `dot ${s.paused ? 'warn' : 'ok'}` }), t('listening', { addr: s.addr }))
+      : h('span', { class: 'chip bad', 'data-testid': 'status-addr', title: s.error }, h('span', { class: 'dot bad' }), t('notRunning'))
+    const k = s.keys
+    const keys =
+      k.total === 0
+        ? h('span', { class: 'chip muted', 'data-testid': 'status-keys' }, t('noKeys'))
+        : h(
+            'span',
+            { class: 'chip', 'data-testid': 'status-keys', title: t('keysTotal', { n: k.total }) },
+            h('span', { class: 'dot ok' }),
+            t('keysOk', { n: k.active }),
+            h('span', { class: 'sep' }, '·'),
+            h('span', { class: 'dot warn' }),
+            t('keysCooling', { n: k.cooling }),
+            h('span', { class: 'sep' }, '·'),
+            h('span', { class: 'dot bad' }),
+            t('keysDead', { n: k.disabled }),
+          )
+    set(
+      headerStatus,
+      addr,
+      keys,
+      s.paused && h('span', { class: 'chip warn', 'data-testid': 'status-paused' }, t('paused')),
+      s.passthrough && h('span', { class: 'chip info', 'data-testid': 'status-passthrough' }, t('passthroughOn')),
+    )
   }
-  const addr = s.running
-    ? h('span', { class: 'chip ok', 'data-testid': 'status-addr' }, t('listening', { addr: s.addr }))
-    : h('span', { class: 'chip bad', 'data-testid': 'status-addr', title: s.error }, s.error ? `${t('notRunning')}: ${s.error}` : t('notRunning'))
-  const k = s.keys
-  const keys =
-    k.total === 0
-      ? h('span', { class: 'chip muted', 'data-testid': 'status-keys' }, t('noKeys'))
-      : h(
-          'span',
-          { class: 'chip', 'data-testid': 'status-keys' },
-          h('span', { class: 'dot ok' }), t('keysOk', { n: k.active }), ' · ',
-          h('span', { class: 'dot warn' }), t('keysCooling', { n: k.cooling }), ' · ',
-          h('span', { class: 'dot bad' }), t('keysDead', { n: k.disabled }),
-        )
-  return h('div', { class: 'chips' }, addr, keys, s.paused && h('span', { class: 'chip warn', 'data-testid': 'status-paused' }, t('paused')))
-}
 
-function toggles(s: Status | undefined): HTMLElement {
-  const pass = h('input', { type: 'checkbox', id: 'passthrough', 'data-testid': 'passthrough', disabled: !s || view.busy }) as HTMLInputElement
+  const pass = h('input', { type: 'checkbox', 'data-testid': 'passthrough', disabled: !s, role: 'switch' })
   pass.checked = Boolean(s?.passthrough)
-  pass.addEventListener('change', () => act(() => setPassthrough(pass.checked)))
-  const pause = h('button', { type: 'button', class: 'btn', 'data-testid': 'pause', disabled: !s?.running || view.busy }, s?.paused ? t('resume') : t('pause'))
-  pause.addEventListener('click', () => act(() => setPaused(!s?.paused)))
-  const langBtn = h('button', { type: 'button', class: 'btn ghost', 'data-testid': 'lang' }, t('switchLang'))
-  langBtn.addEventListener('click', () => {
-    setLang(lang() === 'en' ? 'zh-CN' : 'en')
-    render()
+  pass.addEventListener('change', () => {
+    pass.disabled = true
+    api
+      .setPassthrough(pass.checked)
+      .then(() => api.getStatus())
+      .then(setStatus)
+      .catch(report)
+      .finally(() => (pass.disabled = false))
   })
-  return h(
-    'div',
-    { class: 'toggles' },
-    h('label', { class: 'switch', title: t('passthroughHint') }, pass, h('span', { class: 'track' }), t('passthrough')),
+  const pause: HTMLButtonElement = button(s?.paused ? t('resume') : t('pause'), () => {
+    void busy(pause, async () => {
+      await api.setPaused(!s?.paused)
+      setStatus(await api.getStatus())
+    })
+  }, { 'data-testid': 'pause', disabled: !s?.running, title: s?.paused ? t('resumeHint') : t('pauseHint'), class: 'small' })
+  const themeNext = view.theme === 'auto' ? 'light' : view.theme === 'light' ? 'dark' : 'auto'
+  const themeBtn = button(view.theme === 'dark' ? '☾' : view.theme === 'light' ? '☀' : '◐', () => void switchTheme(themeNext), {
+    class: 'small ghost icon',
+    'data-testid': 'theme',
+    title: t('themeIs', { theme: t(view.theme === 'dark' ? 'optDark' : view.theme === 'light' ? 'optLight' : 'optAuto') }),
+  })
+  const langBtn = button(t('switchLang'), () => void switchLang(lang() === 'en' ? 'zh-CN' : 'en'), { class: 'small ghost', 'data-testid': 'lang' })
+  set(
+    headerTools,
+    h('label', { class: 'switch', title: t('passthroughHint') }, pass, h('span', { class: 'track' }), h('span', {}, t('passthrough'))),
     pause,
+    themeBtn,
     langBtn,
+    !api.isDesktop() && button(t('logout'), () => void logout(), { class: 'small ghost', 'data-testid': 'logout' }),
   )
+  renderBanners()
 }
 
-function section(id: string, title: Key, text: Key): HTMLElement {
-  return h(
-    'section',
-    { class: 'card', id, 'data-testid': `section-${id}` },
-    h('h2', {}, t(title)),
-    h('p', { class: 'muted' }, t(text)),
-    h('p', { class: 'badge' }, t('comingSoon')),
-  )
-}
-
-function loginForm(): HTMLElement {
-  const input = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', 'data-testid': 'login-password', placeholder: t('password') }) as HTMLInputElement
-  const form = h(
-    'form',
-    { class: 'card login', 'data-testid': 'login' },
-    h('h2', {}, t('loginTitle')),
-    h('p', { class: 'muted' }, t('loginHint')),
-    input,
-    h('button', { type: 'submit', class: 'btn' }, t('signIn')),
-    view.error && h('p', { class: 'error' }, view.error),
-  )
-  form.addEventListener('submit', (e) => {
-    e.preventDefault()
-    login(input.value)
-      .then(() => {
-        view.needLogin = false
-        view.error = undefined
-        start()
+function renderBanners(): void {
+  const s = view.status
+  const key = JSON.stringify([s?.secretsProblem, s?.running, s?.error, lang()])
+  if (key === bannerKey) return
+  bannerKey = key
+  const out: HTMLElement[] = []
+  if (s?.secretsProblem) {
+    out.push(h('div', { class: 'banner bad', role: 'alert', 'data-testid': 'secrets-banner' }, h('strong', {}, t('secretsProblem')), ' ', s.secretsProblem))
+  }
+  if (s && !s.running && s.error) {
+    const port = h('input', { type: 'number', min: 1, max: 65535, value: s.port ? s.port + 1 : 8322, 'data-testid': 'fix-port', 'aria-label': t('fPort') })
+    const apply: HTMLButtonElement = button(t('usePort'), () => {
+      void busy(apply, async () => {
+        const ch = await api.saveSettings({ port: Number(port.value) })
+        await api.retryStart()
+        if (ch.restartError) toast(ch.restartError, 'bad')
+        setStatus(await api.getStatus())
       })
-      .catch((err: unknown) => {
-        view.error = errorText(err)
-        render()
-      })
-  })
-  return form
+    }, { class: 'small primary', 'data-testid': 'fix-port-apply' })
+    out.push(
+      h(
+        'div',
+        { class: 'banner bad', role: 'alert', 'data-testid': 'start-error' },
+        h('div', {}, h('strong', {}, t('notRunning')), ': ', s.error),
+        /in use|address already|bind/i.test(s.error) && h('div', { class: 'row' }, h('span', {}, t('portTaken')), port, apply),
+      ),
+    )
+  }
+  banners.replaceChildren(...out)
 }
 
-function render(): void {
+async function switchTheme(theme: string): Promise<void> {
+  applyTheme(theme)
+  renderHeader()
+  try {
+    await api.saveSettings({ theme })
+  } catch (e) {
+    report(e)
+  }
+}
+
+async function switchLang(l: Lang): Promise<void> {
+  setLang(l)
+  build()
+  try {
+    await api.saveSettings({ language: l })
+  } catch (e) {
+    report(e)
+  }
+}
+
+async function logout(): Promise<void> {
+  await api.logout().catch(() => undefined)
+  showLogin()
+}
+
+// ---- the app -----------------------------------------------------------------------------------
+
+interface Panel {
+  el: HTMLElement
+  onShow(): void
+  onHide?(): void
+  onStatus?(s: Status): void
+}
+
+let panels: Record<Tab, Panel> | undefined
+let stopStatus: (() => void) | undefined
+
+function setStatus(s: Status): void {
+  view.status = s
+  view.statusError = ''
+  renderHeader()
+  if (panels) for (const p of Object.values(panels)) p.onStatus?.(s)
+}
+
+function selectTab(tab: Tab): void {
+  if (!panels) return
+  panels[view.tab].onHide?.()
+  view.tab = tab
+  if (location.hash !== '#' + tab) history.replaceState(null, '', '#' + tab)
+  for (const [name, p] of Object.entries(panels) as [Tab, Panel][]) p.el.hidden = name !== tab
+  for (const b of document.querySelectorAll<HTMLButtonElement>('nav.tabs button')) b.setAttribute('aria-selected', String(b.dataset.tab === tab))
+  panels[tab].onShow()
+}
+
+/** Builds (or rebuilds, after a language switch) the whole app. */
+function build(): void {
   document.documentElement.lang = lang()
   document.title = t('appName')
+  bannerKey = ''
+  if (panels) panels[view.tab].onHide?.()
+  panels = {
+    keys: keysPanel(),
+    connect: connectPanel(),
+    stats: statsPanel(),
+    settings: settingsPanel((s) => {
+      if (applySettings(s)) build()
+      else renderHeader()
+    }),
+  }
+  const nav = h(
+    'nav',
+    { class: 'tabs', role: 'tablist' },
+    ...tabs.map(([name, label]) =>
+      h('button', { type: 'button', role: 'tab', 'data-tab': name, 'data-testid': `tab-${name}`, onclick: () => selectTab(name) }, t(label)),
+    ),
+  )
   const header = h(
     'header',
     {},
-    h('div', { class: 'brand' }, h('img', { src: './favicon.png', alt: '', width: '28', height: '28' }), h('h1', {}, t('appName'))),
-    !view.needLogin && statusChips(view.status),
-    !view.needLogin && toggles(view.status),
+    h('div', { class: 'brand' }, h('img', { src: './favicon.png', alt: '', width: 28, height: 28 }), h('h1', {}, t('appName'))),
+    headerStatus,
+    headerTools,
   )
-  const main = view.needLogin
-    ? h('main', {}, loginForm())
-    : h(
-        'main',
-        {},
-        h(
-          'nav',
-          {},
-          h('a', { href: '#keys' }, t('keys')),
-          h('a', { href: '#settings' }, t('settings')),
-          h('a', { href: '#stats' }, t('stats')),
-        ),
-        section('keys', 'keys', 'keysPlaceholder'),
-        section('settings', 'settings', 'settingsPlaceholder'),
-        section('stats', 'stats', 'statsPlaceholder'),
-      )
+  const main = h('main', {}, banners, nav, ...Object.values(panels).map((p) => p.el))
   root.replaceChildren(header, main)
+  renderHeader()
+  if (view.status) for (const p of Object.values(panels)) p.onStatus?.(view.status)
+  selectTab(view.tab)
 }
 
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e)
-}
-
-function act(fn: () => Promise<void>): void {
-  view.busy = true
-  render()
-  fn()
-    .then(() => getStatus())
+function startApp(): void {
+  stopStatus?.()
+  build()
+  api
+    .getSettings()
     .then((s) => {
-      view.status = s
-      view.error = undefined
+      if (applySettings(s)) build()
+      else renderHeader()
     })
-    .catch((e: unknown) => {
-      view.error = errorText(e)
-    })
-    .finally(() => {
-      view.busy = false
-      render()
-    })
+    .catch(report)
+  stopStatus = api.watchStatus(setStatus, (e) => {
+    if (e instanceof api.AuthRequiredError) {
+      showLogin()
+      return
+    }
+    view.statusError = api.errorText(e)
+    view.status = undefined
+    renderHeader()
+  })
 }
 
-let stop: (() => void) | undefined
+// ---- login -------------------------------------------------------------------------------------
 
-function start(): void {
-  stop?.()
-  stop = watchStatus(
-    (s) => {
-      // Redraw only on change: polling must not reset focus or detach elements every few seconds.
-      const changed = JSON.stringify(s) !== JSON.stringify(view.status) || view.error !== undefined
-      view.status = s
-      view.error = undefined
-      if (changed) render()
-    },
-    (e) => {
-      if (e instanceof AuthRequiredError) {
-        stop?.()
-        view.needLogin = true
-      } else {
-        view.error = errorText(e)
-      }
-      render()
-    },
+function showLogin(message?: string): void {
+  stopStatus?.()
+  stopStatus = undefined
+  if (panels) panels[view.tab].onHide?.()
+  panels = undefined
+  document.documentElement.lang = lang()
+  document.title = t('appName')
+  const input = h('input', {
+    type: 'password',
+    name: 'password',
+    autocomplete: 'current-password',
+    'data-testid': 'login-password',
+    placeholder: t('password'),
+    'aria-label': t('password'),
+    required: true,
+  })
+  const error = h('p', { class: 'error', 'data-testid': 'login-error', role: 'alert', hidden: !message }, message ?? '')
+  const submit = h('button', { type: 'submit', class: 'btn primary', 'data-testid': 'login-submit' }, t('signIn'))
+  const langBtn = button(t('switchLang'), () => {
+    setLang(lang() === 'en' ? 'zh-CN' : 'en')
+    showLogin()
+  }, { class: 'small ghost', 'data-testid': 'lang' })
+  const form = h(
+    'form',
+    { class: 'card login', 'data-testid': 'login' },
+    h('div', { class: 'brand' }, h('img', { src: './favicon.png', alt: '', width: 40, height: 40 }), h('h1', {}, t('appName'))),
+    h('h2', {}, t('loginTitle')),
+    h('p', { class: 'muted small' }, t('loginHint')),
+    input,
+    error,
+    h('div', { class: 'row between' }, langBtn, submit),
   )
-  render()
+  form.addEventListener('submit', (e) => {
+    e.preventDefault()
+    submit.disabled = true
+    api
+      .login(input.value)
+      .then(() => startApp())
+      .catch((err: unknown) => {
+        error.textContent = err instanceof api.ApiError && err.status === 401 ? t('wrongPassword') : api.errorText(err)
+        error.hidden = false
+        input.select()
+      })
+      .finally(() => (submit.disabled = false))
+  })
+  root.replaceChildren(h('main', { class: 'center' }, form))
+  input.focus()
 }
 
-start()
+// A lost session (expired, or logged out elsewhere) brings the login back.
+onError((e) => {
+  if (e instanceof api.AuthRequiredError) {
+    showLogin(t('sessionEnded'))
+    return true
+  }
+  return false
+})
+
+window.addEventListener('hashchange', () => {
+  const tab = location.hash.slice(1)
+  if (panels && tabs.some(([n]) => n === tab) && tab !== view.tab) selectTab(tab as Tab)
+})
+
+api
+  .loggedIn()
+  .then((ok) => (ok ? startApp() : showLogin()))
+  .catch((e: unknown) => {
+    root.replaceChildren(h('main', { class: 'center' }, h('div', { class: 'card' }, h('p', { class: 'error' }, api.errorText(e)))))
+  })

@@ -179,17 +179,19 @@ export function settingsPanel(applied: (s: Settings) => void): SettingsPanel {
         input = h('input', { type: 'text', id, spellcheck: 'false', autocomplete: 'off', 'data-testid': id, placeholder: f.placeholder })
     }
     input.addEventListener('input', () => {
-      rows.get(f.name)?.classList.remove('invalid')
+      const row = rows.get(f.name)
+      row?.classList.remove('invalid')
+      const fe = row?.querySelector<HTMLElement>('.field-error')
+      if (fe) fe.hidden = true
       if (f.name === 'bindAddress') lanWarning.hidden = isLoopback(input.value)
     })
     inputs.set(f.name, input)
     const row = h(
       'div',
       { class: `field ${f.kind === 'bool' ? 'bool' : ''}` },
-      f.kind === 'bool'
-        ? h('label', { class: 'check', for: id }, input, h('span', {}, t(f.label)))
-        : h('label', { for: id }, t(f.label)),
-      f.kind !== 'bool' && input,
+      h('label', { for: id }, t(f.label)),
+      input,
+      h('p', { class: 'field-error', hidden: true, 'data-testid': `${id}-error` }),
       f.hint && h('p', { class: 'hint' }, t(f.hint)),
       f.name === 'bindAddress' && lanWarning,
     )
@@ -218,13 +220,13 @@ export function settingsPanel(applied: (s: Settings) => void): SettingsPanel {
       else if (name === 'aliases') input.value = aliasesText(s.aliases)
       else if (name === 'allowedHosts') input.value = s.allowedHosts.join(', ')
       else input.value = String(v ?? '')
-      rows.get(name)?.classList.remove('invalid')
     }
+    clearMarks()
     lanWarning.hidden = isLoopback(s.bindAddress)
   }
 
   // read returns the form's values, or a message about the first one that cannot be sent.
-  function read(): SettingsPatch | { error: string; field: Name } {
+  function read(): { values: SettingsPatch } | { error: string; field: Name } {
     const out: Record<string, unknown> = {}
     for (const [name, input] of inputs) {
       if (input instanceof HTMLInputElement && input.type === 'checkbox') {
@@ -243,30 +245,43 @@ export function settingsPanel(applied: (s: Settings) => void): SettingsPanel {
         out[name] = input.value.trim()
       }
     }
-    return out as SettingsPatch
+    return { values: out as SettingsPatch }
+  }
+
+  function clearMarks(): void {
+    for (const r of rows.values()) {
+      r.classList.remove('invalid')
+      const fe = r.querySelector<HTMLElement>('.field-error')
+      if (fe) fe.hidden = true
+    }
   }
 
   function showError(message: string, field?: Name): void {
     errorBox.textContent = message
     errorBox.hidden = false
     doneBox.hidden = true
-    for (const r of rows.values()) r.classList.remove('invalid')
+    clearMarks()
     if (field) {
       const row = rows.get(field)
       row?.classList.add('invalid')
+      const fe = row?.querySelector<HTMLElement>('.field-error')
+      if (fe) {
+        fe.textContent = message
+        fe.hidden = false
+      }
       row?.scrollIntoView({ block: 'nearest' })
     }
   }
 
   async function save(): Promise<void> {
     if (!loaded) return
-    const values = read()
-    if ('error' in values && typeof values.error === 'string' && 'field' in values) {
-      showError(values.error, values.field as Name)
+    const r = read()
+    if ('error' in r) {
+      showError(r.error, r.field)
       return
     }
     const patch: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(values)) {
+    for (const [k, v] of Object.entries(r.values)) {
       if (!same(v, loaded[k as keyof Settings])) patch[k] = v
     }
     if (Object.keys(patch).length === 0) {

@@ -1,10 +1,13 @@
 package openai
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gemini-balance/desktop/proxy/gemini"
 )
@@ -64,8 +67,11 @@ type streamEvent struct {
 // stream with ErrorChunk.
 func (t *StreamTranslator) Translate(data []byte) ([]ChatCompletionChunk, error) {
 	var ev streamEvent
-	if err := json.Unmarshal(data, &ev); err != nil {
-		return nil, &Error{Status: http.StatusBadGateway, Type: "server_error", Message: "the upstream stream sent an event that is not valid JSON: " + err.Error()}
+	if decodeAnswer(data, &ev) != nil {
+		ev = streamEvent{}
+		if err := json.Unmarshal(data, &ev); err != nil {
+			return nil, &Error{Status: http.StatusBadGateway, Type: "server_error", Message: "the upstream stream sent an event that is not valid JSON: " + err.Error()}
+		}
 	}
 	if ev.Error != nil {
 		return nil, FromGeminiError(ev.Error.Code, data)
@@ -187,10 +193,15 @@ func (t *StreamTranslator) candidate(out []ChatCompletionChunk, c *gemini.Candid
 					out = append(out, t.chunk(i, Delta{ReasoningContent: p.Text}, nil))
 				}
 			default:
-				var b strings.Builder
-				appendVisible(&b, p)
-				if b.Len() > 0 {
-					s := b.String()
+				var s string
+				if p.InlineData == nil && p.FileData == nil && p.ExecutableCode == nil && p.CodeExecutionResult == nil {
+					s = p.Text // what appendVisible shows, without a copy
+				} else {
+					var b strings.Builder
+					appendVisible(&b, p)
+					s = b.String()
+				}
+				if s != "" {
 					ch.visible = true
 					out = append(out, t.chunk(i, Delta{Content: &s}, nil))
 				}
@@ -212,3 +223,201 @@ func (t *StreamTranslator) candidate(out []ChatCompletionChunk, c *gemini.Candid
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// AppendJSON appends the JSON encoding of c to b: the bytes json.Marshal
+// gives, except that <, > and & are not escaped (as with an Encoder with
+// SetEscapeHTML(false)); it makes no intermediate copies. The error is
+// encoding/json's, from logprobs that cannot be encoded.
+func (c *ChatCompletionChunk) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, c.ID)
+	b = append(b, `,"object":`...)
+	b = appendJSONString(b, c.Object)
+	b = append(b, `,"created":`...)
+	b = strconv.AppendInt(b, c.Created, 10)
+	b = append(b, `,"model":`...)
+	b = appendJSONString(b, c.Model)
+	b = append(b, `,"choices":`...)
+	if c.Choices == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range c.Choices {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = c.Choices[i].appendJSON(b); err != nil {
+				return b, err
+			}
+		}
+		b = append(b, ']')
+	}
+	if c.Usage != nil {
+		b = append(b, `,"usage":`...)
+		b = c.Usage.appendJSON(b)
+	}
+	return append(b, '}'), nil
+}
+
+func (ch *ChunkChoice) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"index":`...)
+	b = strconv.AppendInt(b, int64(ch.Index), 10)
+	b = append(b, `,"delta":`...)
+	b = ch.Delta.appendJSON(b)
+	b = append(b, `,"finish_reason":`...)
+	if ch.FinishReason == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONString(b, *ch.FinishReason)
+	}
+	if ch.Logprobs != nil {
+		// Rare, and made of floats: encoding/json writes it.
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(ch.Logprobs); err != nil {
+			return b, err
+		}
+		b = append(b, `,"logprobs":`...)
+		b = append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+	}
+	return append(b, '}'), nil
+}
+
+func (d *Delta) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	n := len(b)
+	sep := func(b []byte) []byte {
+		if len(b) > n {
+			b = append(b, ',')
+		}
+		return b
+	}
+	if d.Role != "" {
+		b = append(sep(b), `"role":`...)
+		b = appendJSONString(b, d.Role)
+	}
+	if d.Content != nil {
+		b = append(sep(b), `"content":`...)
+		b = appendJSONString(b, *d.Content)
+	}
+	if d.ReasoningContent != "" {
+		b = append(sep(b), `"reasoning_content":`...)
+		b = appendJSONString(b, d.ReasoningContent)
+	}
+	if d.Refusal != "" {
+		b = append(sep(b), `"refusal":`...)
+		b = appendJSONString(b, d.Refusal)
+	}
+	if len(d.ToolCalls) > 0 {
+		b = append(sep(b), `"tool_calls":[`...)
+		for i := range d.ToolCalls {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = d.ToolCalls[i].appendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+func (tc *ToolCall) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	if tc.Index != nil {
+		b = append(b, `"index":`...)
+		b = strconv.AppendInt(b, int64(*tc.Index), 10)
+		b = append(b, ',')
+	}
+	b = append(b, `"id":`...)
+	b = appendJSONString(b, tc.ID)
+	b = append(b, `,"type":`...)
+	b = appendJSONString(b, tc.Type)
+	b = append(b, `,"function":{"name":`...)
+	b = appendJSONString(b, tc.Function.Name)
+	b = append(b, `,"arguments":`...)
+	b = appendJSONString(b, tc.Function.Arguments)
+	b = append(b, '}')
+	if tc.ExtraContent != nil {
+		b = append(b, `,"extra_content":{`...)
+		if g := tc.ExtraContent.Google; g != nil {
+			b = append(b, `"google":{`...)
+			if g.ThoughtSignature != "" {
+				b = append(b, `"thought_signature":`...)
+				b = appendJSONString(b, g.ThoughtSignature)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+func (u *Usage) appendJSON(b []byte) []byte {
+	b = append(b, `{"prompt_tokens":`...)
+	b = strconv.AppendInt(b, u.PromptTokens, 10)
+	b = append(b, `,"completion_tokens":`...)
+	b = strconv.AppendInt(b, u.CompletionTokens, 10)
+	b = append(b, `,"total_tokens":`...)
+	b = strconv.AppendInt(b, u.TotalTokens, 10)
+	b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
+	b = strconv.AppendInt(b, u.PromptTokensDetails.CachedTokens, 10)
+	b = append(b, `},"completion_tokens_details":{"reasoning_tokens":`...)
+	b = strconv.AppendInt(b, u.CompletionTokensDetails.ReasoningTokens, 10)
+	return append(b, "}}"...)
+}
+
+// appendJSONString appends s as a JSON string the way encoding/json writes
+// it with HTML escaping off: control characters escaped (\b \f \n \r \t or
+// \u00XX), invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= ' ' && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
