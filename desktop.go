@@ -28,7 +28,7 @@ type desktop struct {
 	app   *app.App
 	log   *slog.Logger
 	tray  *tray.Tray
-	ctx   context.Context // Wails' context, set in startup
+	wctx  atomic.Pointer[context.Context] // Wails' context, set in startup
 	quits atomic.Bool
 }
 
@@ -56,15 +56,23 @@ func runDesktop(a *app.App, hidden bool, log *slog.Logger) error {
 		OnShutdown:        d.shutdown,
 		Bind:              []any{app.NewBindings(a)},
 		SingleInstanceLock: &wopts.SingleInstanceLock{
-			UniqueId:               "gemini-balance-desktop.8d2f5c0e",
+			UniqueId:               instanceID,
 			OnSecondInstanceLaunch: func(wopts.SecondInstanceData) { d.OpenWindow() },
 		},
 		Linux: &linux.Options{ProgramName: "gemini-balance-desktop", Icon: a.Icon()},
 	})
 }
 
+// ctx returns Wails' context, or nil before startup.
+func (d *desktop) ctx() context.Context {
+	if p := d.wctx.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 func (d *desktop) startup(ctx context.Context) {
-	d.ctx = ctx
+	d.wctx.Store(&ctx)
 	if err := d.app.Start(ctx); err != nil {
 		// The window shows the error (e.g. a taken port) and lets the user pick another port.
 		d.log.Error("proxy not started", "err", err)
@@ -92,7 +100,7 @@ func (d *desktop) startup(ctx context.Context) {
 // push hands a status to the tray and the window.
 func (d *desktop) push(s app.Status) {
 	d.tray.Update(trayState(s, d.app.Settings().Language))
-	runtime.EventsEmit(d.ctx, "status", s)
+	runtime.EventsEmit(d.ctx(), "status", s)
 }
 
 // trayState is the tray's view of the status.
@@ -131,11 +139,12 @@ func (d *desktop) shutdown(ctx context.Context) {
 
 // OpenWindow shows and focuses the window.
 func (d *desktop) OpenWindow() {
-	if d.ctx == nil {
+	ctx := d.ctx()
+	if ctx == nil {
 		return
 	}
-	runtime.WindowShow(d.ctx)
-	runtime.WindowUnminimise(d.ctx)
+	runtime.WindowShow(ctx)
+	runtime.WindowUnminimise(ctx)
 }
 
 // CopyOpenAIBaseURL copies the OpenAI Base URL.
@@ -148,7 +157,11 @@ func (d *desktop) CopyGeminiBaseURL() { d.copy(d.app.Status().GeminiBaseURL) }
 func (d *desktop) CopyAccessKey() { d.copy(d.app.AccessKey()) }
 
 func (d *desktop) copy(text string) {
-	if err := runtime.ClipboardSetText(d.ctx, text); err != nil {
+	ctx := d.ctx()
+	if ctx == nil {
+		return
+	}
+	if err := runtime.ClipboardSetText(ctx, text); err != nil {
 		d.log.Warn("clipboard", "err", err)
 	}
 }
@@ -162,21 +175,21 @@ func (d *desktop) CheckAllKeys() {
 
 // PruneDeadKeys quarantines the dead keys (undo from the window).
 func (d *desktop) PruneDeadKeys() {
-	if _, err := d.app.PruneDead(d.ctx); err != nil {
+	if _, err := d.app.PruneDead(context.Background()); err != nil {
 		d.log.Warn("prune keys", "err", err)
 	}
 }
 
 // SetPassthrough turns passthrough mode on or off.
 func (d *desktop) SetPassthrough(on bool) {
-	if err := d.app.SetPassthrough(d.ctx, on); err != nil {
+	if err := d.app.SetPassthrough(context.Background(), on); err != nil {
 		d.log.Warn("passthrough", "err", err)
 	}
 }
 
 // SetPaused pauses or resumes the proxy.
 func (d *desktop) SetPaused(paused bool) {
-	if err := d.app.SetPaused(d.ctx, paused); err != nil {
+	if err := d.app.SetPaused(context.Background(), paused); err != nil {
 		d.log.Warn("pause", "err", err)
 	}
 }
@@ -184,5 +197,7 @@ func (d *desktop) SetPaused(paused bool) {
 // Quit ends the app.
 func (d *desktop) Quit() {
 	d.quits.Store(true)
-	runtime.Quit(d.ctx)
+	if ctx := d.ctx(); ctx != nil {
+		runtime.Quit(ctx)
+	}
 }

@@ -28,6 +28,10 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
+// instanceID names the single-instance lock: a second launch shows the
+// first instance's window and exits.
+const instanceID = "gemini-balance-desktop.8d2f5c0e"
+
 //go:embed all:frontend/dist
 var assets embed.FS
 
@@ -109,6 +113,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	desktopMode := cmd == "" && !o.headless && noDisplay() == ""
+	if desktopMode && handOver() {
+		fmt.Fprintln(stdout, "Gemini Balance Desktop is already running: its window is shown.")
+		return 0
+	}
 	opts, err := appOptions(o, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)

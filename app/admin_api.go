@@ -1566,9 +1566,8 @@ func (a *App) apiRegenerateAdminPassword(w http.ResponseWriter, r *http.Request)
 	if !decodeOptionalBody(w, r, &in) {
 		return
 	}
-	s := a.Settings()
-	s.AdminPassword = DefaultSettings().AdminPassword
-	if _, err := a.UpdateSettings(r.Context(), s); err != nil {
+	s, err := a.modifySettings(r.Context(), func(s *Settings) { s.AdminPassword = DefaultSettings().AdminPassword })
+	if err != nil {
 		writeOpError(w, err)
 		return
 	}

@@ -66,6 +66,9 @@ type App struct {
 	sessions       *sessions
 	checks         checkRunner // the key-check job and prune undo (jobs.go)
 
+	// settingsMu serialises settings changes, read-modify-write included.
+	settingsMu sync.Mutex
+
 	mu       sync.Mutex
 	settings Settings
 	running  bool
@@ -313,13 +316,32 @@ type SettingsChange struct {
 }
 
 // UpdateSettings validates, saves and applies s. A new port or bind
-// address restarts the listener; if the new address is taken the settings
-// are still saved and RestartError says so.
+// address moves the listener (or starts it, when an earlier start failed);
+// if the new address is taken the settings are still saved and
+// RestartError says so.
 func (a *App) UpdateSettings(ctx context.Context, s Settings) (SettingsChange, error) {
+	a.settingsMu.Lock()
+	defer a.settingsMu.Unlock()
+	return a.updateSettingsLocked(ctx, s)
+}
+
+// modifySettings applies f to the settings in force and saves the result,
+// with no other change in between.
+func (a *App) modifySettings(ctx context.Context, f func(*Settings)) (Settings, error) {
+	a.settingsMu.Lock()
+	defer a.settingsMu.Unlock()
+	s := a.Settings()
+	f(&s)
+	_, err := a.updateSettingsLocked(ctx, s)
+	return s, err
+}
+
+func (a *App) updateSettingsLocked(ctx context.Context, s Settings) (SettingsChange, error) {
 	if err := s.Validate(); err != nil {
 		return SettingsChange{}, err
 	}
-	if s.StartAtLogin != a.Settings().StartAtLogin {
+	old := a.Settings()
+	if s.StartAtLogin != old.StartAtLogin {
 		if err := a.opts.Autostart.Set(s.StartAtLogin); err != nil {
 			return SettingsChange{}, err
 		}
@@ -329,23 +351,36 @@ func (a *App) UpdateSettings(ctx context.Context, s Settings) (SettingsChange, e
 	}
 	a.mu.Lock()
 	a.settings = s
-	running := a.running
+	running, started := a.running, a.stopBG != nil
 	a.mu.Unlock()
 	cfg := s.proxyConfig()
-	if a.opts.Addr != "" && cfg.Addr == a.Settings().Addr() {
+	if a.opts.Addr != "" && s.Addr() == old.Addr() {
+		// The --addr of this run stands until the user picks another address.
 		cfg.Addr = a.server.Config().Addr
 	}
-	restart, err := a.server.Update(cfg)
+	moved, err := a.server.Update(cfg)
 	if err != nil {
 		return SettingsChange{}, err
 	}
 	ch := SettingsChange{Settings: s}
-	if restart && running {
+	switch {
+	case moved && running:
 		if err := a.server.Restart(); err != nil {
 			ch.RestartError = err.Error()
 		} else {
 			ch.Restarted = true
 		}
+	case moved && started:
+		// The first start failed (e.g. the port was taken): try the new address.
+		err := a.server.Start()
+		a.mu.Lock()
+		a.running, a.startErr = err == nil, ""
+		if err != nil {
+			a.startErr = err.Error()
+			ch.RestartError = err.Error()
+		}
+		a.mu.Unlock()
+		ch.Restarted = err == nil
 	}
 	a.notify()
 	return ch, nil
@@ -353,26 +388,21 @@ func (a *App) UpdateSettings(ctx context.Context, s Settings) (SettingsChange, e
 
 // SetPassthrough switches passthrough mode.
 func (a *App) SetPassthrough(ctx context.Context, on bool) error {
-	s := a.Settings()
-	s.Passthrough = on
-	_, err := a.UpdateSettings(ctx, s)
+	_, err := a.modifySettings(ctx, func(s *Settings) { s.Passthrough = on })
 	return err
 }
 
 // SetPaused pauses or resumes the proxy.
 func (a *App) SetPaused(ctx context.Context, paused bool) error {
-	s := a.Settings()
-	s.Paused = paused
-	_, err := a.UpdateSettings(ctx, s)
+	_, err := a.modifySettings(ctx, func(s *Settings) { s.Paused = paused })
 	return err
 }
 
 // RegenerateAccessKey makes a new random access key; clients must be
 // given the new one.
 func (a *App) RegenerateAccessKey(ctx context.Context) (string, error) {
-	s := a.Settings()
-	s.AccessKey = DefaultSettings().AccessKey
-	if _, err := a.UpdateSettings(ctx, s); err != nil {
+	s, err := a.modifySettings(ctx, func(s *Settings) { s.AccessKey = DefaultSettings().AccessKey })
+	if err != nil {
 		return "", err
 	}
 	return s.AccessKey, nil

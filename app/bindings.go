@@ -68,6 +68,7 @@ func (b *Bindings) RegenerateAccessKey() (string, error) {
 func (b *Bindings) AddKeys(text string) (AddResult, error) {
 	ctx, cancel := b.ctx()
 	defer cancel()
+	defer b.a.notify()
 	return b.a.vault.AddBulk(ctx, text)
 }
 
@@ -89,6 +90,7 @@ func (b *Bindings) RevealKey(id string) (string, error) {
 func (b *Bindings) DeleteKeys(ids []string) (DeleteResult, error) {
 	ctx, cancel := b.ctx()
 	defer cancel()
+	defer b.a.notify()
 	return b.a.vault.Delete(ctx, ids)
 }
 
@@ -96,6 +98,7 @@ func (b *Bindings) DeleteKeys(ids []string) (DeleteResult, error) {
 func (b *Bindings) SetKeyEnabled(id string, enabled bool) error {
 	ctx, cancel := b.ctx()
 	defer cancel()
+	defer b.a.notify()
 	return b.a.vault.SetEnabled(ctx, id, enabled)
 }
 

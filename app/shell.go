@@ -31,14 +31,12 @@ func (a *App) SaveWindowSize(width, height int) {
 	if width < minWindowWidth || height < minWindowHeight {
 		return
 	}
-	s := a.Settings()
-	if s.WindowWidth == width && s.WindowHeight == height {
+	if s := a.Settings(); s.WindowWidth == width && s.WindowHeight == height {
 		return
 	}
-	s.WindowWidth, s.WindowHeight = width, height
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := a.UpdateSettings(ctx, s); err != nil {
+	if _, err := a.modifySettings(ctx, func(s *Settings) { s.WindowWidth, s.WindowHeight = width, height }); err != nil {
 		a.log.Warn("saving the window size", "err", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -28,6 +29,12 @@ import (
 
 // uiDist is the built web UI (frontend/dist), made by `npm run build` in frontend/.
 const uiDist = "../frontend/dist"
+
+// uiLabel is the label the UI tests give a key.
+const uiLabel = "work laptop 工作"
+
+// uiCalls is the number of requests sent through the proxy before the UI opens.
+const uiCalls = 4
 
 // uiKeys makes n distinct keys of the real shape.
 func uiKeys(rnd *rand.Rand, n int) []string {
@@ -51,8 +58,6 @@ type uiLog struct {
 	buf bytes.Buffer
 }
 
-func newUILog() *uiLog { return &uiLog{} }
-
 func (l *uiLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -65,83 +70,41 @@ func (l *uiLog) String() string {
 	return l.buf.String()
 }
 
-// uiResult is what build/e2e/ui.mjs prints.
-type uiResult struct {
-	Error             string            `json:"error"`
-	Step              string            `json:"step"`
-	Screenshots       []string          `json:"screenshots"`
-	Leaks             []string          `json:"leaks"`
-	PageErrors        []string          `json:"pageErrors"`
-	LoginError        string            `json:"loginError"`
-	StatusAddr        string            `json:"statusAddr"`
-	Added             int               `json:"added"`
-	Existing          int               `json:"existing"`
-	Malformed         int               `json:"malformed"`
-	MalformedRows     int               `json:"malformedRows"`
-	MalformedText     string            `json:"malformedText"`
-	TextareaAfterAdd  string            `json:"textareaAfterAdd"`
-	RowsAfterAdd      int               `json:"rowsAfterAdd"`
-	Previews          []string          `json:"previews"`
-	CheckSummary      string            `json:"checkSummary"`
-	Statuses          map[string]string `json:"statuses"`
-	RowsAfterPrune    int               `json:"rowsAfterPrune"`
-	DeadGone          bool              `json:"deadGone"`
-	RowsAfterUndo     int               `json:"rowsAfterUndo"`
-	DeadBack          bool              `json:"deadBack"`
-	SearchRows        int               `json:"searchRows"`
-	SearchHit         string            `json:"searchHit"`
-	RevealMatches     bool              `json:"revealMatches"`
-	ExportWarning     string            `json:"exportWarning"`
-	ExportLines       int               `json:"exportLines"`
-	ExportAllKnown    bool              `json:"exportAllKnown"`
-	OpenAIURL         string            `json:"openaiURL"`
-	GeminiURL         string            `json:"geminiURL"`
-	AccessKeyHidden   bool              `json:"accessKeyHidden"`
-	AccessKeyShown    bool              `json:"accessKeyShown"`
-	StatRequests      int               `json:"statRequests"`
-	ByModelRows       int               `json:"byModelRows"`
-	ByKeyRows         int               `json:"byKeyRows"`
-	TodayRows         int               `json:"todayRows"`
-	LogRows           int               `json:"logRows"`
-	LogRowsAfterWipe  int               `json:"logRowsAfterWipe"`
-	ChartMarks        int               `json:"chartMarks"`
-	PortBefore        int               `json:"portBefore"`
-	PortError         string            `json:"portError"`
-	PortFieldMarked   bool              `json:"portFieldMarked"`
-	SettingsDone      string            `json:"settingsDone"`
-	PassthroughChip   bool              `json:"passthroughChip"`
-	HeaderPassChecked bool              `json:"headerPassthroughChecked"`
-	ZhTabs            []string          `json:"zhTabs"`
-	ZhSettingsTitle   string            `json:"zhSettingsTitle"`
-	ZhStatus          string            `json:"zhStatus"`
-	BgDark            string            `json:"bgDark"`
-	ZhAfterReload     string            `json:"zhAfterReload"`
-	LabelShown        string            `json:"labelShown"`
-	DisabledShown     bool              `json:"disabledShown"`
-	EnabledAgain      bool              `json:"enabledAgain"`
-	PausedShown       bool              `json:"pausedShown"`
-	SecretsBanner     string            `json:"secretsBanner"`
-	StartError        string            `json:"startError"`
-	FixPortShown      bool              `json:"fixPortShown"`
-	ProgressText      string            `json:"progressText"`
-	CanceledSummary   string            `json:"canceledSummary"`
+// uiEnv is a started App serving the built UI, with the fake Gemini upstream, two stored keys
+// that carried some traffic, and the text the UI test pastes.
+type uiEnv struct {
+	a        *App
+	fake     *proxytest.Server
+	base     string
+	logs     *uiLog
+	chromium string
+	keys     []string // every raw key: seed + fresh
+	seed     []string // stored before the UI opens
+	fresh    []string // added by the paste
+	invalid  string   // the fake refuses it
+	expired  string   // the fake says it expired (twice)
+	limited  string   // the fake rate-limits it (twice): still valid
+	reveal   string   // the key the UI reveals and labels
+	paste    string
+	ext      apikey.Extraction
 }
 
-// TestUIInChromium drives the web UI — the same app as the desktop window — in a real
-// Chromium against a running App whose upstream is the fake Gemini server: login, bulk add,
-// check, prune and undo, search, reveal, export, connect, statistics, settings, language.
-func TestUIInChromium(t *testing.T) {
+// newUIEnv skips (or fails under GBD_REQUIRE_E2E=1) without node, playwright-core or Chromium,
+// and fails when the UI is not built.
+func newUIEnv(t *testing.T) *uiEnv {
+	t.Helper()
 	chromium := e2etest.Chromium(t)
 	e2etest.Node(t)
-	if _, err := os.Stat(filepath.Join(uiDist, "index.html")); err != nil {
+	idx, err := os.ReadFile(filepath.Join(uiDist, "index.html"))
+	if err != nil {
 		t.Fatalf("frontend/dist/index.html is missing: build the UI first (cd frontend && npm ci && npm run build; build/test.sh does this before go test)")
 	}
-	if idx, _ := os.ReadFile(filepath.Join(uiDist, "index.html")); !bytes.Contains(idx, []byte("assets/")) {
+	if !bytes.Contains(idx, []byte("assets/")) {
 		t.Fatalf("frontend/dist/index.html is not a Vite build (no assets/): run npm run build in frontend/")
 	}
 
 	fake := proxytest.New(t)
-	logs := newUILog()
+	logs := &uiLog{}
 	ctx := context.Background()
 	a, err := New(ctx, Options{
 		DataDir: t.TempDir(), SecretStore: "file", Passphrase: "pw", Addr: "127.0.0.1:0",
@@ -165,34 +128,32 @@ func TestUIInChromium(t *testing.T) {
 			t.Errorf("Close() = %v", err)
 		}
 	})
-	base := "http://" + a.server.Addr()
+	e := &uiEnv{a: a, fake: fake, base: "http://" + a.server.Addr(), logs: logs, chromium: chromium}
 
 	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
-	keys := uiKeys(rnd, 8)
-	seed, fresh := keys[:2], keys[2:]
-	invalid, expired, limited := fresh[3], fresh[4], fresh[5]
-	// Every key but `invalid` is known to the fake; `expired` answers its first request
-	// (the check) as expired; `limited` is rate-limited, which is not dead.
+	e.keys = uiKeys(rnd, 8)
+	e.seed, e.fresh = e.keys[:2], e.keys[2:]
+	e.invalid, e.expired, e.limited, e.reveal = e.fresh[3], e.fresh[4], e.fresh[5], e.fresh[1]
+	// Every key but `invalid` is known to the fake. The UI checks twice (the second check
+	// is canceled part way), so `expired` and `limited` have two scripted answers each.
 	var valid []string
-	for _, k := range keys {
-		if k != invalid {
+	for _, k := range e.keys {
+		if k != e.invalid {
 			valid = append(valid, k)
 		}
 	}
 	fake.SetValidKeys(valid...)
-	// Two answers each: the UI checks twice (the second check is canceled part way).
-	fake.Script(expired, proxytest.ExpiredKey(), proxytest.ExpiredKey())
-	fake.Script(limited, proxytest.RateLimited("30s"), proxytest.RateLimited("30s"))
+	fake.Script(e.expired, proxytest.ExpiredKey(), proxytest.ExpiredKey())
+	fake.Script(e.limited, proxytest.RateLimited("30s"), proxytest.RateLimited("30s"))
 
-	// Two keys are stored before the UI opens, and carry some traffic for the statistics.
-	if _, err := a.Keys().AddBulk(ctx, strings.Join(seed, "\n")); err != nil {
+	// The seed keys carry some traffic for the statistics (one 429 among it).
+	if _, err := a.Keys().AddBulk(ctx, strings.Join(e.seed, "\n")); err != nil {
 		t.Fatal(err)
 	}
-	fake.Script(seed[0], proxytest.RateLimited("1s"))
-	const calls = 4
-	for i := range calls {
+	fake.Script(e.seed[0], proxytest.RateLimited("1s"))
+	for i := range uiCalls {
 		body := `{"contents":[{"parts":[{"text":"hi"}]}]}`
-		req, _ := http.NewRequest(http.MethodPost, base+"/v1beta/models/gemini-2.5-flash:generateContent", strings.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, e.base+"/v1beta/models/gemini-2.5-flash:generateContent", strings.NewReader(body))
 		req.Header.Set("x-goog-api-key", a.AccessKey())
 		req.Header.Set("Content-Type", "application/json")
 		res, err := http.DefaultClient.Do(req)
@@ -208,71 +169,80 @@ func TestUIInChromium(t *testing.T) {
 	// Wait for the recorder's batch to land (the UI reads the store).
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		tot, err := a.store.Totals(ctx, time.Now().Add(-time.Hour), store.ByModel)
+		p, err := a.store.RequestLog(ctx, store.LogQuery{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var n int64
-		for _, x := range tot {
-			n += x.Requests
-		}
-		if n >= calls {
+		if p.Total >= uiCalls {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("statistics show %d requests after %d calls", n, calls)
+			t.Fatalf("the request log shows %d requests after %d calls", p.Total, uiCalls)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-
 	// From now on the upstream answers slowly, so that a check shows progress and can be
 	// canceled.
 	fake.SetLatency(300 * time.Millisecond)
 
 	// The pasted text: a comment, an existing key, KEY= and quoted forms, a repeat, and two
 	// malformed tokens.
-	paste := strings.Join([]string{
+	e.paste = strings.Join([]string{
 		"# keys from my notes",
-		seed[0],
-		"GEMINI_API_KEY=" + fresh[0],
-		`"` + fresh[1] + `", ` + fresh[2],
-		fresh[0],
-		invalid + " " + expired,
-		limited,
+		e.seed[0],
+		"GEMINI_API_KEY=" + e.fresh[0],
+		`"` + e.fresh[1] + `", ` + e.fresh[2],
+		e.fresh[0],
+		e.invalid + " " + e.expired,
+		e.limited,
 		"AIzaSyTooShort123",
-		fresh[2][:20] + "!" + fresh[2][21:],
+		e.fresh[2][:20] + "!" + e.fresh[2][21:],
 	}, "\n")
-	ext := apikey.Extract(paste)
-	wantAdded := len(ext.Keys) - 1 // seed[0] is present already
-	if wantAdded != len(fresh) || len(ext.Malformed) == 0 {
-		t.Fatalf("test setup: Extract(paste) found %d keys and %d malformed, want %d keys and some malformed", len(ext.Keys), len(ext.Malformed), len(fresh)+1)
+	e.ext = apikey.Extract(e.paste)
+	if len(e.ext.Keys) != len(e.fresh)+1 || len(e.ext.Malformed) == 0 {
+		t.Fatalf("test setup: Extract(paste) found %d keys and %d malformed, want %d keys and some malformed", len(e.ext.Keys), len(e.ext.Malformed), len(e.fresh)+1)
 	}
-	deadIDs := []string{apikey.ID(invalid), apikey.ID(expired)}
-	reveal := fresh[1]
-	const uiLabel = "work laptop 工作"
-	rawJSON, _ := json.Marshal(keys)
-	deadJSON, _ := json.Marshal(deadIDs)
+	return e
+}
 
+func (e *uiEnv) deadIDs() []string { return []string{apikey.ID(e.invalid), apikey.ID(e.expired)} }
+
+// run runs build/e2e/ui.mjs with extra environment and decodes what it printed.
+func (e *uiEnv) run(t *testing.T, extra map[string]string) uiResult {
+	t.Helper()
+	rawJSON, _ := json.Marshal(e.keys)
+	rawFile := filepath.Join(t.TempDir(), "raw-keys.json")
+	if err := os.WriteFile(rawFile, rawJSON, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	deadJSON, _ := json.Marshal(e.deadIDs())
 	shots := os.Getenv("GBD_UI_SHOTS")
 	if shots == "" {
+		var err error
 		if shots, err = os.MkdirTemp("", "gbd-ui-shots-"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	out := e2etest.RunNode(t, "ui.mjs", map[string]string{
-		"BASE_URL":       base,
-		"ADMIN_PASSWORD": a.AdminPassword(),
-		"ACCESS_KEY":     a.AccessKey(),
-		"PASTE":          paste,
-		"RAW_KEYS":       string(rawJSON),
-		"TOTAL":          fmt.Sprint(len(keys)),
-		"DEAD_IDS":       string(deadJSON),
-		"REVEAL_ID":      apikey.ID(reveal),
-		"REVEAL_KEY":     reveal,
-		"LABEL":          uiLabel,
-		"SHOT_DIR":       shots,
-		"GBD_CHROMIUM":   chromium,
-	})
+	env := map[string]string{
+		"BASE_URL":        e.base,
+		"ADMIN_PASSWORD":  e.a.AdminPassword(),
+		"ACCESS_KEY":      e.a.AccessKey(),
+		"PASTE":           e.paste,
+		"RAW_KEYS_FILE":   rawFile,
+		"TOTAL":           fmt.Sprint(len(e.keys)),
+		"DEAD_IDS":        string(deadJSON),
+		"REVEAL_ID":       apikey.ID(e.reveal),
+		"REVEAL_KEY":      e.reveal,
+		"LABEL":           uiLabel,
+		"IMPORT":          "# a file of keys already stored\n" + e.seed[1] + "\n" + e.fresh[0] + "\n",
+		"IMPORT_EXISTING": "2",
+		"SHOT_DIR":        shots,
+		"GBD_CHROMIUM":    e.chromium,
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	out := e2etest.RunNode(t, "ui.mjs", env)
 	var r uiResult
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("ui.mjs printed %q: %v", out, err)
@@ -281,35 +251,115 @@ func TestUIInChromium(t *testing.T) {
 	if r.Error != "" {
 		t.Fatalf("ui.mjs failed at step %s: %s", r.Step, r.Error)
 	}
+	for _, k := range e.keys {
+		if bytes.Contains(out, []byte(k)) {
+			t.Errorf("a raw key %s is in the script's output", apikey.Mask(k))
+		}
+	}
+	return r
+}
 
-	// Nothing leaked, nothing broke.
+// uiResult is what build/e2e/ui.mjs prints.
+type uiResult struct {
+	Error              string            `json:"error"`
+	Step               string            `json:"step"`
+	Screenshots        []string          `json:"screenshots"`
+	Leaks              []string          `json:"leaks"`
+	PageErrors         []string          `json:"pageErrors"`
+	LoginError         string            `json:"loginError"`
+	LoginShown         bool              `json:"loginShown"`
+	StatusAddr         string            `json:"statusAddr"`
+	Added              int               `json:"added"`
+	Existing           int               `json:"existing"`
+	Malformed          int               `json:"malformed"`
+	MalformedRows      int               `json:"malformedRows"`
+	MalformedText      string            `json:"malformedText"`
+	ImportAdded        int               `json:"importAdded"`
+	ImportExisting     int               `json:"importExisting"`
+	FirstPage          string            `json:"firstPage"`
+	SecondPage         string            `json:"secondPage"`
+	SecondPageFirst    string            `json:"secondPageFirst"`
+	AfterSearchPage    string            `json:"afterSearchPage"`
+	Selected           string            `json:"selected"`
+	Timings            map[string]int    `json:"timings"`
+	TextareaAfterAdd   string            `json:"textareaAfterAdd"`
+	RowsAfterAdd       int               `json:"rowsAfterAdd"`
+	Previews           []string          `json:"previews"`
+	CheckSummary       string            `json:"checkSummary"`
+	Statuses           map[string]string `json:"statuses"`
+	RowsAfterPrune     int               `json:"rowsAfterPrune"`
+	DeadGone           bool              `json:"deadGone"`
+	RowsAfterUndo      int               `json:"rowsAfterUndo"`
+	DeadBack           bool              `json:"deadBack"`
+	SearchRows         int               `json:"searchRows"`
+	SearchHit          string            `json:"searchHit"`
+	LabelShown         string            `json:"labelShown"`
+	DisabledShown      bool              `json:"disabledShown"`
+	EnabledAgain       bool              `json:"enabledAgain"`
+	HeaderSwitchWorks  bool              `json:"headerSwitchWorks"`
+	PausedShown        bool              `json:"pausedShown"`
+	RevealMatches      bool              `json:"revealMatches"`
+	ExportWarning      string            `json:"exportWarning"`
+	ExportLines        int               `json:"exportLines"`
+	ExportAllKnown     bool              `json:"exportAllKnown"`
+	ExportToast        string            `json:"exportToast"`
+	ProgressText       string            `json:"progressText"`
+	CanceledSummary    string            `json:"canceledSummary"`
+	OpenAIURL          string            `json:"openaiURL"`
+	GeminiURL          string            `json:"geminiURL"`
+	AccessKeyHidden    bool              `json:"accessKeyHidden"`
+	AccessKeyShown     bool              `json:"accessKeyShown"`
+	AdminPasswordShown bool              `json:"adminPasswordShown"`
+	WebURL             string            `json:"webURL"`
+	StatRequests       int               `json:"statRequests"`
+	ByModelRows        int               `json:"byModelRows"`
+	ByKeyRows          int               `json:"byKeyRows"`
+	TodayRows          int               `json:"todayRows"`
+	LogRows            int               `json:"logRows"`
+	LogRowsAfterWipe   int               `json:"logRowsAfterWipe"`
+	ChartMarks         int               `json:"chartMarks"`
+	PortBefore         int               `json:"portBefore"`
+	PortError          string            `json:"portError"`
+	PortFieldMarked    bool              `json:"portFieldMarked"`
+	SettingsDone       string            `json:"settingsDone"`
+	PassthroughChip    bool              `json:"passthroughChip"`
+	HeaderPassChecked  bool              `json:"headerPassthroughChecked"`
+	ZhTabs             []string          `json:"zhTabs"`
+	ZhSettingsTitle    string            `json:"zhSettingsTitle"`
+	ZhStatus           string            `json:"zhStatus"`
+	BgDark             string            `json:"bgDark"`
+	SecretsBanner      string            `json:"secretsBanner"`
+	StartError         string            `json:"startError"`
+	FixPortShown       bool              `json:"fixPortShown"`
+	ZhAfterReload      string            `json:"zhAfterReload"`
+	BindingsCalled     []string          `json:"bindingsCalled"`
+}
+
+// checkCommon asserts what both faces (browser and window) must have shown and stored.
+func (e *uiEnv) checkCommon(t *testing.T, r uiResult) {
+	t.Helper()
+	ctx := context.Background()
+	a := e.a
+
 	if len(r.Leaks) > 0 {
-		t.Errorf("raw keys reached the page or an API answer: %v", r.Leaks)
+		t.Errorf("raw keys reached the page or an answer: %v", r.Leaks)
 	}
 	if len(r.PageErrors) > 0 {
 		t.Errorf("page errors: %v", r.PageErrors)
 	}
-	for _, k := range keys {
-		if strings.Contains(logs.String(), k) {
+	for _, k := range e.keys {
+		if strings.Contains(e.logs.String(), k) {
 			t.Errorf("a raw key %s reached the log", apikey.Mask(k))
-		}
-		if strings.Contains(string(out), k) {
-			t.Errorf("a raw key %s is in the script's output", apikey.Mask(k))
 		}
 	}
 
-	// Login, add.
-	if r.LoginError == "" {
-		t.Errorf("wrong password: no error shown")
-	}
-	if !strings.Contains(r.StatusAddr, a.server.Addr()) {
-		t.Errorf("header status = %q, want the address %s", r.StatusAddr, a.server.Addr())
-	}
-	if r.Added != wantAdded || r.Existing != 1 || r.Malformed != len(ext.Malformed) || r.MalformedRows != len(ext.Malformed) {
+	// Add.
+	wantAdded := len(e.ext.Keys) - 1 // seed[0] is present already
+	if r.Added != wantAdded || r.Existing != 1 || r.Malformed != len(e.ext.Malformed) || r.MalformedRows != len(e.ext.Malformed) {
 		t.Errorf("add counts = added %d, existing %d, malformed %d (%d rows), want %d, 1, %d",
-			r.Added, r.Existing, r.Malformed, r.MalformedRows, wantAdded, len(ext.Malformed))
+			r.Added, r.Existing, r.Malformed, r.MalformedRows, wantAdded, len(e.ext.Malformed))
 	}
-	for _, m := range ext.Malformed {
+	for _, m := range e.ext.Malformed {
 		if !strings.Contains(r.MalformedText, m.Text) {
 			t.Errorf("malformed table %q lacks the masked token %q", r.MalformedText, m.Text)
 		}
@@ -317,11 +367,14 @@ func TestUIInChromium(t *testing.T) {
 	if r.TextareaAfterAdd != "" {
 		t.Errorf("the paste box still holds %d characters after adding", len(r.TextareaAfterAdd))
 	}
-	if r.RowsAfterAdd != len(keys) {
-		t.Errorf("rows after add = %d, want %d", r.RowsAfterAdd, len(keys))
+	if r.ImportAdded != 0 || r.ImportExisting != 2 {
+		t.Errorf("import of a file with 2 stored keys: added %d, already present %d; want 0, 2", r.ImportAdded, r.ImportExisting)
+	}
+	if r.RowsAfterAdd != len(e.keys) {
+		t.Errorf("rows after add = %d, want %d", r.RowsAfterAdd, len(e.keys))
 	}
 	var wantPreviews []string
-	for _, k := range keys {
+	for _, k := range e.keys {
 		wantPreviews = append(wantPreviews, apikey.Mask(k))
 	}
 	gotPreviews := slices.Clone(r.Previews)
@@ -333,54 +386,45 @@ func TestUIInChromium(t *testing.T) {
 
 	// Check: dead keys marked, the rate-limited one still active.
 	wantStatus := map[string]string{}
-	for _, k := range keys {
+	for _, k := range e.keys {
 		wantStatus[apikey.ID(k)] = "active"
 	}
-	wantStatus[apikey.ID(invalid)] = "invalid"
-	wantStatus[apikey.ID(expired)] = "expired"
+	wantStatus[apikey.ID(e.invalid)] = "invalid"
+	wantStatus[apikey.ID(e.expired)] = "expired"
 	if !reflect.DeepEqual(r.Statuses, wantStatus) {
 		t.Errorf("statuses after the check = %v, want %v", r.Statuses, wantStatus)
 	}
-	if fake.CountFor(invalid) == 0 || fake.CountFor(limited) == 0 {
+	if e.fake.CountFor(e.invalid) == 0 || e.fake.CountFor(e.limited) == 0 {
 		t.Errorf("the check did not reach the fake upstream for every key")
 	}
 
 	// Prune and undo.
-	if r.RowsAfterPrune != len(keys)-2 || !r.DeadGone {
-		t.Errorf("after prune: %d rows (dead gone: %v), want %d", r.RowsAfterPrune, r.DeadGone, len(keys)-2)
+	if r.RowsAfterPrune != len(e.keys)-2 || !r.DeadGone {
+		t.Errorf("after prune: %d rows (dead gone: %v), want %d", r.RowsAfterPrune, r.DeadGone, len(e.keys)-2)
 	}
-	if r.RowsAfterUndo != len(keys) || !r.DeadBack {
-		t.Errorf("after undo: %d rows (dead back: %v), want %d", r.RowsAfterUndo, r.DeadBack, len(keys))
+	if r.RowsAfterUndo != len(e.keys) || !r.DeadBack {
+		t.Errorf("after undo: %d rows (dead back: %v), want %d", r.RowsAfterUndo, r.DeadBack, len(e.keys))
 	}
 
-	// Search, reveal, export.
-	if r.SearchRows != 1 || r.SearchHit != apikey.ID(reveal) {
-		t.Errorf("search by the last characters: %d rows, first %s, want 1 row %s", r.SearchRows, r.SearchHit, apikey.ID(reveal))
+	// Search, label, disable/enable, pause, reveal.
+	if r.SearchRows != 1 || r.SearchHit != apikey.ID(e.reveal) {
+		t.Errorf("search by the last characters: %d rows, first %s, want 1 row %s", r.SearchRows, r.SearchHit, apikey.ID(e.reveal))
+	}
+	if r.LabelShown != uiLabel || !r.DisabledShown || !r.EnabledAgain || !r.PausedShown || !r.HeaderSwitchWorks {
+		t.Errorf("label shown %q (want %q), disabled %v, enabled again %v, paused shown %v, header passthrough switch %v",
+			r.LabelShown, uiLabel, r.DisabledShown, r.EnabledAgain, r.PausedShown, r.HeaderSwitchWorks)
+	}
+	if k, err := a.Keys().Get(ctx, apikey.ID(e.reveal)); err != nil || k.Label != uiLabel || k.Status != "active" {
+		t.Errorf("stored key = label %q, status %q, %v; want %q, active", k.Label, k.Status, err, uiLabel)
+	}
+	if a.Settings().Paused {
+		t.Errorf("the proxy is still paused after resume")
 	}
 	if !r.RevealMatches {
 		t.Errorf("the revealed key is not the key of the row")
 	}
 	if !strings.Contains(r.ExportWarning, "plain text") {
 		t.Errorf("export dialog = %q, want a plain-text warning", r.ExportWarning)
-	}
-	if r.ExportLines != len(keys) || !r.ExportAllKnown {
-		t.Errorf("export: %d lines (all known keys: %v), want %d", r.ExportLines, r.ExportAllKnown, len(keys))
-	}
-
-	// Label, disable and enable, pause and resume.
-	if r.LabelShown != uiLabel || !r.DisabledShown || !r.EnabledAgain || !r.PausedShown {
-		t.Errorf("label shown %q (want %q), disabled %v, enabled again %v, paused shown %v", r.LabelShown, uiLabel, r.DisabledShown, r.EnabledAgain, r.PausedShown)
-	}
-	if k, err := a.Keys().Get(ctx, apikey.ID(reveal)); err != nil || k.Label != uiLabel || k.Status != "active" {
-		t.Errorf("stored key = label %q, status %q, %v; want %q, active", k.Label, k.Status, err, uiLabel)
-	}
-	if a.Settings().Paused {
-		t.Errorf("the proxy is still paused after resume")
-	}
-
-	// Banners.
-	if !strings.Contains(r.SecretsBanner, "Keychain unavailable") || !strings.Contains(r.StartError, "in use") || !r.FixPortShown {
-		t.Errorf("banners: keychain %q, start error %q, port field shown %v", r.SecretsBanner, r.StartError, r.FixPortShown)
 	}
 
 	// A slow check showed progress and was canceled.
@@ -404,15 +448,14 @@ func TestUIInChromium(t *testing.T) {
 	}
 
 	// Statistics.
-	if r.StatRequests < calls || r.ByModelRows < 1 || r.ByKeyRows < 1 || r.TodayRows < 1 || r.LogRows < calls || r.ChartMarks < 1 {
+	if r.StatRequests < uiCalls || r.ByModelRows < 1 || r.ByKeyRows < 1 || r.TodayRows < 1 || r.LogRows < uiCalls || r.ChartMarks < 1 {
 		t.Errorf("stats: requests %d, by model %d rows, by key %d rows, today %d rows, log %d rows, chart %d marks; want ≥ %d requests and rows everywhere",
-			r.StatRequests, r.ByModelRows, r.ByKeyRows, r.TodayRows, r.LogRows, r.ChartMarks, calls)
+			r.StatRequests, r.ByModelRows, r.ByKeyRows, r.TodayRows, r.LogRows, r.ChartMarks, uiCalls)
 	}
 	if r.LogRowsAfterWipe != 0 {
 		t.Errorf("log rows after wipe = %d, want 0", r.LogRowsAfterWipe)
 	}
-	page, err := a.store.RequestLog(ctx, store.LogQuery{})
-	if err != nil || page.Total != 0 {
+	if page, err := a.store.RequestLog(ctx, store.LogQuery{}); err != nil || page.Total != 0 {
 		t.Errorf("store request log after wipe: %d entries, %v; want 0", page.Total, err)
 	}
 
@@ -466,6 +509,164 @@ func TestUIInChromium(t *testing.T) {
 		b, err := os.ReadFile(p)
 		if err != nil || !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) {
 			t.Errorf("screenshot %s is not a PNG (%v)", p, err)
+		}
+	}
+}
+
+// TestUIInChromium drives the web UI in a real Chromium against a running App whose upstream
+// is the fake Gemini server, through the management API behind the admin login: login (a wrong
+// password first), bulk add, check, prune and undo, search, label, disable/enable, pause,
+// reveal, export, a canceled check, connect, statistics and wipe, settings (a refused port,
+// passthrough), language and theme, the keychain and start-error banners.
+func TestUIInChromium(t *testing.T) {
+	e := newUIEnv(t)
+	r := e.run(t, nil)
+	e.checkCommon(t, r)
+
+	if r.LoginError == "" {
+		t.Errorf("wrong password: no error shown")
+	}
+	if !strings.Contains(r.StatusAddr, e.a.server.Addr()) {
+		t.Errorf("header status = %q, want the address %s", r.StatusAddr, e.a.server.Addr())
+	}
+	if r.ExportLines != len(e.keys) || !r.ExportAllKnown {
+		t.Errorf("export: %d lines (all known keys: %v), want %d", r.ExportLines, r.ExportAllKnown, len(e.keys))
+	}
+	if !strings.Contains(r.SecretsBanner, "Keychain unavailable") || !strings.Contains(r.StartError, "in use") || !r.FixPortShown {
+		t.Errorf("banners: keychain %q, start error %q, port field shown %v", r.SecretsBanner, r.StartError, r.FixPortShown)
+	}
+}
+
+// TestUIManyKeysInChromium: with 10,000 keys the table pages on the server: page info, the
+// next page, search by the last characters, a 500-row page and selecting it all work (the
+// script reports how long each took; nothing is asserted on time).
+func TestUIManyKeysInChromium(t *testing.T) {
+	e := newUIEnv(t)
+	ctx := context.Background()
+	many := uiKeys(rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 17)), 10_000-len(e.seed))
+	if _, err := e.a.Keys().AddBulk(ctx, strings.Join(many, "\n")); err != nil {
+		t.Fatal(err)
+	}
+	target := many[len(many)/2]
+	e.keys = append(slices.Clone(e.seed), many...)
+	r := e.run(t, map[string]string{"MODE": "many", "REVEAL_KEY": target, "REVEAL_ID": apikey.ID(target)})
+	t.Logf("timings (ms): %v", r.Timings)
+	if len(r.Leaks) > 0 || len(r.PageErrors) > 0 {
+		t.Errorf("leaks %v, page errors %v", r.Leaks, r.PageErrors)
+	}
+	if r.FirstPage != "1–50 of 10,000" || r.SecondPage != "51–100 of 10,000" || r.AfterSearchPage != "1–50 of 10,000" {
+		t.Errorf("page info = %q, then %q, after search %q; want 1–50, 51–100, 1–50 of 10,000", r.FirstPage, r.SecondPage, r.AfterSearchPage)
+	}
+	want, err := e.a.Keys().List(ctx, KeyQuery{Offset: 50, Limit: 1, Status: []string{"active", "disabled", "invalid", "expired", "denied", "secret_missing"}})
+	if err != nil || len(want.Keys) != 1 || r.SecondPageFirst != want.Keys[0].ID {
+		t.Errorf("second page starts with %s, want the store's 51st key (%v, %v)", r.SecondPageFirst, want.Keys, err)
+	}
+	if r.SearchHit != apikey.ID(target) {
+		t.Errorf("search by the last 8 characters found %s, want %s", r.SearchHit, apikey.ID(target))
+	}
+	if r.Selected != "500 selected" {
+		t.Errorf("selection after selecting a 500-row page = %q, want \"500 selected\"", r.Selected)
+	}
+}
+
+// wailsShim serves the window's Bindings the way Wails calls them: a method by name, its
+// arguments as a JSON array decoded into the parameter types (the count must match), the
+// first result as JSON, a non-nil error as a rejection with its text.
+func wailsShim(t *testing.T, b *Bindings) string {
+	t.Helper()
+	v := reflect.ValueOf(b)
+	errType := reflect.TypeFor[error]()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		reply := func(code int, body map[string]any) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(code)
+			json.NewEncoder(w).Encode(body)
+		}
+		var in struct {
+			Name string            `json:"name"`
+			Args []json.RawMessage `json:"args"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			reply(http.StatusBadRequest, map[string]any{"error": err.Error()})
+			return
+		}
+		m := v.MethodByName(in.Name)
+		if !m.IsValid() {
+			reply(http.StatusBadRequest, map[string]any{"error": "no method app.Bindings." + in.Name})
+			return
+		}
+		mt := m.Type()
+		if len(in.Args) != mt.NumIn() {
+			reply(http.StatusBadRequest, map[string]any{"error": fmt.Sprintf("received %d arguments to method 'app.Bindings.%s', expected %d", len(in.Args), in.Name, mt.NumIn())})
+			return
+		}
+		args := make([]reflect.Value, mt.NumIn())
+		for i := range args {
+			p := reflect.New(mt.In(i))
+			if err := json.Unmarshal(in.Args[i], p.Interface()); err != nil {
+				reply(http.StatusBadRequest, map[string]any{"error": fmt.Sprintf("app.Bindings.%s argument %d: %v", in.Name, i, err)})
+				return
+			}
+			args[i] = p.Elem()
+		}
+		out := m.Call(args)
+		if n := len(out); n > 0 && mt.Out(n-1) == errType {
+			if err, _ := out[n-1].Interface().(error); err != nil {
+				reply(http.StatusInternalServerError, map[string]any{"error": err.Error()})
+				return
+			}
+			out = out[:n-1]
+		}
+		var result any
+		if len(out) > 0 {
+			result = out[0].Interface()
+		}
+		reply(http.StatusOK, map[string]any{"result": result})
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestUIWindowBindingsInChromium runs the same UI as the desktop window does: no login, every
+// call through window.go.app.Bindings (here answered by the real Bindings methods, called as
+// Wails calls them), the status pushed as the "status" event. It checks the same screens and
+// store state as the browser test, the window-only bits (admin password under Connect, export
+// to a file in Downloads) and that the UI used the bindings it is meant to.
+func TestUIWindowBindingsInChromium(t *testing.T) {
+	e := newUIEnv(t)
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	os.Mkdir(filepath.Join(home, "Downloads"), 0o700)
+	shim := wailsShim(t, NewBindings(e.a))
+	r := e.run(t, map[string]string{"MODE": "window", "SHIM_URL": shim})
+	e.checkCommon(t, r)
+
+	if r.LoginShown {
+		t.Errorf("the window showed a login screen")
+	}
+	if !r.AdminPasswordShown || r.WebURL != e.a.Status().GeminiBaseURL+"/" {
+		t.Errorf("window Connect: admin password shown %v, web address %q; want shown and %q", r.AdminPasswordShown, r.WebURL, e.a.Status().GeminiBaseURL+"/")
+	}
+	files, _ := filepath.Glob(filepath.Join(home, "Downloads", "gemini-api-keys-*.txt"))
+	if len(files) != 1 || !strings.Contains(r.ExportToast, files[0]) {
+		t.Fatalf("export: files %v, toast %q; want one file named in the toast", files, r.ExportToast)
+	}
+	if fi, err := os.Stat(files[0]); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("export file: %v, %v; want mode 0600", fi.Mode(), err)
+	}
+	data, _ := os.ReadFile(files[0])
+	if n := len(strings.Fields(string(data))); n != len(e.keys) {
+		t.Errorf("export file holds %d keys, want %d", n, len(e.keys))
+	}
+	want := []string{
+		"AccessKey", "AddKeys", "AdminPassword", "CancelCheck", "CheckKeys", "ExportKeysToFile", "GetSettings",
+		"ListKeys", "PruneDeadKeys", "RequestLog", "RestoreKeys", "RevealKey", "SaveSettings", "SetKeyEnabled",
+		"SetKeyLabel", "SetPassthrough", "SetPaused", "Stats", "StatsSeries", "StatsToday", "Status", "WipeLog",
+	}
+	for _, name := range want {
+		if !slices.Contains(r.BindingsCalled, name) {
+			t.Errorf("the UI never called Bindings.%s (called: %v)", name, r.BindingsCalled)
 		}
 	}
 }

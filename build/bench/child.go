@@ -154,6 +154,23 @@ func (c *child) stat(ctx context.Context) (usage, error) {
 	return usage{CPU: time.Duration(n[0] + n[1]), MaxRSSKiB: n[2]}, nil
 }
 
+// command sends one line to the child and returns its one-line answer.
+func (c *child) command(ctx context.Context, cmd string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := io.WriteString(c.stdin, cmd+"\n"); err != nil {
+		return "", fmt.Errorf("%s: %w", c.role, err)
+	}
+	line, err := c.readLine(ctx, 30*time.Second)
+	if err != nil {
+		return "", fmt.Errorf("%s: %s: %w", c.role, cmd, err)
+	}
+	if msg, ok := strings.CutPrefix(line, "error "); ok {
+		return "", fmt.Errorf("%s: %s: %s", c.role, cmd, msg)
+	}
+	return line, nil
+}
+
 // stop closes the child's stdin (it shuts down and exits) and kills it if
 // it has not exited after a grace period.
 func (c *child) stop() {

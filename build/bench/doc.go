@@ -5,11 +5,13 @@
 //	go run ./build/bench -quick     # one short round, under a minute
 //	go run ./build/bench -json      # machine-readable results on stdout
 //	go run ./build/bench -strict    # exit 1 when a target is missed
-//	go run ./build/bench -only rss  # one part: load, keypool or rss
+//	go run ./build/bench -only rss  # one part: load, keypool, rss, stats, add, startup, check
+//	go run ./build/bench -only vault  # the four parts of issue 4
 //	go run ./build/bench -cpuprofile /tmp/prof   # pprof of each server
 //
-// Other flags set the counts (-n1, -n64, -nstream, -nrss, -rounds, -c),
-// the fake (-latency, -events, -interval) and the time limits (-run-timeout,
+// Other flags set the counts (-n1, -n64, -nstream, -nrss, -rounds, -c,
+// -vault-keys, -reps),
+// the fake (-latency, -events, -interval, -check-latency) and the time limits (-run-timeout,
 // -timeout); -baseline-full-duplex lets the baseline call EnableFullDuplex,
 // without which httputil.ReverseProxy cuts some SSE streams
 // (golang/go#40747); -json-file writes the JSON next to the table.
@@ -22,6 +24,9 @@
 //	bench serve-baseline  httputil.ReverseProxy, a random pool key in
 //	                      x-goog-api-key, FlushInterval -1
 //	bench serve-proxy     proxy.Server with the same keys in a keypool
+//	bench serve-app       the whole app (app.New: SQLite, file secret
+//	                      store, the real statistics Recorder) with the
+//	                      same keys, the fake as upstream (part "stats")
 //
 // The load generator runs in this (the parent) process. Every scenario is
 // run in rounds; the order of the servers rotates from round to round and
@@ -51,6 +56,31 @@
 //
 // The keypool part times Acquire on 10,000 keys with a third cooling, in
 // CPU time (best of three), for every strategy.
+//
+// The parts of issue 4 (the key vault), with -vault-keys keys (1,000):
+//   - stats: the app's throughput, native generateContent at the high
+//     concurrency, with statistics recording on and off
+//     (Recorder.SetEnabled), runs of the two modes alternating each round;
+//     the ratio is the median of the per-round on ÷ off throughput. The
+//     store's request count is read back afterwards to show that the
+//     results were written.
+//   - add: Vault.AddBulk of one paste into an empty vault, in this process,
+//     with the file secret store (-reps times) and the OS keychain (once;
+//     the keys are deleted again and that time is shown too).
+//   - startup: the headless binary with the keys stored ("keys add"), from
+//     exec of "serve" until a generateContent through it answers 200
+//     (polled every 5 ms), -reps times per secret store; the keychain's
+//     keys are deleted at the end.
+//   - check: App.StartCheck of every key against a second fake that waits
+//     -check-latency (100 ms) before every answer, with the check
+//     concurrency setting (default 8), until the job is done.
+//
+// The keychain timings run when a Secret Service answers on the session
+// bus, otherwise they are skipped. For a throwaway one (XDG_DATA_HOME
+// keeps its keyring file out of your own):
+//
+//	XDG_DATA_HOME=$(mktemp -d) dbus-run-session -- sh -c \
+//	  'printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null; go run ./build/bench -only vault'
 //
 // Only loopback addresses are used; every run is bounded in requests and
 // time.

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -37,6 +38,25 @@ type config struct {
 	fullDuplex                      bool
 	only                            string
 	jsonFile                        string
+	vaultKeys, reps                 int
+	checkLatency                    time.Duration
+}
+
+// groups are the parts -only can pick; "vault" is the four of issue 4.
+var groups = []string{"load", "keypool", "rss", "stats", "add", "startup", "check"}
+
+// vaultGroups are the parts of issue 4.
+var vaultGroups = []string{"stats", "add", "startup", "check"}
+
+// runs reports whether the run includes group.
+func (c config) runs(group string) bool {
+	switch c.only {
+	case "", group:
+		return true
+	case "vault":
+		return slices.Contains(vaultGroups, group)
+	}
+	return false
 }
 
 // parseFlags reads args; -quick changes the defaults of the count flags
@@ -69,7 +89,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fl.DurationVar(&c.timeout, "timeout", 15*time.Minute, "time limit of the whole command")
 	fl.StringVar(&c.profileDir, "cpuprofile", "", "directory to write CPU profiles of the servers to (proxy.pprof, baseline.pprof)")
 	fl.BoolVar(&c.fullDuplex, "baseline-full-duplex", false, "let the baseline call EnableFullDuplex (avoids the stream cuts of golang/go#40747)")
-	fl.StringVar(&c.only, "only", "", "run only one part: load, keypool or rss")
+	fl.StringVar(&c.only, "only", "", "run only one part: load, keypool, rss, or of issue 4: stats, add, startup, check (vault: those four)")
+	fl.IntVar(&c.vaultKeys, "vault-keys", 1000, "issue 4: keys to add, start with and check")
+	fl.IntVar(&c.reps, "reps", 3, "issue 4: repetitions of the add and startup timings (the median is reported)")
+	fl.DurationVar(&c.checkLatency, "check-latency", 100*time.Millisecond, "issue 4: the fake's delay for the key check")
 	fl.StringVar(&c.logMode, "proxy-log", "discard", "proxy request log: discard (formatted like the app's, then dropped) or none")
 	if err := fl.Parse(args); err != nil {
 		return c, err
@@ -80,8 +103,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.quick {
 		set := map[string]bool{}
 		fl.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		quick := map[string]*int{"rounds": &c.rounds, "n1": &c.n1, "n64": &c.n64, "nstream": &c.nStream, "nrss": &c.nRSS}
-		values := map[string]int{"rounds": 1, "n1": 500, "n64": 4000, "nstream": 640, "nrss": 640}
+		quick := map[string]*int{"rounds": &c.rounds, "n1": &c.n1, "n64": &c.n64, "nstream": &c.nStream, "nrss": &c.nRSS, "reps": &c.reps}
+		values := map[string]int{"rounds": 1, "n1": 500, "n64": 4000, "nstream": 640, "nrss": 640, "reps": 1}
 		for name, p := range quick {
 			if !set[name] {
 				*p = values[name]
@@ -91,15 +114,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 			c.runTimeout = 20 * time.Second
 		}
 	}
-	switch c.only {
-	case "", "load", "keypool", "rss":
-	default:
-		return c, fmt.Errorf("-only %q: use load, keypool or rss", c.only)
+	if c.only != "" && c.only != "vault" && !slices.Contains(groups, c.only) {
+		return c, fmt.Errorf("-only %q: use one of %s or vault", c.only, strings.Join(groups, ", "))
 	}
-	if c.rounds < 1 || c.n1 < 1 || c.n64 < 1 || c.nStream < 1 || c.conc < 1 || c.events < 1 || c.keys < 1 {
+	if c.rounds < 1 || c.n1 < 1 || c.n64 < 1 || c.nStream < 1 || c.conc < 1 || c.events < 1 || c.keys < 1 || c.vaultKeys < 1 || c.reps < 1 {
 		return c, errors.New("counts must be at least 1")
 	}
-	if c.n1 > 1_000_000 || c.n64 > 1_000_000 || c.nStream > 100_000 || c.nRSS > 100_000 || c.conc > 4096 || c.rounds > 50 {
+	if c.n1 > 1_000_000 || c.n64 > 1_000_000 || c.nStream > 100_000 || c.nRSS > 100_000 || c.conc > 4096 || c.rounds > 50 || c.vaultKeys > 100_000 || c.reps > 20 {
 		return c, errors.New("counts too large: the benchmark is bounded on purpose")
 	}
 	return c, nil
@@ -182,6 +203,7 @@ type bench struct {
 	keys     []string
 	access   string
 	tmp      string
+	bin      string // the headless binary, once built
 }
 
 // benchmark starts the servers, runs every scenario and measures RSS.
@@ -219,30 +241,31 @@ func benchmark(ctx context.Context, cfg config, log io.Writer) (*Report, error) 
 			return nil, err
 		}
 	}
-	baseArgs := append(append([]string(nil), common...), profile("baseline")...)
-	if cfg.fullDuplex {
-		baseArgs = append(baseArgs, "-full-duplex")
-	}
-	if b.baseline, err = startChild(ctx, roleBaseline, baseArgs, cfg.verbose); err != nil {
-		return nil, err
-	}
-	defer b.baseline.stop()
-	if b.ours, err = startChild(ctx, roleProxy, append(append(common, "-log", cfg.logMode), profile("proxy")...), cfg.verbose); err != nil {
-		return nil, err
-	}
-	defer b.ours.stop()
-
-	b.eps = map[string]*endpoint{
-		"direct":   {name: "direct", base: upstream, keys: b.keys, client: newClient()},
-		"baseline": {name: "baseline", base: "http://" + b.baseline.addr, keys: b.keys, access: b.access, proc: b.baseline, client: newClient()},
-		"ours":     {name: "ours", base: "http://" + b.ours.addr, keys: b.keys, access: b.access, proc: b.ours, client: newClient()},
+	if cfg.runs("load") {
+		baseArgs := append(append([]string(nil), common...), profile("baseline")...)
+		if cfg.fullDuplex {
+			baseArgs = append(baseArgs, "-full-duplex")
+		}
+		if b.baseline, err = startChild(ctx, roleBaseline, baseArgs, cfg.verbose); err != nil {
+			return nil, err
+		}
+		defer b.baseline.stop()
+		if b.ours, err = startChild(ctx, roleProxy, append(append(common, "-log", cfg.logMode), profile("proxy")...), cfg.verbose); err != nil {
+			return nil, err
+		}
+		defer b.ours.stop()
+		b.eps = map[string]*endpoint{
+			"direct":   {name: "direct", base: upstream, keys: b.keys, client: newClient()},
+			"baseline": {name: "baseline", base: "http://" + b.baseline.addr, keys: b.keys, access: b.access, proc: b.baseline, client: newClient()},
+			"ours":     {name: "ours", base: "http://" + b.ours.addr, keys: b.keys, access: b.access, proc: b.ours, client: newClient()},
+		}
 	}
 	rep := &Report{
 		GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(), GoVersion: runtime.Version(),
 		Rounds: cfg.rounds, Concurrency: cfg.conc, Events: cfg.events, IntervalMS: ms(cfg.interval),
 		FakeLatencyMS: ms(cfg.latency), ProxyLog: cfg.logMode, Quick: cfg.quick, Definitions: definitions,
 	}
-	if cfg.only == "" || cfg.only == "load" {
+	if cfg.runs("load") {
 		openAI, note := b.probe(ctx)
 		if note != "" {
 			rep.Notes = append(rep.Notes, note)
@@ -257,16 +280,19 @@ func benchmark(ctx context.Context, cfg config, log io.Writer) (*Report, error) 
 		}
 		rep.addScenarios(cfg, results, openAI)
 	}
-	if cfg.only == "" || cfg.only == "keypool" {
+	if cfg.runs("keypool") {
 		fmt.Fprintln(log, "bench: keypool pick, 10,000 keys, a third cooling")
 		rep.Keypool = benchKeypool()
 	}
 	switch {
-	case cfg.only != "" && cfg.only != "rss":
+	case !cfg.runs("rss"):
 	case cfg.skipRSS:
 		rep.RSS = &RSSReport{Skipped: "skipped: -skip-rss"}
 	default:
 		rep.RSS = b.measureRSS(ctx, upstream)
+	}
+	if slices.ContainsFunc(vaultGroups, cfg.runs) {
+		rep.Vault = b.vault(ctx, upstream, keysFile, profile)
 	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()

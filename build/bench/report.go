@@ -38,6 +38,7 @@ type Report struct {
 	Scenarios     []ScenarioReport `json:"scenarios"`
 	Keypool       []KeypoolResult  `json:"keypool"`
 	RSS           *RSSReport       `json:"rss"`
+	Vault         *VaultReport     `json:"vault,omitempty"`
 	Checks        []Check          `json:"checks"`
 	Passed        int              `json:"passed"`
 	Failed        int              `json:"failed"`
@@ -79,7 +80,7 @@ type Check struct {
 	Value  float64 `json:"value"`
 	Unit   string  `json:"unit"`
 	Target string  `json:"target"`
-	Result string  `json:"result"` // PASS, FAIL, SKIP
+	Result string  `json:"result"` // PASS, FAIL, SKIP, INFO (a figure without a target)
 	Detail string  `json:"detail,omitempty"`
 }
 
@@ -163,6 +164,7 @@ func (rep *Report) add(c Check) {
 		rep.Passed++
 	case "FAIL":
 		rep.Failed++
+	case "INFO":
 	default:
 		rep.Skipped++
 	}
@@ -207,6 +209,12 @@ func (rep *Report) check(cfg config) {
 			Detail: fmt.Sprintf("CPU time per pick; wall %.0f ns; %d allocs/op, %d B/op", k.WallNsPerOp, k.AllocsPerOp, k.BytesPerOp),
 		})
 	}
+	rep.checkRSS(cfg)
+	rep.checkVault(cfg)
+}
+
+// checkRSS evaluates the memory targets of issue 2.
+func (rep *Report) checkRSS(cfg config) {
 	if rep.RSS == nil {
 		return
 	}
@@ -223,6 +231,68 @@ func (rep *Report) check(cfg config) {
 	}
 	rep.add(Check{Issue: 2, Name: fmt.Sprintf("headless RSS peak (VmHWM) during %d streams at c=%d", rep.RSS.Streams, cfg.conc), Value: rep.RSS.PeakMiB, Unit: "MiB",
 		Target: fmt.Sprintf("≤ %.0f MiB", maxPeakMiB), Result: verdict(rep.RSS.PeakMiB <= maxPeakMiB), Detail: detail})
+}
+
+// checkVault evaluates the targets of issue 4 and lists its figures.
+func (rep *Report) checkVault(cfg config) {
+	v := rep.Vault
+	if v == nil {
+		return
+	}
+	if st := v.Stats; st != nil {
+		name := fmt.Sprintf("statistics recording on ÷ off: throughput, native generateContent c=%d through the app", cfg.conc)
+		if st.Skipped != "" {
+			rep.add(Check{Issue: 4, Name: name, Result: "SKIP", Detail: st.Skipped})
+		} else {
+			ok := st.Ratio >= minStatsRatio && st.Errors == 0
+			detail := fmt.Sprintf("on %.0f req/s, off %.0f req/s; per round %s; CPU on %.1f µs/req, off %.1f µs/req; the store counted %d requests of %d sent while on, %d dropped",
+				st.OnRPS, st.OffRPS, fmtRounds(st.PerRound, "%.3f"), st.OnCPUUS, st.OffCPUUS, st.Recorded, st.SentOn, st.Dropped)
+			if st.Errors > 0 {
+				detail += fmt.Sprintf("; %d failed requests, first: %s", st.Errors, st.FirstErr)
+			}
+			rep.add(Check{Issue: 4, Name: name, Value: st.Ratio, Unit: "x", Target: fmt.Sprintf("≥ %.2fx", minStatsRatio), Result: verdict(ok), Detail: detail})
+			if st.OnCPUUS > 0 {
+				rep.add(Check{Issue: 4, Name: "statistics recording on ÷ off: capacity (CPU per request off ÷ on)", Value: st.OffCPUUS / st.OnCPUUS, Unit: "x", Target: "-", Result: "INFO",
+					Detail: fmt.Sprintf("the throughput ratio an app that is the only busy process would see; on %.1f µs/req, off %.1f µs/req (medians)", st.OnCPUUS, st.OffCPUUS)})
+			}
+		}
+	}
+	for _, t := range v.Add {
+		c := Check{Issue: 4, Name: fmt.Sprintf("add %d keys, %s", v.Keys, storeName(t.Store)), Value: t.MedianS, Unit: "s", Target: "-", Result: "INFO", Detail: t.Detail}
+		if t.Skipped != "" {
+			c.Result, c.Detail = "SKIP", t.Skipped
+		}
+		rep.add(c)
+	}
+	for _, t := range v.Startup {
+		c := Check{Issue: 4, Name: fmt.Sprintf("start with %d keys to the first proxied answer, %s", v.Keys, storeName(t.Store)), Value: t.MedianS, Unit: "s", Detail: t.Detail}
+		switch {
+		case t.Skipped != "":
+			c.Result, c.Detail = "SKIP", t.Skipped
+		case t.Store == "keychain":
+			c.Target, c.Result = fmt.Sprintf("≤ %.0f s", maxStartupS), verdict(t.MedianS <= maxStartupS)
+		default:
+			c.Target, c.Result = "- (the target is for the Secret Service)", "INFO"
+		}
+		rep.add(c)
+	}
+	if ck := v.Check; ck != nil {
+		name := fmt.Sprintf("check %d keys, upstream answering in %.0f ms", v.Keys, ms(cfg.checkLatency))
+		if ck.Skipped != "" {
+			rep.add(Check{Issue: 4, Name: name, Result: "SKIP", Detail: ck.Skipped})
+		} else {
+			rep.add(Check{Issue: 4, Name: name, Value: ck.Seconds, Unit: "s", Target: fmt.Sprintf("≤ %.0f s", maxCheckS), Result: verdict(ck.Seconds <= maxCheckS),
+				Detail: fmt.Sprintf("App.StartCheck of every key, concurrency %d (setting); %s; results %v", ck.Concurrency, ck.State, ck.ByResult)})
+		}
+	}
+}
+
+// storeName names a secret store for the report.
+func storeName(st string) string {
+	if st == "keychain" {
+		return "OS keychain (Secret Service)"
+	}
+	return "file secret store"
 }
 
 // checkNative compares ours with the baseline (issue 2).
@@ -361,7 +431,9 @@ func (rep *Report) print(w io.Writer) {
 		rep.FakeLatencyMS, rep.Events, rep.IntervalMS, rep.ProxyLog)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tserver\trequests\terrors\tcut\tCPU µs/req\tfake µs/req\treq/s\tp50 ms\tp99 ms\tTTFT p50\tTTFT p99\t")
+	if len(rep.Scenarios) > 0 {
+		fmt.Fprintln(tw, "scenario\tserver\trequests\terrors\tcut\tCPU µs/req\tfake µs/req\treq/s\tp50 ms\tp99 ms\tTTFT p50\tTTFT p99\t")
+	}
 	for _, sc := range rep.Scenarios {
 		for i, st := range sc.Servers {
 			title := ""
@@ -381,8 +453,9 @@ func (rep *Report) print(w io.Writer) {
 		}
 	}
 	tw.Flush()
-
-	fmt.Fprintln(w)
+	if len(rep.Scenarios) > 0 {
+		fmt.Fprintln(w)
+	}
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "issue\tcheck\tvalue\ttarget\tresult\tdetail")
 	for _, c := range rep.Checks {
@@ -397,6 +470,8 @@ func (rep *Report) print(w io.Writer) {
 				val = fmt.Sprintf("%.0f ns", c.Value)
 			case "MiB":
 				val = fmt.Sprintf("%.1f MiB", c.Value)
+			case "s":
+				val = fmt.Sprintf("%.3f s", c.Value)
 			default:
 				val = fmt.Sprintf("%.0f", c.Value)
 			}
@@ -407,6 +482,10 @@ func (rep *Report) print(w io.Writer) {
 	if rep.RSS != nil && rep.RSS.Skipped == "" {
 		fmt.Fprintf(w, "\nheadless binary: %.1f MiB on disk; VmRSS idle %.1f MiB, after the stream run %.1f MiB; VmHWM during the run %.1f MiB, since start %.1f MiB\n",
 			rep.RSS.BinaryMiB, rep.RSS.IdleMiB, rep.RSS.AfterMiB, rep.RSS.PeakMiB, rep.RSS.PeakAll)
+	}
+	if v := rep.Vault; v != nil && v.Stats != nil && v.Stats.Skipped == "" {
+		fmt.Fprintf(w, "\napp with statistics recording: on %.0f req/s (CPU %.1f µs/req), off %.0f req/s (CPU %.1f µs/req)\n",
+			v.Stats.OnRPS, v.Stats.OnCPUUS, v.Stats.OffRPS, v.Stats.OffCPUUS)
 	}
 	fmt.Fprintf(w, "\n%d passed, %d failed, %d skipped\n", rep.Passed, rep.Failed, rep.Skipped)
 	for _, n := range rep.Notes {

@@ -32,6 +32,7 @@ const (
 	roleFake     = "serve-fake"
 	roleBaseline = "serve-baseline"
 	roleProxy    = "serve-proxy"
+	roleApp      = "serve-app" // the whole app (vault.go)
 )
 
 // childFlags are the flags every role understands.
@@ -45,11 +46,14 @@ type childFlags struct {
 	logMode    string
 	cpuProfile string
 	fullDuplex bool
+	dataDir    string
+	passphrase string
 }
 
 // runChild serves one role until its stdin closes. It prints
 // "ready <addr>" on stdout once listening, then answers "stat" lines on
-// stdin with "stat <user ns> <system ns> <max rss KiB>".
+// stdin with "stat <user ns> <system ns> <max rss KiB>" (and the app role
+// its own commands: see serveApp).
 func runChild(role string, args []string) int {
 	var f childFlags
 	fl := flag.NewFlagSet(role, flag.ContinueOnError)
@@ -62,6 +66,8 @@ func runChild(role string, args []string) int {
 	fl.StringVar(&f.logMode, "log", "discard", "proxy: request log: discard (formatted, then dropped) or none")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole serving time to this file")
 	fl.BoolVar(&f.fullDuplex, "full-duplex", false, "baseline: call EnableFullDuplex before proxying (golang/go#40747)")
+	fl.StringVar(&f.dataDir, "data-dir", "", "app: its data directory")
+	fl.StringVar(&f.passphrase, "passphrase", "", "app: passphrase of its file secret store")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
@@ -82,9 +88,10 @@ func runChild(role string, args []string) int {
 	}
 
 	var (
-		addr string
-		stop func()
-		err  error
+		addr  string
+		stop  func()
+		err   error
+		extra map[string]func() string
 	)
 	switch role {
 	case roleFake:
@@ -93,6 +100,8 @@ func runChild(role string, args []string) int {
 		addr, stop, err = serveBaseline(f)
 	case roleProxy:
 		addr, stop, err = serveProxy(f)
+	case roleApp:
+		addr, stop, extra, err = serveApp(f)
 	default:
 		err = fmt.Errorf("unknown role %q", role)
 	}
@@ -102,15 +111,21 @@ func runChild(role string, args []string) int {
 	}
 	defer stop()
 	fmt.Printf("ready %s\n", addr)
-	control(os.Stdin, os.Stdout)
+	control(os.Stdin, os.Stdout, extra)
 	return 0
 }
 
-// control answers the parent's requests until in ends.
-func control(in io.Reader, out io.Writer) {
+// control answers the parent's requests until in ends. extra holds the
+// commands of a role besides "stat"; each answers one line.
+func control(in io.Reader, out io.Writer, extra map[string]func() string) {
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
-		switch strings.TrimSpace(sc.Text()) {
+		cmd := strings.TrimSpace(sc.Text())
+		if f := extra[cmd]; f != nil {
+			fmt.Fprintln(out, f())
+			continue
+		}
+		switch cmd {
 		case "stat":
 			u, s, rss, err := selfUsage()
 			if err != nil {

@@ -99,24 +99,13 @@ func (b *bench) rss(ctx context.Context, upstream string) (*RSSReport, error) {
 	if _, err := memStatus(os.Getpid()); err != nil {
 		return nil, err
 	}
-	root, err := moduleRoot()
+	bin, err := b.headless(ctx)
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(b.tmp, "headless")
-	data := filepath.Join(dir, "data")
-	bin := filepath.Join(dir, "gbd")
+	data := filepath.Join(b.tmp, "headless", "data")
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, err
-	}
-	fmt.Fprintln(b.log, "bench: building the headless binary (CGO_ENABLED=0 go build .)")
-	bctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	defer cancel()
-	build := exec.CommandContext(bctx, "go", "build", "-o", bin, ".")
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("the headless binary does not build: %s", firstLines(out, 4))
 	}
 	rep := &RSSReport{}
 	if fi, err := os.Stat(bin); err == nil {
@@ -216,6 +205,33 @@ func (b *bench) rss(ctx context.Context, upstream string) (*RSSReport, error) {
 		return nil, fmt.Errorf("no stream went through the headless binary (first error: %s)", r.FirstError)
 	}
 	return rep, nil
+}
+
+// headless builds the headless binary once (CGO_ENABLED=0 go build .) and
+// returns its path.
+func (b *bench) headless(ctx context.Context) (string, error) {
+	if b.bin != "" {
+		return b.bin, nil
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(b.tmp, "headless", "gbd")
+	if err := os.MkdirAll(filepath.Dir(bin), 0o700); err != nil {
+		return "", err
+	}
+	fmt.Fprintln(b.log, "bench: building the headless binary (CGO_ENABLED=0 go build .)")
+	bctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	build := exec.CommandContext(bctx, "go", "build", "-o", bin, ".")
+	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("the headless binary does not build: %s", firstLines(out, 4))
+	}
+	b.bin = bin
+	return bin, nil
 }
 
 // mib converts KiB to MiB.

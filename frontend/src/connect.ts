@@ -105,7 +105,7 @@ export function connectPanel(): ConnectPanel {
   const pwShow = button(t('show'), () => {
     showPassword = !showPassword
     renderPassword()
-  }, { class: 'small ghost' })
+  }, { class: 'small ghost', 'data-testid': 'admin-password-show' })
   function renderPassword(): void {
     pwValue.textContent = adminPassword === undefined ? '…' : showPassword ? adminPassword : dots
     pwShow.textContent = showPassword ? t('hide') : t('show')

@@ -75,8 +75,8 @@ export interface KeysPanel {
   onShow(): void
 }
 
-/** Builds the Keys tab. */
-export function keysPanel(): KeysPanel {
+/** Builds the Keys tab; changed() is called after an action that changes the pool (the header's counts). */
+export function keysPanel(changed: () => void = () => undefined): KeysPanel {
   let status: Status | undefined
   let seq = 0
 
@@ -176,7 +176,7 @@ export function keysPanel(): KeysPanel {
         }
         throw e
       }
-      reload()
+      changedReload()
     })
   }
 
@@ -191,7 +191,7 @@ export function keysPanel(): KeysPanel {
         }
         throw e
       }
-      reload()
+      changedReload()
     })
   }
 
@@ -274,15 +274,25 @@ export function keysPanel(): KeysPanel {
     ['tokens', 'colTokens', 'tokens'],
   ]
 
+  // The page's selection boxes, updated in place (a 500-row page is not rebuilt per click).
+  let pageBoxes: { id: string; box: HTMLInputElement; row: HTMLElement }[] = []
+  let pageBox: HTMLInputElement | undefined
+
+  function syncPageBox(): void {
+    if (pageBox) pageBox.checked = pageBoxes.length > 0 && pageBoxes.every((b) => state.selected.has(b.id))
+  }
+
   function renderTable(list: KeyList): void {
+    pageBoxes = []
     const all = h('input', { type: 'checkbox', 'data-testid': 'select-page', 'aria-label': t('selectPage') })
-    all.checked = list.keys.length > 0 && list.keys.every((k) => state.selected.has(k.id))
+    pageBox = all
     all.addEventListener('change', () => {
-      for (const k of list.keys) {
-        if (all.checked) state.selected.add(k.id)
-        else state.selected.delete(k.id)
+      for (const b of pageBoxes) {
+        if (all.checked) state.selected.add(b.id)
+        else state.selected.delete(b.id)
+        b.box.checked = all.checked
+        b.row.classList.toggle('selected', all.checked)
       }
-      renderTable(list)
       renderSelection()
     })
     const head = h(
@@ -316,22 +326,24 @@ export function keysPanel(): KeysPanel {
       }),
       h('th', { class: 'actions' }, ''),
     )
-    const rows = list.keys.map((k) => keyRow(k, list))
+    const rows = list.keys.map((k) => keyRow(k))
     const body =
       rows.length > 0
         ? h('tbody', {}, ...rows)
         : h('tbody', {}, h('tr', {}, h('td', { colspan: 10, class: 'empty', 'data-testid': 'keys-empty' }, state.search ? t('noMatch') : t('noKeysHere'))))
     tableWrap.replaceChildren(h('table', { class: 'keys', 'data-testid': 'keys-table' }, h('thead', {}, head), body))
+    syncPageBox()
   }
 
-  function keyRow(k: KeyInfo, list: KeyList): HTMLElement {
+  function keyRow(k: KeyInfo): HTMLElement {
     const sel = h('input', { type: 'checkbox', 'aria-label': t('selectKey') })
     sel.checked = state.selected.has(k.id)
     sel.addEventListener('change', () => {
       if (sel.checked) state.selected.add(k.id)
       else state.selected.delete(k.id)
+      tr.classList.toggle('selected', sel.checked)
+      syncPageBox()
       renderSelection()
-      renderTable(list)
     })
     const labelCell = h('td', { class: 'label-cell' })
     const showLabel = () => {
@@ -398,7 +410,7 @@ export function keysPanel(): KeysPanel {
         }),
       k.status === 'quarantined' && button(t('restore'), () => void restore([k.id]), { class: 'small ghost', 'data-testid': 'restore' }),
     )
-    return h(
+    const tr = h(
       'tr',
       { 'data-testid': 'key-row', 'data-id': k.id, class: state.selected.has(k.id) ? 'selected' : '' },
       h('td', { class: 'sel' }, sel),
@@ -412,6 +424,8 @@ export function keysPanel(): KeysPanel {
       h('td', { class: 'num', title: fmtNum(k.tokens) }, fmtCompact(k.tokens)),
       actions,
     )
+    pageBoxes.push({ id: k.id, box: sel, row: tr })
+    return tr
   }
 
   function renderPager(list: KeyList): void {
@@ -469,10 +483,20 @@ export function keysPanel(): KeysPanel {
       button(t('delete'), () => void remove(ids()), { class: 'small danger', 'data-testid': 'sel-delete' }),
       button(t('clearSelection'), () => {
         state.selected.clear()
+        for (const b of pageBoxes) {
+          b.box.checked = false
+          b.row.classList.remove('selected')
+        }
+        syncPageBox()
         renderSelection()
-        if (state.list) renderTable(state.list)
       }, { class: 'small ghost' }),
     )
+  }
+
+  // after an action that changed keys: reload the page and the status
+  function changedReload(): void {
+    changed()
+    reload()
   }
 
   function reload(): void {
@@ -534,7 +558,11 @@ export function keysPanel(): KeysPanel {
           'div',
           { class: 'progress', 'data-state': 'running' },
           h('div', { class: 'row between' }, h('span', {}, job.total > 0 ? t('checkingN', { done: fmtNum(job.done), total: fmtNum(job.total) }) : t('checkingStart')), button(t('cancel'), () => void cancel(), { class: 'small', 'data-testid': 'check-cancel' })),
-          h('div', { class: 'bar', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': pct }, h('div', { style: `width:${pct}%` })),
+          h(
+            'div',
+            { class: `bar ${job.total > 0 ? '' : 'indeterminate'}`, role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': job.total > 0 ? pct : undefined },
+            h('div', { style: job.total > 0 ? `width:${pct}%` : undefined }),
+          ),
           resultLine(job),
         ),
       )
@@ -597,7 +625,7 @@ export function keysPanel(): KeysPanel {
       state.selected.clear()
       renderUndo()
       toast(t('prunedN', { n: fmtNum(r.quarantined) }), 'ok')
-      reload()
+      changedReload()
     })
   }
 
@@ -629,7 +657,7 @@ export function keysPanel(): KeysPanel {
       state.undo = undefined
       renderUndo()
       toast(t('restoredN', { n: fmtNum(n) }), 'ok')
-      reload()
+      changedReload()
     })
   }
 
@@ -638,7 +666,7 @@ export function keysPanel(): KeysPanel {
       const n = await api.restoreKeys(ids)
       ids.forEach((id) => state.selected.delete(id))
       toast(t('restoredN', { n: fmtNum(n) }), 'ok')
-      reload()
+      changedReload()
     })
   }
 
@@ -649,7 +677,7 @@ export function keysPanel(): KeysPanel {
       const r = await api.deleteKeys(ids)
       state.selected.clear()
       toast(t('deletedN', { n: fmtNum(r.deleted) }) + (r.error ? ` — ${r.error}` : ''), r.error ? 'bad' : 'ok')
-      reload()
+      changedReload()
     })
   }
 
@@ -670,13 +698,13 @@ export function keysPanel(): KeysPanel {
       (enabled ? t('enabledN', { n: fmtNum(ok) }) : t('disabledN', { n: fmtNum(ok) })) + (errors.length ? ` — ${t('notChangedN', { n: fmtNum(errors.length) })}: ${errors[0]}` : ''),
       errors.length ? 'bad' : 'ok',
     )
-    reload()
+    changedReload()
   }
 
   async function toggle(k: KeyInfo): Promise<void> {
     await busy(undefined, async () => {
       await api.setKeyEnabled(k.id, k.status !== 'active')
-      reload()
+      changedReload()
     })
   }
 

@@ -2,7 +2,7 @@ import './style.css'
 import * as api from './api'
 import type { Settings, Status } from './api'
 import { connectPanel } from './connect'
-import { busy, button, h, onError, report, set, toast } from './dom'
+import { busy, button, fmtNum, h, onError, report, set, toast } from './dom'
 import { keysPanel } from './keys'
 import { lang, setLang, t, type Key, type Lang } from './i18n'
 import { settingsPanel } from './settings'
@@ -83,15 +83,15 @@ function renderHeader(): void {
         ? h('span', { class: 'chip muted', 'data-testid': 'status-keys' }, t('noKeys'))
         : h(
             'span',
-            { class: 'chip', 'data-testid': 'status-keys', title: t('keysTotal', { n: k.total }) },
+            { class: 'chip', 'data-testid': 'status-keys', title: t('keysTotal', { n: fmtNum(k.total) }) },
             h('span', { class: 'dot ok' }),
-            t('keysOk', { n: k.active }),
+            t('keysOk', { n: fmtNum(k.active) }),
             h('span', { class: 'sep' }, '·'),
             h('span', { class: 'dot warn' }),
-            t('keysCooling', { n: k.cooling }),
+            t('keysCooling', { n: fmtNum(k.cooling) }),
             h('span', { class: 'sep' }, '·'),
             h('span', { class: 'dot bad' }),
-            t('keysDead', { n: k.disabled }),
+            t('keysDead', { n: fmtNum(k.disabled) }),
           )
     set(
       headerStatus,
@@ -229,7 +229,9 @@ function build(): void {
   bannerKey = ''
   if (panels) panels[view.tab].onHide?.()
   panels = {
-    keys: keysPanel(),
+    keys: keysPanel(() => {
+      api.getStatus().then(setStatus).catch(() => undefined)
+    }),
     connect: connectPanel(),
     stats: statsPanel(),
     settings: settingsPanel((s) => {

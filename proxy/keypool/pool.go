@@ -252,13 +252,13 @@ func (p *Pool) Get(id string) (Key, bool) {
 // Counts are the numbers of keys by state.
 type Counts struct {
 	// Total is the number of keys.
-	Total int
+	Total int `json:"total"`
 	// Active keys are enabled and not cooling for any model.
-	Active int
+	Active int `json:"active"`
 	// Cooling keys are enabled and cooling for at least one model.
-	Cooling int
+	Cooling int `json:"cooling"`
 	// Disabled keys are out of rotation.
-	Disabled int
+	Disabled int `json:"disabled"`
 }
 
 // Counts returns the numbers of keys by state. It costs O(number of models
