@@ -90,7 +90,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fl.StringVar(&o.secretStore, "secret-store", envOr("GBD_SECRET_STORE", ""), `where API keys are kept: "keychain" (the OS keychain) or "file" (an encrypted file in the data dir; needs a passphrase) (env GBD_SECRET_STORE)`)
 	fl.StringVar(&o.passFile, "passphrase-file", envOr("GBD_PASSPHRASE_FILE", ""), "file holding the passphrase of the file secret store (env GBD_PASSPHRASE_FILE; or set GBD_PASSPHRASE)")
 	fl.StringVar(&o.logLevel, "log-level", envOr("GBD_LOG_LEVEL", "info"), "debug, info, warn or error")
-	if err := fl.Parse(args); err != nil {
+	positional, err := parseInterleaved(fl, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
@@ -140,20 +141,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, a.AdminPassword())
 		return 0
 	case "keys":
-		return keysCommand(ctx, a, sub, fl.Args(), stdout, stderr)
+		return keysCommand(ctx, a, sub, positional, stdout, stderr)
 	}
 
 	if cmd == "serve" || o.headless {
-		return serve(ctx, a, stdout, stderr)
+		return serve(ctx, a, o, stdout, stderr)
 	}
 	if reason := noDisplay(); reason != "" {
 		fmt.Fprintf(stderr, "%s: running headless instead (the web UI is at the address below).\n", reason)
-		return serve(ctx, a, stdout, stderr)
+		return serve(ctx, a, o, stdout, stderr)
 	}
 	if err := runDesktop(a, o.hidden, log); err != nil {
 		if errors.Is(err, errNoDesktop) {
 			fmt.Fprintln(stderr, "this binary was built without the desktop window (build with -tags desktop,production): running headless instead.")
-			return serve(ctx, a, stdout, stderr)
+			return serve(ctx, a, o, stdout, stderr)
 		}
 		fmt.Fprintln(stderr, "error:", err)
 		return 1
@@ -189,7 +190,7 @@ func appOptions(o options, log *slog.Logger) (app.Options, error) {
 }
 
 // serve runs the proxy headless until SIGINT/SIGTERM.
-func serve(ctx context.Context, a *app.App, stdout, stderr io.Writer) int {
+func serve(ctx context.Context, a *app.App, o options, stdout, stderr io.Writer) int {
 	if err := a.Start(ctx); err != nil {
 		fmt.Fprintln(stderr, "error:", err)
 		return 1
@@ -200,7 +201,20 @@ func serve(ctx context.Context, a *app.App, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "  Gemini Base URL:  %s\n", st.GeminiBaseURL)
 	fmt.Fprintf(stdout, "  Web UI:           http://%s/\n", st.Addr)
 	fmt.Fprintf(stdout, "  Keys:             %d (%d usable)\n", st.Keys.Total, st.Keys.Active)
-	fmt.Fprintln(stdout, "  Access key:       run `gemini-balance-desktop access-key` (admin password: `gemini-balance-desktop admin-password`)")
+	if st.SecretsProblem != "" {
+		fmt.Fprintf(stdout, "  Key store:        %s\n", st.SecretsProblem)
+	}
+	// The secrets themselves are not printed (logs are often kept): say how to get them.
+	flags := ""
+	if o.dataDir != "" {
+		flags += " --data-dir " + o.dataDir
+	}
+	if o.secretStore != "" {
+		flags += " --secret-store " + o.secretStore
+	}
+	fmt.Fprintf(stdout, "  Access key:       %s access-key%s\n", os.Args[0], flags)
+	fmt.Fprintf(stdout, "  Admin password:   %s admin-password%s\n", os.Args[0], flags)
+	fmt.Fprintf(stdout, "  Add keys:         %s keys add%s FILE   (or paste them in the web UI)\n", os.Args[0], flags)
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "shutting down…")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -255,6 +269,24 @@ func keysCommand(ctx context.Context, a *app.App, sub string, args []string, std
 	}
 	fmt.Fprintln(stderr, "usage: gemini-balance-desktop keys add [FILE|-] | keys list")
 	return 2
+}
+
+// parseInterleaved parses flags that may stand before, between or after
+// the positional arguments (`keys add FILE --data-dir DIR`), which the flag
+// package alone would leave unparsed after FILE.
+func parseInterleaved(fl *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fl.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fl.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
 }
 
 // noDisplay says why no window can open here, or "" when one can.

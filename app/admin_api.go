@@ -120,7 +120,10 @@ func methodNotAllowed(mux *http.ServeMux) http.HandlerFunc {
 // writeOpError maps an error of a key or settings operation to a status.
 // Error texts never hold a key (the vault and the store see to that).
 func writeOpError(w http.ResponseWriter, err error) {
+	var qe *QueryError
 	switch {
+	case errors.As(err, &qe):
+		writeAPIError(w, http.StatusBadRequest, "%v", err)
 	case errors.Is(err, ErrKeyNotFound):
 		writeAPIError(w, http.StatusNotFound, "no such key")
 	case errors.Is(err, ErrKeyState):
@@ -322,32 +325,6 @@ func queryPage(w http.ResponseWriter, q url.Values) (offset, limit int, ok bool)
 		offset = (page - 1) * limit
 	}
 	return offset, limit, true
-}
-
-// parseSince reads a "since" value: a duration back from now ("90m", "24h",
-// "7d") or a time (RFC 3339).
-func parseSince(s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	var d time.Duration
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("since=%q: use a duration such as 90m, 24h or 7d, or a time such as 2025-01-02T15:04:05Z", s)
-		}
-		d = time.Duration(n) * 24 * time.Hour
-	} else {
-		var err error
-		if d, err = time.ParseDuration(s); err != nil {
-			return time.Time{}, fmt.Errorf("since=%q: use a duration such as 90m, 24h or 7d, or a time such as 2025-01-02T15:04:05Z", s)
-		}
-	}
-	if d <= 0 {
-		return time.Time{}, fmt.Errorf("since=%q: the duration must be positive", s)
-	}
-	return now.Add(-d), nil
 }
 
 // --- keys: list, get, add, delete -------------------------------------------
@@ -1083,103 +1060,23 @@ func (a *App) apiPurge(w http.ResponseWriter, r *http.Request) {
 	writeAPIJSON(w, http.StatusOK, res)
 }
 
-// --- statistics -----------------------------------------------------------------
+// --- statistics and request log (see stats.go) -------------------------------------
 
-// apiCounts are usage sums with the API's field names.
-type apiCounts struct {
-	Requests      int64            `json:"requests"`
-	Successes     int64            `json:"successes"`
-	Failures      int64            `json:"failures"`
-	RateLimited   int64            `json:"rateLimited"`
-	ByClass       map[string]int64 `json:"byClass"`
-	PromptTokens  int64            `json:"promptTokens"`
-	OutputTokens  int64            `json:"outputTokens"`
-	ThoughtTokens int64            `json:"thoughtTokens"`
-}
-
-func countsOf(c store.Counts) apiCounts {
-	by := c.ByClass
-	if by == nil {
-		by = map[string]int64{}
+// writeAnswer writes v, or the error of the operation that made it.
+func writeAnswer(w http.ResponseWriter, v any, err error) {
+	if err != nil {
+		writeOpError(w, err)
+		return
 	}
-	return apiCounts{c.Requests, c.Successes, c.Failures, c.RateLimited, by, c.PromptTokens, c.OutputTokens, c.ThoughtTokens}
-}
-
-func (c *apiCounts) add(o apiCounts) {
-	c.Requests += o.Requests
-	c.Successes += o.Successes
-	c.Failures += o.Failures
-	c.RateLimited += o.RateLimited
-	for k, v := range o.ByClass {
-		c.ByClass[k] += v
-	}
-	c.PromptTokens += o.PromptTokens
-	c.OutputTokens += o.OutputTokens
-	c.ThoughtTokens += o.ThoughtTokens
-}
-
-// apiTotal is one group of GET /api/stats.
-type apiTotal struct {
-	KeyID   string `json:"keyId,omitempty"`
-	Preview string `json:"preview,omitempty"`
-	Label   string `json:"label,omitempty"`
-	Model   string `json:"model,omitempty"`
-	apiCounts
+	writeAPIJSON(w, http.StatusOK, v)
 }
 
 // apiStats sums usage since ?since= (default 24h), grouped by=key, model
 // (default) or key_model.
 func (a *App) apiStats(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	now := time.Now()
-	since, err := parseSince(orDefault(q.Get("since"), "24h"), now)
-	if err != nil {
-		writeAPIError(w, http.StatusBadRequest, "%v", err)
-		return
-	}
-	by := orDefault(q.Get("by"), "model")
-	var g store.Grouping
-	switch by {
-	case "key":
-		g = store.ByKey
-	case "model":
-		g = store.ByModel
-	case "key_model":
-		g = store.ByKeyModel
-	default:
-		writeAPIError(w, http.StatusBadRequest, "by=%q: use key, model or key_model", by)
-		return
-	}
-	totals, err := a.store.Totals(r.Context(), since, g)
-	if err != nil {
-		writeOpError(w, err)
-		return
-	}
-	ids := make([]string, len(totals))
-	for i, t := range totals {
-		ids[i] = t.KeyID
-	}
-	keys := a.previews(r.Context(), ids)
-	out := make([]apiTotal, len(totals))
-	sum := apiCounts{ByClass: map[string]int64{}}
-	for i, t := range totals {
-		k := keys[t.KeyID]
-		out[i] = apiTotal{KeyID: t.KeyID, Preview: k.Preview, Label: k.Label, Model: t.Model, apiCounts: countsOf(t.Counts)}
-		sum.add(out[i].apiCounts)
-	}
-	writeAPIJSON(w, http.StatusOK, struct {
-		Since  time.Time  `json:"since"`
-		By     string     `json:"by"`
-		Totals []apiTotal `json:"totals"`
-		Sum    apiCounts  `json:"sum"`
-	}{since.UTC(), by, out, sum})
-}
-
-func orDefault(s, def string) string {
-	if strings.TrimSpace(s) == "" {
-		return def
-	}
-	return s
+	ans, err := a.StatsTotals(r.Context(), q.Get("by"), q.Get("since"))
+	writeAnswer(w, ans, err)
 }
 
 // apiSeries returns a time series for charts: ?resolution=minute (default;
@@ -1187,101 +1084,18 @@ func orDefault(s, def string) string {
 // ?since=, ?until= (RFC 3339), ?key= (a key id), ?model=.
 func (a *App) apiSeries(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	now := time.Now()
-	sq := store.SeriesQuery{KeyID: q.Get("key"), Model: q.Get("model")}
-	res := orDefault(q.Get("resolution"), "minute")
-	var def string
-	var span time.Duration
-	switch res {
-	case "minute":
-		sq.Resolution, def, span = store.Minute, "1h", 24*time.Hour
-	case "hour":
-		sq.Resolution, def, span = store.Hour, "24h", 30*24*time.Hour
-	default:
-		writeAPIError(w, http.StatusBadRequest, "resolution=%q: use minute or hour", res)
-		return
-	}
-	if sq.KeyID != "" && !keyIDPattern.MatchString(sq.KeyID) {
-		writeAPIError(w, http.StatusBadRequest, "key=%q: use a key id (k + 16 hex digits), never the key itself", apikey.Mask(sq.KeyID))
-		return
-	}
-	var err error
-	if sq.Since, err = parseSince(orDefault(q.Get("since"), def), now); err != nil {
-		writeAPIError(w, http.StatusBadRequest, "%v", err)
-		return
-	}
-	sq.Until = now
-	if s := q.Get("until"); s != "" {
-		if sq.Until, err = time.Parse(time.RFC3339, s); err != nil {
-			writeAPIError(w, http.StatusBadRequest, "until=%q: use a time such as 2025-01-02T15:04:05Z", s)
-			return
-		}
-	}
-	if !sq.Until.After(sq.Since) {
-		writeAPIError(w, http.StatusBadRequest, "until must be after since")
-		return
-	}
-	if sq.Until.Sub(sq.Since) > span+time.Hour {
-		writeAPIError(w, http.StatusBadRequest, "a %s series covers at most %s (the %s buckets kept); ask for a shorter range or resolution=hour", res, span, res)
-		return
-	}
-	points, err := a.store.Series(r.Context(), sq)
-	if err != nil {
-		writeOpError(w, err)
-		return
-	}
-	type point struct {
-		Time time.Time `json:"time"`
-		apiCounts
-	}
-	out := make([]point, len(points))
-	for i, p := range points {
-		out[i] = point{p.Time, countsOf(p.Counts)}
-	}
-	writeAPIJSON(w, http.StatusOK, struct {
-		Resolution string    `json:"resolution"`
-		Since      time.Time `json:"since"`
-		Until      time.Time `json:"until"`
-		Points     []point   `json:"points"`
-	}{res, sq.Since.UTC(), sq.Until.UTC(), out})
+	ans, err := a.StatsSeries(r.Context(), SeriesQuery{
+		Resolution: q.Get("resolution"), Since: q.Get("since"), Until: q.Get("until"), KeyID: q.Get("key"), Model: q.Get("model"),
+	})
+	writeAnswer(w, ans, err)
 }
 
 // apiToday returns today's request count per (key, model) in the free-tier
 // day (midnight to midnight, US Pacific).
 func (a *App) apiToday(w http.ResponseWriter, r *http.Request) {
-	now := time.Now()
-	counts, err := a.store.TodayCounts(r.Context(), now)
-	if err != nil {
-		writeOpError(w, err)
-		return
-	}
-	ids := make([]string, len(counts))
-	for i, c := range counts {
-		ids[i] = c.KeyID
-	}
-	keys := a.previews(r.Context(), ids)
-	type count struct {
-		KeyID       string `json:"keyId"`
-		Preview     string `json:"preview"`
-		Label       string `json:"label,omitempty"`
-		Model       string `json:"model"`
-		Requests    int64  `json:"requests"`
-		RateLimited int64  `json:"rateLimited"`
-	}
-	out := make([]count, len(counts))
-	for i, c := range counts {
-		k := keys[c.KeyID]
-		out[i] = count{c.KeyID, k.Preview, k.Label, c.Model, c.Requests, c.RateLimited}
-	}
-	start := store.FreeTierDayStart(now)
-	writeAPIJSON(w, http.StatusOK, struct {
-		DayStart time.Time `json:"dayStart"`
-		ResetsAt time.Time `json:"resetsAt"`
-		Counts   []count   `json:"counts"`
-	}{start, start.AddDate(0, 0, 1), out})
+	ans, err := a.StatsToday(r.Context())
+	writeAnswer(w, ans, err)
 }
-
-// --- request log -------------------------------------------------------------------
 
 // apiLog returns a page of the request log, newest first: ?offset=&limit=
 // (≤ 1000), ?key= (id), ?model=, ?class=.
@@ -1291,48 +1105,8 @@ func (a *App) apiLog(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	lq := store.LogQuery{KeyID: q.Get("key"), Model: q.Get("model"), Class: q.Get("class"), Offset: offset, Limit: limit}
-	if lq.KeyID != "" && !keyIDPattern.MatchString(lq.KeyID) {
-		writeAPIError(w, http.StatusBadRequest, "key=%q: use a key id (k + 16 hex digits), never the key itself", apikey.Mask(lq.KeyID))
-		return
-	}
-	page, err := a.store.RequestLog(r.Context(), lq)
-	if err != nil {
-		writeOpError(w, err)
-		return
-	}
-	ids := make([]string, len(page.Entries))
-	for i, e := range page.Entries {
-		ids[i] = e.KeyID
-	}
-	keys := a.previews(r.Context(), ids)
-	type entry struct {
-		ID            int64     `json:"id"`
-		Time          time.Time `json:"time"`
-		Route         string    `json:"route"`
-		Model         string    `json:"model"`
-		KeyID         string    `json:"keyId,omitempty"`
-		Preview       string    `json:"preview,omitempty"`
-		Status        int       `json:"status"`
-		Attempts      int       `json:"attempts"`
-		Class         string    `json:"class"`
-		LatencyMS     int64     `json:"latencyMs"`
-		Stream        bool      `json:"stream"`
-		PromptTokens  int64     `json:"promptTokens"`
-		OutputTokens  int64     `json:"outputTokens"`
-		ThoughtTokens int64     `json:"thoughtTokens"`
-	}
-	out := make([]entry, len(page.Entries))
-	for i, e := range page.Entries {
-		out[i] = entry{e.ID, e.Time, e.Route, e.Model, e.KeyID, keys[e.KeyID].Preview, e.Status, e.Attempts, e.Class,
-			e.Latency.Milliseconds(), e.Stream, e.PromptTokens, e.OutputTokens, e.ThoughtTokens}
-	}
-	writeAPIJSON(w, http.StatusOK, struct {
-		Entries []entry `json:"entries"`
-		Total   int     `json:"total"`
-		Offset  int     `json:"offset"`
-		Limit   int     `json:"limit"`
-	}{out, page.Total, offset, limit})
+	ans, err := a.RequestLog(r.Context(), LogQuery{KeyID: q.Get("key"), Model: q.Get("model"), Class: q.Get("class"), Offset: offset, Limit: limit})
+	writeAnswer(w, ans, err)
 }
 
 func (a *App) apiWipeLog(w http.ResponseWriter, r *http.Request) {
@@ -1340,12 +1114,8 @@ func (a *App) apiWipeLog(w http.ResponseWriter, r *http.Request) {
 	if !decodeOptionalBody(w, r, &in) {
 		return
 	}
-	n, err := a.store.WipeLog(r.Context())
-	if err != nil {
-		writeOpError(w, err)
-		return
-	}
-	writeAPIJSON(w, http.StatusOK, map[string]int{"deleted": n})
+	n, err := a.WipeLog(r.Context())
+	writeAnswer(w, map[string]int{"deleted": n}, err)
 }
 
 // --- pool ---------------------------------------------------------------------------
@@ -1354,11 +1124,7 @@ func (a *App) apiWipeLog(w http.ResponseWriter, r *http.Request) {
 // cooling down for which models until when, last used. Keys masked.
 func (a *App) apiPool(w http.ResponseWriter, r *http.Request) {
 	states := a.pool.States()
-	ids := make([]string, len(states))
-	for i, s := range states {
-		ids[i] = s.ID
-	}
-	keys := a.previews(r.Context(), ids)
+	keys := a.previews(r.Context(), keyIDsOf(states, func(s keypool.KeyState) string { return s.ID }))
 	type cooling struct {
 		Model string    `json:"model"`
 		Until time.Time `json:"until"`

@@ -945,15 +945,15 @@ func TestAdminAPIStatsAfterTraffic(t *testing.T) {
 
 	var byModel struct {
 		By     string
-		Totals []apiTotal
-		Sum    apiCounts
+		Totals []StatsTotal
+		Sum    UsageCounts
 	}
 	e.mustCall(http.StatusOK, "GET", "/api/stats?since=1h&by=model", nil).json(t, &byModel)
 	if len(byModel.Totals) != 1 || byModel.Totals[0].Model != model || byModel.Totals[0].Requests != 3 || byModel.Totals[0].Successes != 3 ||
 		byModel.Sum.Requests != 3 || byModel.Totals[0].OutputTokens == 0 {
 		t.Fatalf("GET /api/stats?by=model = %+v, want 3 successful requests for %s with tokens", byModel, model)
 	}
-	var byKey struct{ Totals []apiTotal }
+	var byKey struct{ Totals []StatsTotal }
 	e.mustCall(http.StatusOK, "GET", "/api/stats?by=key", nil).json(t, &byKey)
 	var n int64
 	for _, tot := range byKey.Totals {

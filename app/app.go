@@ -204,20 +204,26 @@ func (a *App) Start(ctx context.Context) error {
 	rep, err := a.vault.Reconcile(ctx)
 	if err != nil {
 		a.log.Error("loading keys failed", "err", err)
-	} else if rep.KeychainError != "" && a.secretsProblem == "" {
-		a.secretsProblem = "Keys could not be read from the secret store: " + rep.KeychainError
 	}
 	bgctx, cancel := context.WithCancel(context.Background())
 	a.mu.Lock()
+	if err == nil && rep.KeychainError != "" && a.secretsProblem == "" {
+		a.secretsProblem = "Keys could not be read from the secret store: " + rep.KeychainError
+	}
 	a.stopBG = cancel
 	a.mu.Unlock()
 	a.bg.Add(2)
 	go func() { defer a.bg.Done(); a.stats.Run(bgctx) }()
 	go func() { defer a.bg.Done(); a.maintain(bgctx) }()
-	err = a.server.Start()
+	return a.listen()
+}
+
+// listen starts serving at the configured address and records the
+// outcome for Status: the error (e.g. a taken port) is shown to the user.
+func (a *App) listen() error {
+	err := a.server.Start()
 	a.mu.Lock()
-	a.running = err == nil
-	a.startErr = ""
+	a.running, a.startErr = err == nil, ""
 	if err != nil {
 		a.startErr = err.Error()
 	}
@@ -372,15 +378,11 @@ func (a *App) updateSettingsLocked(ctx context.Context, s Settings) (SettingsCha
 		}
 	case moved && started:
 		// The first start failed (e.g. the port was taken): try the new address.
-		err := a.server.Start()
-		a.mu.Lock()
-		a.running, a.startErr = err == nil, ""
-		if err != nil {
-			a.startErr = err.Error()
+		if err := a.listen(); err != nil {
 			ch.RestartError = err.Error()
+		} else {
+			ch.Restarted = true
 		}
-		a.mu.Unlock()
-		ch.Restarted = err == nil
 	}
 	a.notify()
 	return ch, nil
@@ -430,7 +432,7 @@ type Status struct {
 // Status returns the current state.
 func (a *App) Status() Status {
 	a.mu.Lock()
-	running, startErr, s := a.running, a.startErr, a.settings
+	running, startErr, s, secretsProblem := a.running, a.startErr, a.settings, a.secretsProblem
 	a.mu.Unlock()
 	addr := a.server.Addr()
 	if addr == "" {
@@ -445,7 +447,7 @@ func (a *App) Status() Status {
 	return Status{
 		Running:        running,
 		Error:          startErr,
-		SecretsProblem: a.secretsProblem,
+		SecretsProblem: secretsProblem,
 		Addr:           addr,
 		Port:           port,
 		OpenAIBaseURL:  base + "/v1",

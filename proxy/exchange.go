@@ -71,6 +71,26 @@ type localError struct {
 
 func (e *localError) Error() string { return e.message }
 
+// asLocalError says what an error of the attempt loop means for the
+// client: no usable key (429 with the soonest recovery), a local error as
+// it is, or anything else as an unreachable upstream.
+func asLocalError(err error) *localError {
+	var le *localError
+	var ex *keypool.ExhaustedError
+	switch {
+	case errors.As(err, &le):
+		return le
+	case errors.As(err, &ex):
+		return &localError{
+			status:     http.StatusTooManyRequests,
+			grpcStatus: "RESOURCE_EXHAUSTED",
+			message:    "no usable API key: " + ex.Error(),
+			retryAfter: ex.RetryAfter,
+		}
+	}
+	return &localError{status: http.StatusBadGateway, grpcStatus: "UNAVAILABLE", message: gemini.Redact(err.Error())}
+}
+
 // errClientGone is returned when the client cancelled the request.
 var errClientGone = &localError{status: 499, grpcStatus: "CANCELLED", message: "client closed the request"}
 

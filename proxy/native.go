@@ -10,7 +10,6 @@ import (
 
 	"github.com/gemini-balance/desktop/proxy/apikey"
 	"github.com/gemini-balance/desktop/proxy/gemini"
-	"github.com/gemini-balance/desktop/proxy/keypool"
 )
 
 // nativeTarget is what a native Gemini path names.
@@ -218,26 +217,15 @@ func (s *Server) abortStream(w *responseWriter, r *http.Request, res *Result, er
 
 // writeNativeError answers with a local error in Google's error shape.
 func (s *Server) writeNativeError(w *responseWriter, err error) {
-	var le *localError
-	var ex *keypool.ExhaustedError
-	switch {
-	case errors.As(err, &le):
-		if le == errClientGone {
-			w.status = 499
-			return
-		}
-		if le.retryAfter > 0 {
-			w.Header().Set("Retry-After", retryAfterValue(le.retryAfter))
-		}
-		gemini.WriteError(w, le.status, le.grpcStatus, le.message)
-	case errors.As(err, &ex):
-		if ex.RetryAfter > 0 {
-			w.Header().Set("Retry-After", retryAfterValue(ex.RetryAfter))
-		}
-		gemini.WriteError(w, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED", "no usable API key: "+ex.Error())
-	default:
-		gemini.WriteError(w, http.StatusBadGateway, "UNAVAILABLE", gemini.Redact(err.Error()))
+	le := asLocalError(err)
+	if le == errClientGone {
+		w.status = 499
+		return
 	}
+	if le.retryAfter > 0 {
+		w.Header().Set("Retry-After", retryAfterValue(le.retryAfter))
+	}
+	gemini.WriteError(w, le.status, le.grpcStatus, le.message)
 }
 
 // writeBodyError answers a request body that could not be read.

@@ -14,7 +14,6 @@ import (
 
 	"github.com/gemini-balance/desktop/proxy/apikey"
 	"github.com/gemini-balance/desktop/proxy/gemini"
-	"github.com/gemini-balance/desktop/proxy/keypool"
 	"github.com/gemini-balance/desktop/proxy/openai"
 )
 
@@ -323,26 +322,15 @@ func writeUpstreamOpenAIError(w *responseWriter, a *answer) {
 
 // writeOpenAILocalError answers an attempt-loop failure in OpenAI's shape.
 func (s *Server) writeOpenAILocalError(w *responseWriter, err error) {
-	var le *localError
-	var ex *keypool.ExhaustedError
-	switch {
-	case errors.As(err, &le):
-		if le == errClientGone {
-			w.status = 499
-			return
-		}
-		if le.retryAfter > 0 {
-			w.Header().Set("Retry-After", retryAfterValue(le.retryAfter))
-		}
-		openai.WriteError(w, &openai.Error{Status: le.status, Message: le.message, Code: strings.ToLower(le.grpcStatus)})
-	case errors.As(err, &ex):
-		if ex.RetryAfter > 0 {
-			w.Header().Set("Retry-After", retryAfterValue(ex.RetryAfter))
-		}
-		openai.WriteError(w, &openai.Error{Status: http.StatusTooManyRequests, Type: "rate_limit_error", Code: "resource_exhausted", Message: "no usable API key: " + ex.Error()})
-	default:
-		openai.WriteError(w, &openai.Error{Status: http.StatusBadGateway, Message: gemini.Redact(err.Error())})
+	le := asLocalError(err)
+	if le == errClientGone {
+		w.status = 499
+		return
 	}
+	if le.retryAfter > 0 {
+		w.Header().Set("Retry-After", retryAfterValue(le.retryAfter))
+	}
+	openai.WriteError(w, &openai.Error{Status: le.status, Message: le.message, Code: strings.ToLower(le.grpcStatus)})
 }
 
 // asOpenAIError returns err as an *openai.Error (a 400 when it is not one).
