@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -42,25 +45,144 @@ type logRow struct {
 	ThoughtTokens int64
 }
 
+// insertLog appends one request-log row per event, in event order, with
+// one statement.
 func insertLog(tx *gorm.DB, events []UsageEvent) error {
-	for _, c := range chunks(events, insertRows/2) {
-		var b strings.Builder
-		args := make([]any, 0, len(c)*12)
-		b.WriteString(`INSERT INTO request_log (time, route, model, key_id, status, attempts, class, latency_ms, stream,
-			prompt_tokens, output_tokens, thought_tokens) VALUES `)
-		for i, e := range c {
-			if i > 0 {
-				b.WriteByte(',')
+	j := buildRows(len(events), func(j *jsonRows) {
+		for i := range events {
+			e := &events[i]
+			stream := int64(0)
+			if e.Stream {
+				stream = 1
 			}
-			b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
-			args = append(args, e.Time.UnixMilli(), e.Route, e.Model, e.KeyID, e.Status, e.Attempts, e.Class,
-				e.Latency.Milliseconds(), e.Stream, e.PromptTokens, e.OutputTokens, e.ThoughtTokens)
+			j.row()
+			j.int(e.Time.UnixMilli())
+			j.str(e.Route)
+			j.str(e.Model)
+			j.str(e.KeyID)
+			j.int(int64(e.Status))
+			j.int(int64(e.Attempts))
+			j.str(e.Class)
+			j.int(e.Latency.Milliseconds())
+			j.int(stream)
+			j.int(e.PromptTokens)
+			j.int(e.OutputTokens)
+			j.int(e.ThoughtTokens)
 		}
-		if err := tx.Exec(b.String(), args...).Error; err != nil {
-			return err
+	})
+	return tx.Exec(rowsCTE+`INSERT INTO request_log (time, route, model, key_id, status, attempts, class, latency_ms, stream,
+			prompt_tokens, output_tokens, thought_tokens)
+		SELECT `+j.col(0, false)+`, `+j.col(1, true)+`, `+j.col(2, true)+`, `+j.col(3, true)+`, `+j.col(4, false)+`,
+			`+j.col(5, false)+`, `+j.col(6, true)+`, `+j.col(7, false)+`, `+j.col(8, false)+`, `+j.col(9, false)+`,
+			`+j.col(10, false)+`, `+j.col(11, false)+`
+		FROM r ORDER BY k`, j.text()).Error
+}
+
+// jsonRows builds a batch of rows as ONE JSON array of arrays, bound as a
+// single parameter and unpacked in SQL with json_each. The driver
+// (glebarez/go-sqlite) compiles a statement anew on every Exec — prepared
+// or not — and binds parameters in time quadratic in their number, so one
+// short statement with one parameter per batch costs far less than
+// multi-row VALUES lists with a dozen parameters per row.
+//
+// Strings go in as JSON strings unless one of them cannot make the trip
+// byte for byte (invalid UTF-8 or a NUL byte); then every string of the
+// batch goes in hex-encoded and the statement decodes it (see col).
+type jsonRows struct {
+	buf  []byte
+	hex  bool // strings are hex-encoded
+	bad  bool // a string cannot be carried as a JSON string
+	rows int
+	cols int
+}
+
+func newJSONRows(n int, hex bool) *jsonRows {
+	return &jsonRows{buf: append(make([]byte, 0, 16+n*128), '['), hex: hex}
+}
+
+// row starts the next row.
+func (j *jsonRows) row() {
+	if j.rows > 0 {
+		j.buf = append(j.buf, "],["...)
+	} else {
+		j.buf = append(j.buf, '[')
+	}
+	j.rows++
+	j.cols = 0
+}
+
+func (j *jsonRows) sep() {
+	if j.cols > 0 {
+		j.buf = append(j.buf, ',')
+	}
+	j.cols++
+}
+
+// int appends an integer column.
+func (j *jsonRows) int(v int64) {
+	j.sep()
+	j.buf = strconv.AppendInt(j.buf, v, 10)
+}
+
+// str appends a text column.
+func (j *jsonRows) str(s string) {
+	j.sep()
+	j.buf = append(j.buf, '"')
+	if j.hex {
+		j.buf = hex.AppendEncode(j.buf, []byte(s))
+		j.buf = append(j.buf, '"')
+		return
+	}
+	if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
+		j.bad = true
+	}
+	const digits = "0123456789abcdef"
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			j.buf = append(j.buf, '\\', c)
+		case c < 0x20:
+			j.buf = append(j.buf, '\\', 'u', '0', '0', digits[c>>4], digits[c&0xf])
+		default:
+			j.buf = append(j.buf, c)
 		}
 	}
-	return nil
+	j.buf = append(j.buf, '"')
+}
+
+// text returns the finished JSON document.
+func (j *jsonRows) text() string {
+	if j.rows > 0 {
+		j.buf = append(j.buf, ']')
+	}
+	return string(append(j.buf, ']'))
+}
+
+// rowsCTE unpacks the bound jsonRows into r(k, v): k the row's index, v
+// the row's JSON array. MATERIALIZED renders each row's JSON once instead
+// of once per column read.
+const rowsCTE = `WITH r(k, v) AS MATERIALIZED (SELECT key, value FROM json_each(?)) `
+
+// col is the SQL expression reading column i of a row of r;
+// str marks a text column.
+func (j *jsonRows) col(i int, str bool) string {
+	c := "v->>" + strconv.Itoa(i)
+	if str && j.hex {
+		return "CAST(unhex(" + c + ") AS TEXT)"
+	}
+	return c
+}
+
+// buildRows encodes n rows with fill, as JSON strings when every string
+// allows it, hex-encoded otherwise.
+func buildRows(n int, fill func(j *jsonRows)) *jsonRows {
+	j := newJSONRows(n, false)
+	fill(j)
+	if j.bad {
+		j = newJSONRows(n, true)
+		fill(j)
+	}
+	return j
 }
 
 // LogQuery selects a page of the request log, newest first.

@@ -108,18 +108,8 @@ func (s *Store) RecordBatch(ctx context.Context, events []UsageEvent) error {
 		if err := upsertBuckets(tx, "usage_hour", hour); err != nil {
 			return err
 		}
-		ids := make([]string, 0, len(keys))
-		for id := range keys {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		for _, id := range ids {
-			k := keys[id]
-			err := tx.Exec(`UPDATE keys SET requests = requests + ?, failures = failures + ?, tokens = tokens + ?,
-				last_used_at = MAX(last_used_at, ?) WHERE id = ?`, k.n, k.fails, k.tokens, k.lastUsed, id).Error
-			if err != nil {
-				return err
-			}
+		if err := updateKeys(tx, keys); err != nil {
+			return err
 		}
 		return insertLog(tx, events)
 	})
@@ -138,33 +128,55 @@ func mod(a, b int64) int64 {
 	return r
 }
 
+// upsertBuckets adds the aggregates m to table's buckets with one
+// statement.
 func upsertBuckets(tx *gorm.DB, table string, m map[bucketKey]*bucketAgg) error {
-	ks := make([]bucketKey, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	for _, c := range chunks(ks, insertRows) {
-		var b strings.Builder
-		args := make([]any, 0, len(c)*8)
-		b.WriteString(`INSERT INTO ` + table + ` (bucket, key_id, model, class, requests, prompt_tokens, output_tokens, thought_tokens) VALUES `)
-		for i, k := range c {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString("(?,?,?,?,?,?,?,?)")
-			a := m[k]
-			args = append(args, k.bucket, k.key, k.model, k.class, a.n, a.prompt, a.output, a.thought)
+	j := buildRows(len(m), func(j *jsonRows) {
+		for k, a := range m {
+			j.row()
+			j.int(k.bucket)
+			j.str(k.key)
+			j.str(k.model)
+			j.str(k.class)
+			j.int(a.n)
+			j.int(a.prompt)
+			j.int(a.output)
+			j.int(a.thought)
 		}
-		b.WriteString(` ON CONFLICT (bucket, key_id, model, class) DO UPDATE SET
+	})
+	// WHERE true: an INSERT … SELECT needs a WHERE before ON CONFLICT.
+	return tx.Exec(rowsCTE+`INSERT INTO `+table+` (bucket, key_id, model, class, requests, prompt_tokens, output_tokens, thought_tokens)
+		SELECT `+j.col(0, false)+`, `+j.col(1, true)+`, `+j.col(2, true)+`, `+j.col(3, true)+`,
+			`+j.col(4, false)+`, `+j.col(5, false)+`, `+j.col(6, false)+`, `+j.col(7, false)+`
+		FROM r WHERE true
+		ON CONFLICT (bucket, key_id, model, class) DO UPDATE SET
 			requests = requests + excluded.requests,
 			prompt_tokens = prompt_tokens + excluded.prompt_tokens,
 			output_tokens = output_tokens + excluded.output_tokens,
-			thought_tokens = thought_tokens + excluded.thought_tokens`)
-		if err := tx.Exec(b.String(), args...).Error; err != nil {
-			return err
-		}
+			thought_tokens = thought_tokens + excluded.thought_tokens`, j.text()).Error
+}
+
+// updateKeys adds the per-key aggregates to the keys' counters and
+// last-used times with one statement; unknown ids are skipped.
+func updateKeys(tx *gorm.DB, keys map[string]*keyAgg) error {
+	if len(keys) == 0 {
+		return nil
 	}
-	return nil
+	j := buildRows(len(keys), func(j *jsonRows) {
+		for id, k := range keys {
+			j.row()
+			j.str(id)
+			j.int(k.n)
+			j.int(k.fails)
+			j.int(k.tokens)
+			j.int(k.lastUsed)
+		}
+	})
+	return tx.Exec(rowsCTE+`UPDATE keys SET requests = requests + d.n, failures = failures + d.f, tokens = tokens + d.t,
+			last_used_at = MAX(last_used_at, d.lu)
+		FROM (SELECT `+j.col(0, true)+` AS id, `+j.col(1, false)+` AS n, `+j.col(2, false)+` AS f,
+			`+j.col(3, false)+` AS t, `+j.col(4, false)+` AS lu FROM r) AS d
+		WHERE keys.id = d.id`, j.text()).Error
 }
 
 // Counts are usage sums over some set of buckets.
@@ -325,7 +337,9 @@ func (s *Store) Series(ctx context.Context, q SeriesQuery) ([]Point, error) {
 		until = time.Now()
 	}
 	from := q.Since.Unix() - mod(q.Since.Unix(), step)
-	to := until.Unix()
+	// Until is exclusive; round it up to the second so that a bucket that
+	// began in the current second (the one in progress) is not left out.
+	to := until.Add(time.Second - 1).Unix()
 	if to <= from {
 		return []Point{}, nil
 	}
