@@ -121,8 +121,9 @@ func methodNotAllowed(mux *http.ServeMux) http.HandlerFunc {
 // Error texts never hold a key (the vault and the store see to that).
 func writeOpError(w http.ResponseWriter, err error) {
 	var qe *QueryError
+	var ie *InvalidSettingsError
 	switch {
-	case errors.As(err, &qe):
+	case errors.As(err, &qe), errors.As(err, &ie):
 		writeAPIError(w, http.StatusBadRequest, "%v", err)
 	case errors.Is(err, ErrKeyNotFound):
 		writeAPIError(w, http.StatusNotFound, "no such key")
@@ -1238,12 +1239,14 @@ func (a *App) apiPutSettings(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusBadRequest, "PUT needs the full settings object; missing: %s (use PATCH to change some fields)", strings.Join(missing, ", "))
 		return
 	}
-	var s Settings
-	if err := strictInto(raw, &s); err != nil {
-		writeAPIError(w, http.StatusBadRequest, "%v", err)
-		return
-	}
-	a.applySettingsRequest(w, r, s)
+	a.applySettingsRequest(w, r, func(s *Settings) error {
+		var next Settings
+		if err := strictInto(raw, &next); err != nil {
+			return &InvalidSettingsError{Err: err}
+		}
+		*s = next
+		return nil
+	})
 }
 
 // apiPatchSettings changes the fields sent and keeps the others.
@@ -1256,40 +1259,42 @@ func (a *App) apiPatchSettings(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusBadRequest, "nothing to change: send the fields to change")
 		return
 	}
-	s := a.Settings()
-	// Maps and lists sent replace the old ones rather than merge.
-	if _, ok := fields["aliases"]; ok {
-		s.Aliases = nil
-	}
-	if _, ok := fields["allowedHosts"]; ok {
-		s.AllowedHosts = nil
-	}
-	if err := strictInto(raw, &s); err != nil {
-		writeAPIError(w, http.StatusBadRequest, "%v", err)
-		return
-	}
-	a.applySettingsRequest(w, r, s)
+	a.applySettingsRequest(w, r, func(s *Settings) error {
+		// Maps and lists sent replace the old ones rather than merge.
+		if _, ok := fields["aliases"]; ok {
+			s.Aliases = nil
+		}
+		if _, ok := fields["allowedHosts"]; ok {
+			s.AllowedHosts = nil
+		}
+		if err := strictInto(raw, s); err != nil {
+			return &InvalidSettingsError{Err: err}
+		}
+		return nil
+	})
 }
 
-// applySettingsRequest validates and applies s for a request: 400 with the
-// message when invalid. A changed admin password logs every session out
-// except the caller's (a browser gets a fresh session cookie).
-func (a *App) applySettingsRequest(w http.ResponseWriter, r *http.Request, s Settings) {
-	old := a.Settings()
-	if s.AdminPassword == "" {
-		s.AdminPassword = old.AdminPassword
-	}
-	if err := s.Validate(); err != nil {
-		writeAPIError(w, http.StatusBadRequest, "%v", err)
-		return
-	}
-	ch, err := a.UpdateSettings(r.Context(), s)
+// applySettingsRequest applies edit to the settings in force, atomically,
+// for a request: 400 with the message when the result is invalid. An empty
+// admin password keeps the old one. A changed admin password logs every
+// session out except the caller's (a browser gets a fresh session cookie).
+func (a *App) applySettingsRequest(w http.ResponseWriter, r *http.Request, edit func(*Settings) error) {
+	old, ch, err := a.EditSettings(r.Context(), func(s *Settings) error {
+		keep := s.AdminPassword
+		if err := edit(s); err != nil {
+			return err
+		}
+		if s.AdminPassword == "" {
+			s.AdminPassword = keep
+		}
+		return nil
+	})
 	if err != nil {
 		writeOpError(w, err)
 		return
 	}
 	ans := settingsAnswer{SettingsChange: ch}
-	if s.AdminPassword != old.AdminPassword {
+	if ch.Settings.AdminPassword != old.AdminPassword {
 		a.keepOnlyCaller(w, r)
 		ans.AdminPasswordChanged = true
 	}

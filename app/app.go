@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -331,20 +333,40 @@ func (a *App) UpdateSettings(ctx context.Context, s Settings) (SettingsChange, e
 	return a.updateSettingsLocked(ctx, s)
 }
 
-// modifySettings applies f to the settings in force and saves the result,
-// with no other change in between.
-func (a *App) modifySettings(ctx context.Context, f func(*Settings)) (Settings, error) {
+// InvalidSettingsError says which setting is wrong and why; the
+// management API answers it with 400.
+type InvalidSettingsError struct{ Err error }
+
+func (e *InvalidSettingsError) Error() string { return e.Err.Error() }
+func (e *InvalidSettingsError) Unwrap() error { return e.Err }
+
+// EditSettings applies edit to a copy of the settings in force, then
+// validates, saves and applies the result, with no other change in between
+// (a tray toggle cannot be lost to a concurrent edit). It returns the
+// settings as they were before.
+func (a *App) EditSettings(ctx context.Context, edit func(*Settings) error) (Settings, SettingsChange, error) {
 	a.settingsMu.Lock()
 	defer a.settingsMu.Unlock()
-	s := a.Settings()
-	f(&s)
-	_, err := a.updateSettingsLocked(ctx, s)
-	return s, err
+	old := a.Settings()
+	s := old
+	s.Aliases = maps.Clone(old.Aliases)
+	s.AllowedHosts = slices.Clone(old.AllowedHosts)
+	if err := edit(&s); err != nil {
+		return old, SettingsChange{}, err
+	}
+	ch, err := a.updateSettingsLocked(ctx, s)
+	return old, ch, err
+}
+
+// modifySettings is EditSettings for edits that cannot fail.
+func (a *App) modifySettings(ctx context.Context, f func(*Settings)) (Settings, error) {
+	_, ch, err := a.EditSettings(ctx, func(s *Settings) error { f(s); return nil })
+	return ch.Settings, err
 }
 
 func (a *App) updateSettingsLocked(ctx context.Context, s Settings) (SettingsChange, error) {
 	if err := s.Validate(); err != nil {
-		return SettingsChange{}, err
+		return SettingsChange{}, &InvalidSettingsError{Err: err}
 	}
 	old := a.Settings()
 	if s.StartAtLogin != old.StartAtLogin {

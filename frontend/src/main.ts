@@ -68,8 +68,15 @@ const headerStatus = h('div', { class: 'chips' })
 const headerTools = h('div', { class: 'tools' })
 const banners = h('div', { class: 'banners' })
 let bannerKey = ''
+// headerKey is what the header shows. The header is rebuilt only when it
+// changes: rebuilding it on every status poll would replace the controls
+// under the user's pointer and swallow a click in progress.
+let headerKey = ''
 
 function renderHeader(): void {
+  const key = JSON.stringify([view.status, view.statusError, view.theme, lang()])
+  if (key === headerKey) return
+  headerKey = key
   const s = view.status
   if (!s) {
     headerStatus.replaceChildren(h('span', { class: 'chip muted', 'data-testid': 'status-addr' }, view.statusError ? view.statusError : t('connecting')))
@@ -110,7 +117,11 @@ function renderHeader(): void {
       .setPassthrough(pass.checked)
       .then(() => api.getStatus())
       .then(setStatus)
-      .catch(report)
+      .catch((e: unknown) => {
+        headerKey = '' // show the switch as it really is again
+        renderHeader()
+        report(e)
+      })
       .finally(() => (pass.disabled = false))
   })
   const pause: HTMLButtonElement = button(s?.paused ? t('resume') : t('pause'), () => {
@@ -227,6 +238,7 @@ function build(): void {
   document.documentElement.lang = lang()
   document.title = t('appName')
   bannerKey = ''
+  headerKey = ''
   if (panels) panels[view.tab].onHide?.()
   panels = {
     keys: keysPanel(() => {
