@@ -242,6 +242,21 @@ func checkListSize(w http.ResponseWriter, field string, list []string, example s
 	return false
 }
 
+// idList checks the size of a list of key ids (or raw keys, see
+// resolveRefs) sent as field and resolves it to key ids, answering the
+// client itself (400, naming the bad entries) when that fails.
+func idList(w http.ResponseWriter, field string, list []string, example string) ([]string, bool) {
+	if !checkListSize(w, field, list, example) {
+		return nil, false
+	}
+	ids, bad := resolveRefs(list)
+	if len(bad) > 0 {
+		refusedRefs(w, field, bad)
+		return nil, false
+	}
+	return ids, true
+}
+
 // knownIDs answers 400 when some ids name no stored key, and reports
 // whether all are known.
 func (a *App) knownIDs(w http.ResponseWriter, r *http.Request, ids []string) bool {
@@ -629,12 +644,8 @@ func (a *App) apiDeleteKeys(w http.ResponseWriter, r *http.Request) {
 	case in.IDs != nil:
 		field, list = "ids", in.IDs
 	}
-	if !checkListSize(w, field, list, `"AIza…" or "k0123456789abcdef"`) {
-		return
-	}
-	ids, bad := resolveRefs(list)
-	if len(bad) > 0 {
-		refusedRefs(w, field, bad)
+	ids, ok := idList(w, field, list, `"AIza…" or "k0123456789abcdef"`)
+	if !ok {
 		return
 	}
 	res, err := a.vault.Delete(r.Context(), ids)
@@ -817,12 +828,8 @@ func (a *App) apiStartCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	var ids []string
 	if in.IDs != nil {
-		if !checkListSize(w, "ids", in.IDs, `"k0123456789abcdef"`) {
-			return
-		}
-		var bad []badRef
-		if ids, bad = resolveRefs(in.IDs); len(bad) > 0 {
-			refusedRefs(w, "ids", bad)
+		var ok bool
+		if ids, ok = idList(w, "ids", in.IDs, `"k0123456789abcdef"`); !ok {
 			return
 		}
 		if !a.knownIDs(w, r, ids) {
@@ -995,12 +1002,8 @@ func (a *App) apiRestore(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusBadRequest, `send "ids" or "all", not both`)
 		return
 	case in.IDs != nil:
-		if !checkListSize(w, "ids", in.IDs, `"k0123456789abcdef"`) {
-			return
-		}
-		ids, bad := resolveRefs(in.IDs)
-		if len(bad) > 0 {
-			refusedRefs(w, "ids", bad)
+		ids, ok := idList(w, "ids", in.IDs, `"k0123456789abcdef"`)
+		if !ok {
 			return
 		}
 		if !a.knownIDs(w, r, ids) {
@@ -1044,12 +1047,8 @@ func (a *App) apiPurge(w http.ResponseWriter, r *http.Request) {
 	}
 	var ids []string
 	if in.IDs != nil {
-		if !checkListSize(w, "ids", in.IDs, `"k0123456789abcdef"`) {
-			return
-		}
-		var bad []badRef
-		if ids, bad = resolveRefs(in.IDs); len(bad) > 0 {
-			refusedRefs(w, "ids", bad)
+		var ok bool
+		if ids, ok = idList(w, "ids", in.IDs, `"k0123456789abcdef"`); !ok {
 			return
 		}
 	}

@@ -17,7 +17,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -52,31 +51,13 @@ func uiKeys(rnd *rand.Rand, n int) []string {
 	return out
 }
 
-// uiLog collects the app's log from many goroutines.
-type uiLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *uiLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *uiLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // uiEnv is a started App serving the built UI, with the fake Gemini upstream, two stored keys
 // that carried some traffic, and the text the UI test pastes.
 type uiEnv struct {
 	a        *App
 	fake     *proxytest.Server
 	base     string
-	logs     *uiLog
+	logs     *lockedBuffer
 	chromium string
 	keys     []string // every raw key: seed + fresh
 	seed     []string // stored before the UI opens
@@ -104,7 +85,7 @@ func newUIEnv(t *testing.T) *uiEnv {
 	}
 
 	fake := proxytest.New(t)
-	logs := &uiLog{}
+	logs := &lockedBuffer{}
 	ctx := context.Background()
 	a, err := New(ctx, Options{
 		DataDir: t.TempDir(), SecretStore: "file", Passphrase: "pw", Addr: "127.0.0.1:0",

@@ -151,23 +151,11 @@ func (b *bench) rss(ctx context.Context, upstream string) (*RSSReport, error) {
 	logs := &tail{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	dieWithParent(cmd)
-	if err := cmd.Start(); err != nil {
+	done, stop, err := startProcess(cmd)
+	if err != nil {
 		return nil, err
 	}
-	done := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(done)
-	}()
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	}()
+	defer stop()
 	base := "http://" + addr
 	if err := waitHealthy(ctx, base, done); err != nil {
 		return nil, fmt.Errorf("gbd serve: %v: %s", err, firstLines([]byte(logs.String()), 3))
@@ -289,4 +277,26 @@ func waitHealthy(ctx context.Context, base string, exited <-chan struct{}) error
 func isRefused(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// startProcess starts cmd; done is closed when it exits, and stop ends it
+// (SIGTERM, then SIGKILL after 15 s) and waits for it.
+func startProcess(cmd *exec.Cmd) (done <-chan struct{}, stop func(), err error) {
+	if err := cmd.Start(); err != nil {
+		return nil, nil, err
+	}
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
+	return exited, func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+	}, nil
 }

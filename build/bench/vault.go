@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gemini-balance/desktop/app"
@@ -505,23 +504,11 @@ func startOnce(ctx context.Context, bin string, env, common []string, access str
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
 	url := "http://" + addr + "/v1beta/models/" + benchModel + ":generateContent"
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	done, stop, err := startProcess(cmd)
+	if err != nil {
 		return 0, err
 	}
-	done := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(done)
-	}()
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	}()
+	defer stop()
 	last := ""
 	for time.Since(start) < startupDeadline {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(nativeBody))
