@@ -54,6 +54,23 @@ const (
 	routeOpenAI
 )
 
+// dialectRoutes are the client API routes under /v1 that the proxy answers
+// by translation, by path without the /v1 prefix. Every other /v1 path that
+// is not a native Gemini resource (nativeV1Collections) gets a local 404 in
+// OpenAI's error shape and never reaches Google. A new dialect adds its
+// paths here (e.g. "/responses", "/messages") with its route kind.
+var dialectRoutes = map[string]route{
+	"/chat/completions": routeOpenAI,
+	"/embeddings":       routeOpenAI,
+}
+
+// nativeV1Collections are the Gemini API collections a /v1/{collection}
+// path may name (the rest of /v1 belongs to the OpenAI-style dialects).
+var nativeV1Collections = map[string]bool{
+	"models": true, "tunedModels": true, "files": true, "cachedContents": true, "operations": true,
+	"batches": true, "corpora": true, "generatedFiles": true, "fileSearchStores": true, "dynamic": true,
+}
+
 // routeOf decides who serves r. OpenAI and native Gemini share /v1/models:
 // a request that carries a Gemini-style key (x-goog-api-key or ?key=) is
 // native, one with Authorization: Bearer is OpenAI (DESIGN §3).
@@ -64,8 +81,6 @@ func routeOf(r *http.Request) (route, string) {
 		return routeHealth, ""
 	case strings.HasPrefix(p, "/v1beta/openai/"):
 		return routeOpenAI, "/" + strings.TrimPrefix(p, "/v1beta/openai/")
-	case p == "/v1/chat/completions", p == "/v1/embeddings":
-		return routeOpenAI, strings.TrimPrefix(p, "/v1")
 	case p == "/chat/completions", p == "/embeddings", p == "/models", strings.HasPrefix(p, "/models/"):
 		return routeOpenAI, p
 	case p == "/v1/models" || strings.HasPrefix(p, "/v1/models/"):
@@ -74,11 +89,35 @@ func routeOf(r *http.Request) (route, string) {
 			return routeOpenAI, strings.TrimPrefix(p, "/v1")
 		}
 		return routeNative, ""
-	case strings.HasPrefix(p, "/v1beta/"), strings.HasPrefix(p, "/v1/"), strings.HasPrefix(p, "/v1alpha/"),
-		strings.HasPrefix(p, "/upload/"):
+	case strings.HasPrefix(p, "/v1/"):
+		sub := strings.TrimPrefix(p, "/v1")
+		if kind, ok := dialectRoutes[sub]; ok {
+			return kind, sub
+		}
+		collection, _, _ := strings.Cut(sub[1:], "/")
+		collection, _, _ = strings.Cut(collection, ":")
+		if nativeV1Collections[collection] {
+			return routeNative, ""
+		}
+		return routeOpenAI, sub // answered locally: unknown OpenAI-style route
+	case strings.HasPrefix(p, "/v1beta/"), strings.HasPrefix(p, "/v1alpha/"), strings.HasPrefix(p, "/upload/"):
 		return routeNative, ""
 	}
 	return routeAdmin, ""
+}
+
+// hasDotSegment reports whether a path has a "." or ".." segment, also
+// when it came percent-encoded (%2e%2e): such paths are refused rather than
+// forwarded or normalised.
+func hasDotSegment(p string) bool {
+	for p != "" {
+		var seg string
+		seg, p, _ = strings.Cut(p, "/")
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // ServeHTTP is the proxy's front door.
@@ -86,6 +125,10 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	cfg := s.cfg.Load()
 	if !hostAllowed(r.Host, cfg.AllowedHosts) {
 		http.Error(rw, "Forbidden: requests must be addressed to 127.0.0.1 or localhost (DNS-rebinding protection). For LAN use, add this host name to the allowed hosts in Settings.", http.StatusForbidden)
+		return
+	}
+	if hasDotSegment(r.URL.Path) || strings.Contains(r.URL.Path, "\\") {
+		http.Error(rw, "Bad Request: paths with . or .. segments are refused", http.StatusBadRequest)
 		return
 	}
 	kind, openAIPath := routeOf(r)

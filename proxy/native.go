@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strings"
 
@@ -57,9 +58,7 @@ func forwardedHeaders(in http.Header) http.Header {
 	for k, vs := range in {
 		switch http.CanonicalHeaderKey(k) {
 		case "Authorization", "X-Goog-Api-Key", "Cookie", "Host", "Content-Length",
-			"Accept-Encoding", "Connection", "Keep-Alive", "Proxy-Authorization", "Proxy-Connection",
-			"Te", "Trailer", "Transfer-Encoding", "Upgrade", "Origin", "Referer", "X-Forwarded-For",
-			"X-Real-Ip", "Forwarded":
+			"Accept-Encoding", "Origin", "Referer", "X-Forwarded-For", "X-Real-Ip", "Forwarded":
 			continue
 		}
 		if strings.HasPrefix(strings.ToLower(k), "sec-") || strings.HasPrefix(strings.ToLower(k), "access-control-") {
@@ -67,7 +66,32 @@ func forwardedHeaders(in http.Header) http.Header {
 		}
 		out[k] = vs
 	}
+	removeHopHeaders(out, in)
 	return out
+}
+
+// hopHeaders are the hop-by-hop headers of RFC 9110 §7.6.1 (the list
+// net/http/httputil.ReverseProxy uses): they describe one connection and
+// are never copied from one side of the proxy to the other.
+var hopHeaders = []string{
+	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+	"Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+// removeHopHeaders deletes from h the hop-by-hop headers and every header
+// that src's Connection header names. It is the one hop-by-hop filter,
+// used on every copy of headers to Google and back to the client.
+func removeHopHeaders(h, src http.Header) {
+	for _, f := range src.Values("Connection") {
+		for _, name := range strings.Split(f, ",") {
+			if name = textproto.TrimString(name); name != "" {
+				h.Del(name)
+			}
+		}
+	}
+	for _, name := range hopHeaders {
+		h.Del(name)
+	}
 }
 
 // forwardedQuery returns the client's query without any key.
@@ -243,19 +267,19 @@ func (s *Server) writeBodyError(w *responseWriter, err error, cfg *Config, openA
 	gemini.WriteError(w, status, "INVALID_ARGUMENT", msg)
 }
 
-// hopHeaders are never copied from the upstream answer.
-var hopHeaders = map[string]bool{
-	"Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true, "Proxy-Connection": true,
-	"Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
-	"Content-Length": true, "Content-Encoding": true, "Alt-Svc": true, "Set-Cookie": true,
-}
+// notCopiedDown are upstream answer headers the proxy does not pass on
+// besides the hop-by-hop ones: it sets the length and encoding itself, and
+// Google's cookies and Alt-Svc are not the client's business.
+var notCopiedDown = []string{"Content-Length", "Content-Encoding", "Alt-Svc", "Set-Cookie"}
 
+// copyResponseHeaders copies an upstream answer's headers to the client's.
 func copyResponseHeaders(dst, src http.Header) {
 	for k, vs := range src {
-		if hopHeaders[k] {
-			continue
-		}
-		dst[k] = vs
+		dst[k] = append([]string(nil), vs...)
+	}
+	removeHopHeaders(dst, src)
+	for _, name := range notCopiedDown {
+		dst.Del(name)
 	}
 }
 

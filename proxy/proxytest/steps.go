@@ -233,3 +233,32 @@ func Delay(d time.Duration, step Step) Step {
 		}
 	}}
 }
+
+// WithHeader adds the response header name: value to what step answers
+// (e.g. a Connection header naming another one, or a header echoing the key).
+func WithHeader(name, value string, step Step) Step {
+	return Step{name: fmt.Sprintf("WithHeader(%s, %s)", name, step.name), run: func(c *call) {
+		c.w.Header().Add(name, value)
+		step.run(c)
+	}}
+}
+
+// Trickle answers with status, contentType and body written n bytes at a
+// time, flushed after each piece, so that the reader sees the body split
+// at every n-th byte (a key echoed in it arrives in pieces).
+func Trickle(status int, contentType string, body []byte, n int) Step {
+	body = bytes.Clone(body)
+	if n < 1 {
+		n = 1
+	}
+	return Step{name: fmt.Sprintf("Trickle(%d, %d)", status, n), run: func(c *call) {
+		c.setHeaders(contentType, false)
+		c.w.WriteHeader(status)
+		for i := 0; i < len(body); i += n {
+			if _, err := c.w.Write(body[i:min(i+n, len(body))]); err != nil {
+				return
+			}
+			c.flush()
+		}
+	}}
+}
