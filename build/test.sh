@@ -89,7 +89,7 @@ summary() {
 }
 
 deps() {
-  ensure_apt "${BUILD_APT[@]}" "${TEST_APT[@]}"
+  ensure_apt "${BUILD_APT[@]}" "${TEST_APT[@]}" "${WINE_APT[@]}"
   ensure_go
   ensure_node
   npm_ci frontend
