@@ -679,7 +679,7 @@ var checkCases = []struct {
 	{nil, ResultOK, "active"},
 	{proxytest.InvalidKey, ResultInvalid, "invalid"},
 	{proxytest.ExpiredKey, ResultExpired, "expired"},
-	{proxytest.Disabled, ResultDisabled, "denied"},
+	{proxytest.Disabled, ResultDenied, "denied"},
 	{func() proxytest.Step { return proxytest.RateLimited("30s") }, ResultRateLimited, "active"},
 	{proxytest.DailyQuota, ResultRateLimited, "active"},
 	{proxytest.RegionRefused, ResultRegion, "active"},

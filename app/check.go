@@ -47,14 +47,15 @@ func (o CheckOptions) httpClient() *http.Client {
 // CheckResult is what a check says about a key.
 type CheckResult string
 
-// Check results. Only invalid, expired and disabled mean the key is dead;
-// rate_limited proves the key valid; region and network say nothing about
-// the key.
+// Check results. Only invalid, expired and denied mean the key is dead
+// (the same words as the key statuses they lead to); rate_limited proves
+// the key valid; region and network say nothing about the key. keyOutcomes
+// maps upstream classes to them.
 const (
 	ResultOK          CheckResult = "ok"
 	ResultInvalid     CheckResult = "invalid"
 	ResultExpired     CheckResult = "expired"
-	ResultDisabled    CheckResult = "disabled"     // disabled or blocked by Google
+	ResultDenied      CheckResult = "denied"       // disabled or blocked by Google (not by hand)
 	ResultRateLimited CheckResult = "rate_limited" // still valid
 	ResultRegion      CheckResult = "region"       // Google refuses the egress location: not the key's fault
 	ResultNetwork     CheckResult = "network"      // no usable answer: unknown
@@ -68,6 +69,7 @@ type CheckOutcome struct {
 	Reason string      `json:"reason,omitempty"`
 	// Status is the key's status after the check.
 	Status string `json:"status"`
+	class  gemini.Class
 }
 
 // CheckProgress is called after each outcome is stored: done of total
@@ -81,42 +83,6 @@ type CheckSummary struct {
 	ByResult map[CheckResult]int `json:"byResult"`
 	Canceled bool                `json:"canceled"`
 	Duration time.Duration       `json:"duration"`
-}
-
-// verdictStatus maps a check result to the store's verdict (see
-// store.CheckUpdate).
-func verdictStatus(r CheckResult) store.Status {
-	switch r {
-	case ResultOK, ResultRateLimited:
-		return store.StatusActive
-	case ResultInvalid:
-		return store.StatusInvalid
-	case ResultExpired:
-		return store.StatusExpired
-	case ResultDisabled:
-		return store.StatusDenied
-	}
-	return ""
-}
-
-// resultOf maps a classified upstream answer to a check result.
-func resultOf(v gemini.Verdict) CheckResult {
-	switch v.Class {
-	case gemini.ClassOK:
-		return ResultOK
-	case gemini.ClassKeyInvalid:
-		if strings.Contains(strings.ToLower(v.Reason), "expired") {
-			return ResultExpired
-		}
-		return ResultInvalid
-	case gemini.ClassKeyDenied:
-		return ResultDisabled
-	case gemini.ClassQuotaDaily, gemini.ClassRateLimited:
-		return ResultRateLimited
-	case gemini.ClassRegion:
-		return ResultRegion
-	}
-	return ResultNetwork
 }
 
 // checkBatch bounds how many outcomes are committed together, and
@@ -194,11 +160,11 @@ func (v *Vault) Check(ctx context.Context, ids []string, progress CheckProgress)
 	for range min(conc, max(len(todo), 1)) {
 		wg.Go(func() {
 			for j := range jobs {
-				r, reason := checkOne(ctx, client, base, j.secret, timeout)
+				class, reason := checkOne(ctx, client, base, j.secret, timeout)
 				if ctx.Err() != nil {
 					return // cancelled: this answer is not the key's
 				}
-				outcomes <- CheckOutcome{ID: j.key.ID, Result: r, Reason: reason}
+				outcomes <- CheckOutcome{ID: j.key.ID, Result: outcomeOf(class).result, Reason: reason, class: class}
 			}
 		})
 	}
@@ -228,7 +194,7 @@ func (v *Vault) Check(ctx context.Context, ids []string, progress CheckProgress)
 			if o.Result == ResultSkipped {
 				continue
 			}
-			updates = append(updates, store.CheckUpdate{ID: o.ID, Verdict: verdictStatus(o.Result), Result: string(o.Result), Reason: o.Reason, CheckedAt: now})
+			updates = append(updates, store.CheckUpdate{ID: o.ID, Verdict: outcomeOf(o.class).status, Result: string(o.Result), Reason: o.Reason, CheckedAt: now})
 		}
 		// Store even when ctx is cancelled: these outcomes are real.
 		keys, err := v.store.ApplyChecks(context.WithoutCancel(ctx), updates)
@@ -290,7 +256,7 @@ loop:
 	}
 	v.log.Info("keys checked", "total", sum.Total, "done", sum.Done, "canceled", sum.Canceled,
 		"ok", sum.ByResult[ResultOK], "invalid", sum.ByResult[ResultInvalid], "expired", sum.ByResult[ResultExpired],
-		"disabled", sum.ByResult[ResultDisabled], "rate_limited", sum.ByResult[ResultRateLimited],
+		"denied", sum.ByResult[ResultDenied], "rate_limited", sum.ByResult[ResultRateLimited],
 		"region", sum.ByResult[ResultRegion], "network", sum.ByResult[ResultNetwork], "took", sum.Duration)
 	if werr != nil {
 		return sum, werr
@@ -306,12 +272,12 @@ const maxCheckBody = 64 << 10
 
 // checkOne asks the models list with one key and classifies the answer.
 // The key travels only in the x-goog-api-key header.
-func checkOne(ctx context.Context, client *http.Client, base, secret string, timeout time.Duration) (CheckResult, string) {
+func checkOne(ctx context.Context, client *http.Client, base, secret string, timeout time.Duration) (gemini.Class, string) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1beta/models?pageSize=1", nil)
 	if err != nil {
-		return ResultNetwork, "bad upstream URL"
+		return gemini.ClassTransient, "bad upstream URL"
 	}
 	req.Header.Set("x-goog-api-key", secret)
 	resp, err := client.Do(req)
@@ -321,12 +287,12 @@ func checkOne(ctx context.Context, client *http.Client, base, secret string, tim
 		if errors.Is(err, context.DeadlineExceeded) {
 			reason = "no answer within " + timeout.String()
 		}
-		return ResultNetwork, redactKey(reason, secret)
+		return v.Class, redactKey(reason, secret)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxCheckBody))
 	if err != nil && resp.StatusCode/100 != 2 {
-		return ResultNetwork, "answer cut short: " + redactKey(err.Error(), secret)
+		return gemini.ClassTransient, "answer cut short: " + redactKey(err.Error(), secret)
 	}
 	if resp.StatusCode/100 == 2 {
 		// A models list is not a generateContent answer: no body, no
@@ -334,7 +300,7 @@ func checkOne(ctx context.Context, client *http.Client, base, secret string, tim
 		body = nil
 	}
 	v := gemini.Classify(resp.StatusCode, body)
-	return resultOf(v), redactKey(v.Reason, secret)
+	return v.Class, redactKey(v.Reason, secret)
 }
 
 // redactKey removes the key from a text (an upstream or proxy that echoes

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gemini-balance/desktop/app/store"
 	"github.com/gemini-balance/desktop/proxy"
+	"github.com/gemini-balance/desktop/proxy/gemini"
 )
 
 // Recorder receives the proxy's finished requests and writes them to the
@@ -15,6 +16,10 @@ import (
 // buffer is full the event is counted as dropped). It also records keys
 // that Google rejected during a request as dead in the store, so the UI
 // shows them and Prune can remove them.
+//
+// Requests refused for a missing or wrong access key are only counted (one
+// aggregate per flush, no request-log row each): a flood of them can
+// neither fill the buffer nor push real requests out of the log.
 type Recorder struct {
 	store   *store.Store
 	vault   *Vault
@@ -22,6 +27,8 @@ type Recorder struct {
 	ch      chan proxy.Result
 	enabled atomic.Bool
 	dropped atomic.Int64
+	// unauthenticated counts refused requests since the last flush.
+	unauthenticated atomic.Int64
 	// OnFlush, if set before Run, is called after each batch is stored.
 	OnFlush func()
 }
@@ -52,6 +59,10 @@ func (r *Recorder) Record(res proxy.Result) {
 	if !r.enabled.Load() {
 		return
 	}
+	if res.Class == gemini.ClassUnauthenticated {
+		r.unauthenticated.Add(1)
+		return
+	}
 	select {
 	case r.ch <- res:
 	default:
@@ -73,7 +84,7 @@ func (r *Recorder) Run(ctx context.Context) {
 				batch = batch[:0]
 			}
 		case <-t.C:
-			if len(batch) > 0 {
+			if len(batch) > 0 || r.unauthenticated.Load() > 0 {
 				r.flush(ctx, batch)
 				batch = batch[:0]
 			}
@@ -95,21 +106,30 @@ func (r *Recorder) Run(ctx context.Context) {
 	}
 }
 
-// flush stores one batch. Every upstream attempt is an event of its key
-// (a retried attempt has status 0), so per-key statistics count what each
-// key was asked and how it answered.
+// flush stores one batch, plus the unauthenticated requests counted since
+// the last flush as one aggregate. Every upstream attempt is an event of
+// its key (a retried attempt has status 0), so per-key statistics count
+// what each key was asked and how it answered.
 func (r *Recorder) flush(ctx context.Context, batch []proxy.Result) {
-	if len(batch) == 0 {
+	events := make([]store.UsageEvent, 0, len(batch)+len(batch)/4+1)
+	if n := r.unauthenticated.Swap(0); n > 0 {
+		c := gemini.ClassUnauthenticated
+		events = append(events, store.UsageEvent{Time: time.Now(), Class: c.String(), Failed: c.Failure(), Count: n, Status: 401})
+	}
+	if len(events) == 0 && len(batch) == 0 {
 		return
 	}
-	events := make([]store.UsageEvent, 0, len(batch)+len(batch)/4)
-	type dead struct{ id, class, reason string }
+	type dead struct {
+		id     string
+		class  gemini.Class
+		reason string
+	}
 	var deads []dead
 	for _, res := range batch {
 		for _, f := range res.Failures {
 			events = append(events, store.UsageEvent{
 				Time: res.Time, Route: res.Route, Model: res.Model, KeyID: f.KeyID,
-				Class: f.Class, Stream: res.Stream,
+				Class: f.Class.String(), Failed: f.Class.Failure(), Stream: res.Stream,
 			})
 			deads = append(deads, dead{f.KeyID, f.Class, f.Reason})
 		}
@@ -119,7 +139,7 @@ func (r *Recorder) flush(ctx context.Context, batch []proxy.Result) {
 		}
 		events = append(events, store.UsageEvent{
 			Time: res.Time, Route: res.Route, Model: res.Model, KeyID: keyID, Status: res.Status,
-			Attempts: res.Attempts, Class: res.Class, Latency: res.Latency, Stream: res.Stream,
+			Attempts: res.Attempts, Class: res.Class.String(), Failed: res.Class.Failure(), Latency: res.Latency, Stream: res.Stream,
 			PromptTokens: res.PromptTokens, OutputTokens: res.OutputTokens, ThoughtTokens: res.ThoughtTokens,
 		})
 		if keyID != "" {
@@ -130,19 +150,10 @@ func (r *Recorder) flush(ctx context.Context, batch []proxy.Result) {
 		r.log.Warn("statistics not stored", "events", len(events), "err", err)
 	}
 	for _, d := range deads {
-		var result CheckResult
-		switch d.class {
-		case "key_invalid":
-			result = ResultInvalid
-		case "key_denied":
-			result = ResultDisabled
-		default:
+		if d.id == "" || d.id == proxy.PassthroughKeyID || !outcomeOf(d.class).status.Dead() {
 			continue
 		}
-		if d.id == "" || d.id == "passthrough" {
-			continue
-		}
-		if err := r.vault.MarkDead(ctx, d.id, result, d.reason); err != nil {
+		if err := r.vault.MarkDead(ctx, d.id, d.class, d.reason); err != nil {
 			r.log.Warn("could not mark a rejected key", "key", d.id, "err", err)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/gemini-balance/desktop/app/store"
 	"github.com/gemini-balance/desktop/proxy/apikey"
+	"github.com/gemini-balance/desktop/proxy/gemini"
+	"github.com/gemini-balance/desktop/proxy/keypool"
 )
 
 // Statistics and the request log, once for both front doors: the
@@ -44,12 +46,39 @@ type UsageCounts struct {
 	ThoughtTokens int64            `json:"thoughtTokens"`
 }
 
+// countsOf derives successes, failures and rate limits from the stored
+// per-class counts, by what each gemini.Class means. A name this version
+// does not know counts as a failure.
 func countsOf(c store.Counts) UsageCounts {
 	by := c.ByClass
 	if by == nil {
 		by = map[string]int64{}
 	}
-	return UsageCounts{c.Requests, c.Successes, c.Failures, c.RateLimited, by, c.PromptTokens, c.OutputTokens, c.ThoughtTokens}
+	out := UsageCounts{Requests: c.Requests, ByClass: by, PromptTokens: c.PromptTokens, OutputTokens: c.OutputTokens, ThoughtTokens: c.ThoughtTokens}
+	for name, n := range by {
+		class, known := gemini.ParseClass(name)
+		switch {
+		case known && class == gemini.ClassOK:
+			out.Successes += n
+		case !known || class.Failure():
+			out.Failures += n
+		}
+		if class.RateLimited() {
+			out.RateLimited += n
+		}
+	}
+	return out
+}
+
+// rateLimitedOf sums the Google 429s of per-class counts.
+func rateLimitedOf(byClass map[string]int64) int64 {
+	var n int64
+	for name, v := range byClass {
+		if c, ok := gemini.ParseClass(name); ok && c.RateLimited() {
+			n += v
+		}
+	}
+	return n
 }
 
 func (c *UsageCounts) add(o UsageCounts) {
@@ -254,16 +283,16 @@ func (a *App) StatsSeries(ctx context.Context, q SeriesQuery) (SeriesAnswer, err
 // free-tier day (midnight to midnight, US Pacific).
 func (a *App) StatsToday(ctx context.Context) (TodayAnswer, error) {
 	now := time.Now()
-	counts, err := a.store.TodayCounts(ctx, now)
+	start, end := keypool.QuotaDay(now)
+	counts, err := a.store.TodayCounts(ctx, start, now)
 	if err != nil {
 		return TodayAnswer{}, err
 	}
 	keys := a.previews(ctx, keyIDsOf(counts, func(c store.DayCount) string { return c.KeyID }))
-	start := store.FreeTierDayStart(now)
-	out := TodayAnswer{DayStart: start, ResetsAt: start.AddDate(0, 0, 1), Counts: make([]TodayCount, len(counts))}
+	out := TodayAnswer{DayStart: start, ResetsAt: end, Counts: make([]TodayCount, len(counts))}
 	for i, c := range counts {
 		k := keys[c.KeyID]
-		out.Counts[i] = TodayCount{c.KeyID, k.Preview, k.Label, c.Model, c.Requests, c.RateLimited}
+		out.Counts[i] = TodayCount{c.KeyID, k.Preview, k.Label, c.Model, c.Requests, rateLimitedOf(c.ByClass)}
 	}
 	return out, nil
 }

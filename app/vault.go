@@ -12,6 +12,7 @@ import (
 	"github.com/gemini-balance/desktop/app/keychain"
 	"github.com/gemini-balance/desktop/app/store"
 	"github.com/gemini-balance/desktop/proxy/apikey"
+	"github.com/gemini-balance/desktop/proxy/gemini"
 	"github.com/gemini-balance/desktop/proxy/keypool"
 )
 
@@ -527,14 +528,14 @@ func (v *Vault) PurgeExpired(ctx context.Context) (DeleteResult, error) {
 
 // MarkDead records that live traffic found a key dead (the proxy already
 // disabled it in the pool): status invalid / expired / denied with the
-// reason, so the UI shows it and Prune can remove it. Results other than
-// those three are ignored.
-func (v *Vault) MarkDead(ctx context.Context, id string, result CheckResult, reason string) error {
-	verdict := verdictStatus(result)
-	if !verdict.Dead() {
+// reason, so the UI shows it and Prune can remove it. Classes that do not
+// make a key dead (see keyOutcomes) are ignored.
+func (v *Vault) MarkDead(ctx context.Context, id string, class gemini.Class, reason string) error {
+	o := outcomeOf(class)
+	if !o.status.Dead() {
 		return nil
 	}
-	keys, err := v.store.ApplyChecks(ctx, []store.CheckUpdate{{ID: id, Verdict: verdict, Result: string(result), Reason: reason, CheckedAt: v.now()}})
+	keys, err := v.store.ApplyChecks(ctx, []store.CheckUpdate{{ID: id, Verdict: o.status, Result: string(o.result), Reason: reason, CheckedAt: v.now()}})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gemini-balance/desktop/app/keychain"
 	"github.com/gemini-balance/desktop/proxy/apikey"
+	"github.com/gemini-balance/desktop/proxy/gemini"
 	"github.com/gemini-balance/desktop/proxy/proxytest"
 )
 
@@ -33,7 +34,7 @@ func TestVaultCheckEveryResult(t *testing.T) {
 		{nil, ResultOK, "active", true},
 		{ptr(proxytest.InvalidKey()), ResultInvalid, "invalid", false},
 		{ptr(proxytest.ExpiredKey()), ResultExpired, "expired", false},
-		{ptr(proxytest.Disabled()), ResultDisabled, "denied", false},
+		{ptr(proxytest.Disabled()), ResultDenied, "denied", false},
 		{ptr(proxytest.RateLimited("30s")), ResultRateLimited, "active", true},
 		{ptr(proxytest.DailyQuota()), ResultRateLimited, "active", true},
 		{ptr(proxytest.BareRateLimit()), ResultRateLimited, "active", true},
@@ -220,13 +221,13 @@ func TestVaultMarkDead(t *testing.T) {
 	keys := fakeKeys(testRand(t), 2)
 	e.v.AddBulk(ctx, strings.Join(keys, "\n"))
 	id := apikey.ID(keys[0])
-	if err := e.v.MarkDead(ctx, id, ResultRateLimited, "429"); err != nil {
+	if err := e.v.MarkDead(ctx, id, gemini.ClassRateLimited, "429"); err != nil {
 		t.Fatal(err)
 	}
 	if k, _ := e.v.Get(ctx, id); k.Status != "active" {
 		t.Fatalf("MarkDead(rate_limited) → %s, want active (ignored)", k.Status)
 	}
-	if err := e.v.MarkDead(ctx, id, ResultInvalid, "invalid API key"); err != nil {
+	if err := e.v.MarkDead(ctx, id, gemini.ClassKeyInvalid, "invalid API key"); err != nil {
 		t.Fatal(err)
 	}
 	if k, _ := e.v.Get(ctx, id); k.Status != "invalid" || k.Reason != "invalid API key" {

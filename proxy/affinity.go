@@ -36,7 +36,7 @@ func newAffinity(max int) *affinity {
 
 // remember ties resource (e.g. "files/abc", "upload:ID") to keyID.
 func (a *affinity) remember(resource, keyID string) {
-	if resource == "" || keyID == "" || keyID == "passthrough" {
+	if resource == "" || keyID == "" || keyID == PassthroughKeyID {
 		return
 	}
 	a.mu.Lock()

@@ -132,12 +132,12 @@ func (s *Server) exchange(ctx context.Context, cfg *Config, c *call, res *Result
 		if err != nil {
 			v := gemini.ClassifyError(err)
 			if v.Class == gemini.ClassCanceled || ctx.Err() != nil {
-				res.Class = gemini.ClassCanceled.String()
+				res.Class = gemini.ClassCanceled
 				return nil, errClientGone
 			}
-			res.Class = v.Class.String()
+			res.Class = v.Class
 			s.report(key.ID, c.model, v)
-			res.Failures = append(res.Failures, AttemptFailure{KeyID: key.ID, Class: v.Class.String(), Reason: v.Reason})
+			res.Failures = append(res.Failures, AttemptFailure{KeyID: key.ID, Class: v.Class, Reason: v.Reason})
 			s.log.Debug("upstream attempt failed", "key", key.ID, "model", c.model, "class", v.Class.String(), "err", gemini.Redact(err.Error()))
 			last, lastErr = nil, err
 			if !s.backoff(ctx, cfg, attempt, maxAttempts) {
@@ -145,7 +145,7 @@ func (s *Server) exchange(ctx context.Context, cfg *Config, c *call, res *Result
 			}
 			continue
 		}
-		res.Class, res.Reason = a.verdict.Class.String(), a.verdict.Reason
+		res.Class, res.Reason = a.verdict.Class, a.verdict.Reason
 		s.report(key.ID, c.model, a.verdict)
 		if !a.verdict.Retry() || attempt == maxAttempts {
 			if last != nil {
@@ -153,7 +153,7 @@ func (s *Server) exchange(ctx context.Context, cfg *Config, c *call, res *Result
 			}
 			return a, nil
 		}
-		res.Failures = append(res.Failures, AttemptFailure{KeyID: key.ID, Class: a.verdict.Class.String(), Reason: a.verdict.Reason})
+		res.Failures = append(res.Failures, AttemptFailure{KeyID: key.ID, Class: a.verdict.Class, Reason: a.verdict.Reason})
 		s.log.Debug("upstream attempt retried", "key", key.ID, "model", c.model, "status", a.resp.StatusCode, "class", a.verdict.Class.String())
 		if last != nil {
 			last.close()
@@ -178,7 +178,7 @@ func (s *Server) exchange(ctx context.Context, cfg *Config, c *call, res *Result
 // pickKey returns the key for the next attempt.
 func (s *Server) pickKey(c *call, tried []string) (keypool.Key, error) {
 	if !c.clientKey.IsZero() {
-		return keypool.Key{ID: "passthrough", Secret: c.clientKey}, nil
+		return keypool.Key{ID: PassthroughKeyID, Secret: c.clientKey}, nil
 	}
 	if c.pinned != "" {
 		k, ok := s.pool.Get(c.pinned)
@@ -197,7 +197,7 @@ func (s *Server) pickKey(c *call, tried []string) (keypool.Key, error) {
 // report tells the pool what an attempt meant for its key. Passthrough keys
 // are not in the pool; a cancelled request is never held against a key.
 func (s *Server) report(keyID, model string, v gemini.Verdict) {
-	if keyID == "passthrough" || v.Class == gemini.ClassCanceled {
+	if keyID == PassthroughKeyID || v.Class == gemini.ClassCanceled {
 		return
 	}
 	s.pool.Report(keyID, model, poolEvent(v))
@@ -209,7 +209,7 @@ func poolEvent(v gemini.Verdict) keypool.Event {
 	switch v.Class {
 	case gemini.ClassOK:
 		return keypool.Event{Kind: keypool.Success}
-	case gemini.ClassKeyInvalid, gemini.ClassKeyDenied:
+	case gemini.ClassKeyInvalid, gemini.ClassKeyExpired, gemini.ClassKeyDenied:
 		return keypool.Event{Kind: keypool.Disable, Reason: v.Reason}
 	case gemini.ClassQuotaDaily:
 		return keypool.Event{Kind: keypool.DailyQuota, Reason: v.Reason}

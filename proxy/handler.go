@@ -206,10 +206,15 @@ func (s *Server) finish(w *responseWriter, r *http.Request, res *Result) {
 	if res.Status == 0 {
 		res.Status = 499
 	}
+	if res.Attempts == 0 && res.Class == gemini.ClassOK {
+		// No upstream answer: the proxy answered by itself (a rejection, a
+		// local error, or a locally served success).
+		res.Class = gemini.LocalClass(res.Status)
+	}
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 		slog.String("id", res.ID), slog.String("route", res.Route), slog.String("method", res.Method),
 		slog.String("model", res.Model), slog.String("key", res.KeyID), slog.Int("status", res.Status),
-		slog.Int("attempts", res.Attempts), slog.String("class", res.Class), slog.Bool("stream", res.Stream),
+		slog.Int("attempts", res.Attempts), slog.String("class", res.Class.String()), slog.Bool("stream", res.Stream),
 		slog.Duration("latency", res.Latency.Round(time.Millisecond)))
 	if s.rec != nil {
 		s.rec.Record(*res)

@@ -229,11 +229,11 @@ func (s *Server) commitNative(w *responseWriter, r *http.Request, a *answer, res
 // cannot take the half answer for a whole one.
 func (s *Server) abortStream(w *responseWriter, r *http.Request, res *Result, err error) {
 	if r.Context().Err() != nil {
-		res.Class = gemini.ClassCanceled.String()
+		res.Class = gemini.ClassCanceled
 		res.Status = 499
 		return
 	}
-	res.Class = gemini.ClassTransient.String()
+	res.Class = gemini.ClassTransient
 	res.Status = http.StatusBadGateway
 	s.log.Warn("upstream stream broke after the first byte; aborting the response", "id", res.ID, "key", res.KeyID, "err", gemini.Redact(err.Error()))
 	w.aborted = true

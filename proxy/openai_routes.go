@@ -170,12 +170,12 @@ func (s *Server) openAIStream(w *responseWriter, r *http.Request, res *Result, a
 	for {
 		chunks, err := st.Translate(ev.Data)
 		if err != nil {
-			res.Class, res.Status = gemini.ClassTransient.String(), http.StatusBadGateway
+			res.Class, res.Status = gemini.ClassTransient, http.StatusBadGateway
 			fail(asOpenAIError(err))
 			return
 		}
 		if err := emit(chunks); err != nil {
-			res.Class, res.Status = gemini.ClassCanceled.String(), 499
+			res.Class, res.Status = gemini.ClassCanceled, 499
 			return
 		}
 		ev, err = a.events.Next()
@@ -184,10 +184,10 @@ func (s *Server) openAIStream(w *responseWriter, r *http.Request, res *Result, a
 		}
 		if err != nil {
 			if r.Context().Err() != nil {
-				res.Class, res.Status = gemini.ClassCanceled.String(), 499
+				res.Class, res.Status = gemini.ClassCanceled, 499
 				return
 			}
-			res.Class, res.Status = gemini.ClassTransient.String(), http.StatusBadGateway
+			res.Class, res.Status = gemini.ClassTransient, http.StatusBadGateway
 			s.log.Warn("upstream stream broke after the first byte; ending with an error event", "id", res.ID, "key", res.KeyID, "err", gemini.Redact(err.Error()))
 			fail(&openai.Error{Status: http.StatusBadGateway, Type: "server_error", Message: "the upstream stream broke off before it was complete; the answer above is partial"})
 			return

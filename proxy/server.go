@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gemini-balance/desktop/proxy/gemini"
 	"github.com/gemini-balance/desktop/proxy/keypool"
 	"github.com/gemini-balance/desktop/proxy/openai"
 )
@@ -32,8 +33,8 @@ type Result struct {
 	KeyID    string // the key that produced the answer ("" if none)
 	Status   int    // HTTP status sent to the client (499 when the client left)
 	Attempts int
-	Class    string // gemini.Class of the last upstream answer
-	Reason   string // why, when the class is a failure (never a key)
+	Class    gemini.Class // of the last upstream answer, or of the proxy's own answer (gemini.LocalClass)
+	Reason   string       // why, when the class is a failure (never a key)
 	Latency  time.Duration
 	Stream   bool
 	// Failures lists the (key, class) of every attempt that was retried.
@@ -45,9 +46,14 @@ type Result struct {
 // AttemptFailure is one upstream attempt that did not produce the answer.
 type AttemptFailure struct {
 	KeyID  string
-	Class  string
+	Class  gemini.Class
 	Reason string
 }
+
+// PassthroughKeyID is the KeyID of requests served with the client's own
+// Gemini key in passthrough mode: that key is not in the pool and never
+// stored.
+const PassthroughKeyID = "passthrough"
 
 // Server is the proxy: an http.Handler plus the listener it runs on.
 type Server struct {

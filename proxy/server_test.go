@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gemini-balance/desktop/proxy/gemini"
 	"github.com/gemini-balance/desktop/proxy/keypool"
 	"github.com/gemini-balance/desktop/proxy/proxytest"
 )
@@ -389,7 +390,7 @@ func TestClientCancelIsNotHeldAgainstKey(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	res := e.rec.results()
-	if len(res) != 1 || res[0].Class != "canceled" {
+	if len(res) != 1 || res[0].Class != gemini.ClassCanceled {
 		t.Fatalf("results = %+v, want one canceled", res)
 	}
 	for _, st := range e.pool.States() {

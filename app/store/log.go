@@ -45,12 +45,24 @@ type logRow struct {
 	ThoughtTokens int64
 }
 
-// insertLog appends one request-log row per event, in event order, with
-// one statement.
+// insertLog appends one request-log row per event (aggregate events
+// excepted), in event order, with one statement.
 func insertLog(tx *gorm.DB, events []UsageEvent) error {
-	j := buildRows(len(events), func(j *jsonRows) {
+	n := 0
+	for i := range events {
+		if events[i].Count == 0 {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	j := buildRows(n, func(j *jsonRows) {
 		for i := range events {
 			e := &events[i]
+			if e.Count > 0 {
+				continue
+			}
 			stream := int64(0)
 			if e.Stream {
 				stream = 1

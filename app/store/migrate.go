@@ -20,6 +20,7 @@ type migration struct {
 // migrations is the ordered schema history.
 var migrations = []migration{
 	{1, "keys, settings, usage, request log", migrate1},
+	{2, "one vocabulary for key verdicts", migrate2},
 }
 
 func execAll(tx *gorm.DB, stmts ...string) error {
@@ -107,6 +108,20 @@ func migrate1(tx *gorm.DB) error {
 			thought_tokens INTEGER NOT NULL
 		)`,
 		`CREATE INDEX request_log_time ON request_log(time)`,
+	)
+}
+
+// migrate2 renames stored verdicts to the one vocabulary: the check result
+// "disabled" (by Google) is "denied", like the status it leads to
+// ("disabled" is left to keys disabled by hand); a key that traffic found
+// expired was stored "invalid" with the reason "API key expired": it is
+// "expired", as a check would have stored it.
+func migrate2(tx *gorm.DB) error {
+	return execAll(tx,
+		`UPDATE keys SET last_result = 'denied' WHERE last_result = 'disabled'`,
+		`UPDATE keys SET status = 'expired' WHERE status = 'invalid' AND reason = 'API key expired'`,
+		`UPDATE keys SET prev_status = 'expired' WHERE prev_status = 'invalid' AND reason = 'API key expired'`,
+		`UPDATE keys SET last_result = 'expired' WHERE last_result = 'invalid' AND reason = 'API key expired'`,
 	)
 }
 

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	_ "time/tzdata" // America/Los_Angeles on every OS
 )
 
 func openTest(t *testing.T) (*Store, string) {
@@ -412,7 +413,7 @@ func TestRecordBatchAndStats(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Minute)
 	ev := func(ago time.Duration, key, model, class string, p, o, th int64) UsageEvent {
 		return UsageEvent{Time: now.Add(-ago), Route: "gemini", Model: model, KeyID: key, Status: 200, Attempts: 1,
-			Class: class, Latency: 120 * time.Millisecond, PromptTokens: p, OutputTokens: o, ThoughtTokens: th}
+			Class: class, Failed: class != "ok" && class != "canceled", Latency: 120 * time.Millisecond, PromptTokens: p, OutputTokens: o, ThoughtTokens: th}
 	}
 	batch := []UsageEvent{
 		ev(0, k1, "gemini-2.5-flash", "ok", 10, 20, 5),
@@ -443,9 +444,9 @@ func TestRecordBatchAndStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]Counts{
-		k1: {Requests: 3, Successes: 2, Failures: 1, RateLimited: 1, PromptTokens: 11, OutputTokens: 22, ThoughtTokens: 5},
-		k2: {Requests: 2, Successes: 0, Failures: 1, RateLimited: 1, PromptTokens: 3},
-		"": {Requests: 1, Failures: 1},
+		k1: {Requests: 3, ByClass: map[string]int64{"ok": 2, "rate_limited": 1}, PromptTokens: 11, OutputTokens: 22, ThoughtTokens: 5},
+		k2: {Requests: 2, ByClass: map[string]int64{"quota_daily": 1, "canceled": 1}, PromptTokens: 3},
+		"": {Requests: 1, ByClass: map[string]int64{"client": 1}},
 	}
 	if len(byKey) != len(want) {
 		t.Fatalf("Totals(1h, ByKey) = %d groups, want %d: %+v", len(byKey), len(want), byKey)
@@ -453,7 +454,6 @@ func TestRecordBatchAndStats(t *testing.T) {
 	for _, tot := range byKey {
 		w := want[tot.KeyID]
 		got := tot.Counts
-		got.ByClass = nil
 		if fmt.Sprint(got) != fmt.Sprint(w) {
 			t.Errorf("Totals(1h)[%q] = %+v, want %+v", tot.KeyID, got, w)
 		}
@@ -480,10 +480,10 @@ func TestRecordBatchAndStats(t *testing.T) {
 	if len(series) != 10 {
 		t.Fatalf("Series(minute, 10 min) = %d points, want 10", len(series))
 	}
-	if last := series[9]; !last.Time.Equal(now) || last.Requests != 3 || last.Successes != 2 {
+	if last := series[9]; !last.Time.Equal(now) || last.Requests != 3 || last.ByClass["ok"] != 2 {
 		t.Errorf("Series last point = %+v, want %v with 3 requests, 2 ok", last, now)
 	}
-	if p := series[7]; p.Requests != 2 || p.RateLimited != 1 {
+	if p := series[7]; p.Requests != 2 || p.ByClass["quota_daily"] != 1 {
 		t.Errorf("Series point -2m = %+v, want 2 requests, 1 rate limited", p)
 	}
 	hs, err := s.Series(ctx, SeriesQuery{Resolution: Hour, Since: now.Add(-24 * time.Hour), KeyID: k2})
@@ -531,9 +531,6 @@ func TestTodayCountsPacificDay(t *testing.T) {
 	// 2026-11-01 is the day US DST ends: 25 hours long in Los Angeles.
 	dayStart := time.Date(2026, 11, 1, 0, 0, 0, 0, la)
 	now := time.Date(2026, 11, 1, 23, 30, 0, 0, la)
-	if got := FreeTierDayStart(now); !got.Equal(dayStart) {
-		t.Fatalf("FreeTierDayStart(%v) = %v, want %v", now, got, dayStart)
-	}
 	if now.Sub(dayStart) != 24*time.Hour+30*time.Minute {
 		t.Fatalf("test setup: the day should be 25 h long")
 	}
@@ -549,11 +546,11 @@ func TestTodayCountsPacificDay(t *testing.T) {
 	if err := s.RecordBatch(ctx, events); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.TodayCounts(ctx, now)
+	got, err := s.TodayCounts(ctx, dayStart, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []DayCount{{KeyID: k, Model: "m", Requests: 3, RateLimited: 1}, {KeyID: k, Model: "other", Requests: 1}}
+	want := []DayCount{{KeyID: k, Model: "m", Requests: 3, ByClass: map[string]int64{"ok": 2, "quota_daily": 1}}, {KeyID: k, Model: "other", Requests: 1, ByClass: map[string]int64{"ok": 1}}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("TodayCounts(%v) = %+v, want %+v", now, got, want)
 	}

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	_ "time/tzdata" // America/Los_Angeles on every OS
 
 	"gorm.io/gorm"
 )
@@ -14,32 +13,26 @@ import (
 // UsageEvent is one finished request (or upstream attempt — the caller
 // chooses) as the statistics see it. It never holds a body or a key.
 type UsageEvent struct {
-	Time          time.Time
-	Route         string // e.g. "gemini", "openai.chat"
-	Model         string
-	KeyID         string // empty when no key was used
-	Status        int    // HTTP status sent to the client
-	Attempts      int
-	Class         string // outcome class: "ok", "rate_limited", "quota_daily", "key_invalid", …
+	Time     time.Time
+	Route    string // e.g. "gemini", "openai.chat"
+	Model    string
+	KeyID    string // empty when no key was used
+	Status   int    // HTTP status sent to the client
+	Attempts int
+	Class    string // outcome class, named by the caller ("ok", "rate_limited", …)
+	// Failed says the request failed: it counts toward its key's failures.
+	Failed bool
+	// Count, when above 0, makes the event an aggregate: it stands for
+	// that many requests, counted in the usage buckets only, without
+	// request-log rows (e.g. a minute of unauthenticated requests). 0 is
+	// one request with its log row.
+	Count         int64
 	Latency       time.Duration
 	Stream        bool
 	PromptTokens  int64
 	OutputTokens  int64
 	ThoughtTokens int64
 }
-
-// Outcome classes the statistics treat specially; every other class is a
-// failure of that class.
-const (
-	ClassOK          = "ok"
-	ClassRateLimited = "rate_limited"
-	ClassQuotaDaily  = "quota_daily"
-	ClassCanceled    = "canceled"
-)
-
-// failure reports whether class counts as a failed request: anything but
-// success and a client that went away.
-func failure(class string) bool { return class != ClassOK && class != ClassCanceled }
 
 type bucketKey struct {
 	bucket            int64
@@ -56,7 +49,7 @@ type keyAgg struct {
 // RecordBatch stores a batch of events in ONE transaction: the per-minute
 // and per-hour usage buckets (the hourly rollup is maintained as events
 // arrive), the per-key counters and last-used times, and one request-log
-// row per event. Meant to be called by a batching recorder, never on the
+// row per event (an aggregate event, Count > 0, gets none). Meant to be called by a batching recorder, never on the
 // request path.
 func (s *Store) RecordBatch(ctx context.Context, events []UsageEvent) error {
 	if len(events) == 0 {
@@ -71,7 +64,7 @@ func (s *Store) RecordBatch(ctx context.Context, events []UsageEvent) error {
 			a = &bucketAgg{}
 			m[k] = a
 		}
-		a.n++
+		a.n += max(e.Count, 1)
 		a.prompt += e.PromptTokens
 		a.output += e.OutputTokens
 		a.thought += e.ThoughtTokens
@@ -80,9 +73,6 @@ func (s *Store) RecordBatch(ctx context.Context, events []UsageEvent) error {
 		e := &events[i]
 		if e.Time.IsZero() {
 			e.Time = time.Now()
-		}
-		if e.Class == "" {
-			e.Class = ClassOK
 		}
 		sec := e.Time.Unix()
 		add(minute, bucketKey{sec - mod(sec, 60), e.KeyID, e.Model, e.Class}, e)
@@ -93,9 +83,9 @@ func (s *Store) RecordBatch(ctx context.Context, events []UsageEvent) error {
 				k = &keyAgg{}
 				keys[e.KeyID] = k
 			}
-			k.n++
-			if failure(e.Class) {
-				k.fails++
+			k.n += max(e.Count, 1)
+			if e.Failed {
+				k.fails += max(e.Count, 1)
 			}
 			k.tokens += e.PromptTokens + e.OutputTokens + e.ThoughtTokens
 			k.lastUsed = max(k.lastUsed, e.Time.UnixMilli())
@@ -179,13 +169,11 @@ func updateKeys(tx *gorm.DB, keys map[string]*keyAgg) error {
 		WHERE keys.id = d.id`, j.text()).Error
 }
 
-// Counts are usage sums over some set of buckets.
+// Counts are usage sums over some set of buckets. What a class means
+// (success, failure, rate limit) is the caller's business.
 type Counts struct {
-	Requests    int64
-	Successes   int64 // class ok
-	Failures    int64 // every class but ok and canceled
-	RateLimited int64 // 429s: rate_limited + quota_daily
-	// ByClass counts requests per outcome class (ok included).
+	Requests int64
+	// ByClass counts requests per outcome class.
 	ByClass       map[string]int64
 	PromptTokens  int64
 	OutputTokens  int64
@@ -194,15 +182,6 @@ type Counts struct {
 
 func (c *Counts) add(class string, n, p, o, t int64) {
 	c.Requests += n
-	switch {
-	case class == ClassOK:
-		c.Successes += n
-	case failure(class):
-		c.Failures += n
-	}
-	if class == ClassRateLimited || class == ClassQuotaDaily {
-		c.RateLimited += n
-	}
 	if c.ByClass == nil {
 		c.ByClass = map[string]int64{}
 	}
@@ -377,42 +356,23 @@ func (s *Store) Series(ctx context.Context, q SeriesQuery) ([]Point, error) {
 	return points, nil
 }
 
-// freeTierZone is where Google's free-tier daily quotas reset (midnight
-// Pacific time).
-var freeTierZone = mustZone("America/Los_Angeles")
-
-func mustZone(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic(err) // time/tzdata is embedded: cannot happen
-	}
-	return loc
-}
-
-// FreeTierDayStart returns the start of the free-tier quota day that
-// contains now: the last midnight in America/Los_Angeles.
-func FreeTierDayStart(now time.Time) time.Time {
-	t := now.In(freeTierZone)
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, freeTierZone)
-}
-
 // DayCount is the number of requests of one (key, model) in the current
 // free-tier day.
 type DayCount struct {
 	KeyID    string
 	Model    string
 	Requests int64
-	// RateLimited counts the 429s among them.
-	RateLimited int64
+	// ByClass counts them per outcome class.
+	ByClass map[string]int64
 }
 
-// TodayCounts returns the request count per (key, model) since the start
-// of the free-tier day containing now (midnight US Pacific), to compare
-// against the free tier's requests-per-day limits. Pacific midnight is
-// always on a UTC hour, so the hourly buckets (which cover the 24–25
-// hours of a Pacific day, DST included) are exact.
-func (s *Store) TodayCounts(ctx context.Context, now time.Time) ([]DayCount, error) {
-	start := FreeTierDayStart(now).Unix()
+// TodayCounts returns the request count per (key, model) from dayStart
+// (the start of the free-tier quota day, keypool.QuotaDay) to now, to
+// compare against the free tier's requests-per-day limits. Pacific
+// midnight is always on a UTC hour, so the hourly buckets (which cover the
+// 24–25 hours of a Pacific day, DST included) are exact.
+func (s *Store) TodayCounts(ctx context.Context, dayStart, now time.Time) ([]DayCount, error) {
+	start := dayStart.Unix()
 	var rows []usageRow
 	err := s.db.WithContext(ctx).Raw(`SELECT key_id, model, class, SUM(requests) AS requests FROM usage_hour
 		WHERE bucket >= ? AND bucket <= ? AND key_id != '' GROUP BY key_id, model, class`, start, now.Unix()).Scan(&rows).Error
@@ -431,9 +391,10 @@ func (s *Store) TodayCounts(ctx context.Context, now time.Time) ([]DayCount, err
 			order = append(order, k)
 		}
 		d.Requests += r.Requests
-		if r.Class == ClassRateLimited || r.Class == ClassQuotaDaily {
-			d.RateLimited += r.Requests
+		if d.ByClass == nil {
+			d.ByClass = map[string]int64{}
 		}
+		d.ByClass[r.Class] += r.Requests
 	}
 	out := make([]DayCount, 0, len(order))
 	for _, k := range order {

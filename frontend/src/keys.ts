@@ -42,7 +42,7 @@ const resultLabels: Record<string, Key> = {
   ok: 'resOk',
   invalid: 'resInvalid',
   expired: 'resExpired',
-  disabled: 'resDisabled',
+  denied: 'resDenied',
   rate_limited: 'resRateLimited',
   region: 'resRegion',
   network: 'resNetwork',
@@ -599,7 +599,7 @@ export function keysPanel(changed: () => void = () => undefined): KeysPanel {
       { class: 'results' },
       ...Object.entries(job.byResult)
         .filter(([, n]) => n > 0)
-        .map(([r, n]) => h('span', { class: `count ${r === 'ok' || r === 'rate_limited' ? 'ok' : ['invalid', 'expired', 'disabled'].includes(r) ? 'bad' : 'muted'}`, 'data-result': r }, `${t(resultLabels[r] ?? 'stUnknown')} ${fmtNum(n)}`)),
+        .map(([r, n]) => h('span', { class: `count ${r === 'ok' || r === 'rate_limited' ? 'ok' : ['invalid', 'expired', 'denied'].includes(r) ? 'bad' : 'muted'}`, 'data-result': r }, `${t(resultLabels[r] ?? 'stUnknown')} ${fmtNum(n)}`)),
     )
   }
 

@@ -28,6 +28,18 @@ const (
 	ClassRegion                   // Google refuses the egress location
 	ClassClient                   // the request itself is wrong (404 model, other 4xx)
 	ClassCanceled                 // the client went away
+	ClassKeyExpired               // the key expired (a kind of invalid key, told apart for the user)
+
+	// Local outcomes: the proxy answered by itself, before or without an
+	// upstream answer. Classify never returns them; LocalClass maps the
+	// status of such an answer to one.
+
+	ClassUnauthenticated // 401: no or wrong access key
+	ClassForbidden       // 403 refused locally
+	ClassTooLarge        // 413: the request body is over the limit
+	ClassBadRequest      // any other local 4xx: a malformed request, an unknown route
+	ClassNoKey           // local 429: no usable key in the pool
+	ClassUnavailable     // local 5xx: the proxy is paused, the upstream cannot be reached
 )
 
 var classNames = [...]string{
@@ -41,16 +53,75 @@ var classNames = [...]string{
 	ClassRegion:      "region",
 	ClassClient:      "client",
 	ClassCanceled:    "canceled",
+	ClassKeyExpired:  "key_expired",
+
+	ClassUnauthenticated: "unauthenticated",
+	ClassForbidden:       "forbidden",
+	ClassTooLarge:        "too_large",
+	ClassBadRequest:      "bad_request",
+	ClassNoKey:           "no_key",
+	ClassUnavailable:     "unavailable",
 }
 
-// String returns the class name used in logs, statistics and the UI:
-// "ok", "key_invalid", "key_denied", "quota_daily", "rate_limited",
-// "transient", "empty", "region", "client" or "canceled".
+// String returns the class name used in logs, statistics, the request log
+// and the UI: "ok", "key_invalid", "key_expired", "key_denied",
+// "quota_daily", "rate_limited", "transient", "empty", "region", "client",
+// "canceled", and for local answers "unauthenticated", "forbidden",
+// "too_large", "bad_request", "no_key", "unavailable". These names are
+// stored: never rename one without a migration.
 func (c Class) String() string {
 	if c >= 0 && int(c) < len(classNames) {
 		return classNames[c]
 	}
 	return fmt.Sprintf("Class(%d)", int(c))
+}
+
+// MarshalText writes the class name, so JSON shows names, not numbers.
+func (c Class) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// ParseClass returns the class named name (as String writes it).
+func ParseClass(name string) (Class, bool) {
+	for i, n := range classNames {
+		if n == name {
+			return Class(i), true
+		}
+	}
+	return 0, false
+}
+
+// Failure reports whether a request with this outcome failed: everything
+// but a usable answer and a client that went away.
+func (c Class) Failure() bool { return c != ClassOK && c != ClassCanceled }
+
+// RateLimited reports whether the outcome is one of Google's 429s.
+func (c Class) RateLimited() bool { return c == ClassRateLimited || c == ClassQuotaDaily }
+
+// Local reports whether the proxy answered by itself (see LocalClass).
+func (c Class) Local() bool { return c >= ClassUnauthenticated && int(c) < len(classNames) }
+
+// LocalClass classifies an answer the proxy made without an upstream
+// answer, by its status: 401 unauthenticated, 403 forbidden, 413 too
+// large, 429 no usable key, 499 canceled, other 4xx bad request, 5xx
+// unavailable; below 400 it is ClassOK (a local answer that served the
+// request, such as a cached model list).
+func LocalClass(status int) Class {
+	switch {
+	case status < 400:
+		return ClassOK
+	case status == 401:
+		return ClassUnauthenticated
+	case status == 403:
+		return ClassForbidden
+	case status == 413:
+		return ClassTooLarge
+	case status == 429:
+		return ClassNoKey
+	case status == 499:
+		return ClassCanceled
+	case status < 500:
+		return ClassBadRequest
+	}
+	return ClassUnavailable
 }
 
 // Verdict is the outcome of one upstream attempt.
@@ -64,7 +135,7 @@ type Verdict struct {
 // (as long as nothing has been written to the client yet).
 func (v Verdict) Retry() bool {
 	switch v.Class {
-	case ClassKeyInvalid, ClassKeyDenied, ClassQuotaDaily, ClassRateLimited, ClassTransient, ClassEmpty:
+	case ClassKeyInvalid, ClassKeyExpired, ClassKeyDenied, ClassQuotaDaily, ClassRateLimited, ClassTransient, ClassEmpty:
 		return true
 	}
 	return false
@@ -137,7 +208,7 @@ func classifyKeyError(e *APIError, details []errorDetail) (Verdict, bool) {
 	switch {
 	case reason == "API_KEY_INVALID" || strings.Contains(msg, "API key not valid") || strings.Contains(msg, "API key expired"):
 		if strings.Contains(lower, "expired") {
-			return Verdict{Class: ClassKeyInvalid, Reason: "API key expired"}, true
+			return Verdict{Class: ClassKeyExpired, Reason: "API key expired"}, true
 		}
 		return Verdict{Class: ClassKeyInvalid, Reason: "invalid API key"}, true
 	case keyDeniedReasons[reason] != "":

@@ -35,7 +35,7 @@ func TestClassifyErrorFixtures(t *testing.T) {
 		shouldRetry bool
 	}{
 		"400-FAILED_PRECONDITION-user-location.json":            {400, ClassRegion, 0, RegionHint, false},
-		"400-INVALID_ARGUMENT-API_KEY_INVALID.expired.json":     {400, ClassKeyInvalid, 0, "API key expired", true},
+		"400-INVALID_ARGUMENT-API_KEY_INVALID.expired.json":     {400, ClassKeyExpired, 0, "API key expired", true},
 		"400-INVALID_ARGUMENT-API_KEY_INVALID.json":             {400, ClassKeyInvalid, 0, "invalid API key", true},
 		"403-PERMISSION_DENIED-SERVICE_DISABLED.json":           {403, ClassKeyDenied, 0, "disabled", true},
 		"403-PERMISSION_DENIED-unregistered-callers.json":       {403, ClassClient, 0, "unregistered callers", false},
@@ -232,11 +232,18 @@ func TestClassifyError(t *testing.T) {
 }
 
 func TestClassString(t *testing.T) {
-	want := []string{"ok", "key_invalid", "key_denied", "quota_daily", "rate_limited", "transient", "empty", "region", "client", "canceled"}
+	want := []string{"ok", "key_invalid", "key_denied", "quota_daily", "rate_limited", "transient", "empty", "region", "client", "canceled",
+		"key_expired", "unauthenticated", "forbidden", "too_large", "bad_request", "no_key", "unavailable"}
 	for i, w := range want {
 		if got := Class(i).String(); got != w {
 			t.Errorf("Class(%d).String() = %q, want %q", i, got, w)
 		}
+		if got, ok := ParseClass(w); !ok || got != Class(i) {
+			t.Errorf("ParseClass(%q) = %v, %v, want %v", w, got, ok, Class(i))
+		}
+	}
+	if _, ok := ParseClass("nonsense"); ok {
+		t.Errorf("ParseClass(nonsense) ok, want not")
 	}
 	if got := Class(99).String(); got != "Class(99)" {
 		t.Errorf("Class(99).String() = %q, want %q", got, "Class(99)")
@@ -247,6 +254,7 @@ func TestVerdictRetry(t *testing.T) {
 	retry := map[Class]bool{
 		ClassOK: false, ClassKeyInvalid: true, ClassKeyDenied: true, ClassQuotaDaily: true, ClassRateLimited: true,
 		ClassTransient: true, ClassEmpty: true, ClassRegion: false, ClassClient: false, ClassCanceled: false,
+		ClassKeyExpired: true, ClassUnauthenticated: false, ClassNoKey: false,
 	}
 	for c, want := range retry {
 		if got := (Verdict{Class: c}).Retry(); got != want {
@@ -274,5 +282,25 @@ func BenchmarkClassify429(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Classify(429, body)
+	}
+}
+
+func TestLocalClass(t *testing.T) {
+	for status, want := range map[int]Class{
+		200: ClassOK, 400: ClassBadRequest, 401: ClassUnauthenticated, 403: ClassForbidden, 404: ClassBadRequest,
+		413: ClassTooLarge, 429: ClassNoKey, 499: ClassCanceled, 502: ClassUnavailable, 503: ClassUnavailable,
+	} {
+		got := LocalClass(status)
+		if got != want {
+			t.Errorf("LocalClass(%d) = %v, want %v", status, got, want)
+		}
+		if got != ClassOK && got != ClassCanceled && (!got.Local() || !got.Failure()) {
+			t.Errorf("LocalClass(%d) = %v: Local() %v, Failure() %v, want both true", status, got, got.Local(), got.Failure())
+		}
+	}
+	for _, c := range []Class{ClassOK, ClassKeyExpired, ClassClient, ClassCanceled} {
+		if c.Local() {
+			t.Errorf("%v.Local() = true, want false", c)
+		}
 	}
 }

@@ -132,9 +132,30 @@ func backoff(level int) time.Duration {
 // nextPacificMidnight returns the next midnight in America/Los_Angeles after
 // now, when Google resets daily quotas.
 func (p *Pool) nextPacificMidnight(now int64) int64 {
-	t := time.Unix(0, now).In(p.pacific)
-	y, m, d := t.Date()
-	return time.Date(y, m, d+1, 0, 0, 0, 0, p.pacific).UnixNano()
+	_, end := QuotaDay(time.Unix(0, now))
+	return end.UnixNano()
+}
+
+// quotaZone is where Google's free-tier daily quotas reset.
+var quotaZone = loadQuotaZone()
+
+func loadQuotaZone() *time.Location {
+	loc, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil { // cannot happen with time/tzdata linked in
+		return time.FixedZone("PST", -8*60*60)
+	}
+	return loc
+}
+
+// QuotaDay returns the free-tier quota day that contains t: from the last
+// midnight in America/Los_Angeles (when Google resets daily quotas) to the
+// next one. A day is 23, 24 or 25 hours long (DST). The pool parks a
+// (key, model) whose daily quota is gone until end; the statistics count
+// today's requests from start.
+func QuotaDay(t time.Time) (start, end time.Time) {
+	l := t.In(quotaZone)
+	y, m, d := l.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, quotaZone), time.Date(y, m, d+1, 0, 0, 0, 0, quotaZone)
 }
 
 // model returns the state of model, creating it.

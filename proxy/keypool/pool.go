@@ -112,7 +112,6 @@ const (
 type Pool struct {
 	mu       sync.Mutex
 	now      func() time.Time
-	pacific  *time.Location
 	rng      *rand.Rand
 	strategy Strategy
 
@@ -154,13 +153,8 @@ func New(opts Options) *Pool {
 	if opts.Seed == 0 {
 		s1, s2 = rand.Uint64(), rand.Uint64()
 	}
-	pacific, err := time.LoadLocation("America/Los_Angeles")
-	if err != nil { // cannot happen with time/tzdata linked in
-		pacific = time.FixedZone("PST", -8*60*60)
-	}
 	return &Pool{
 		now:      now,
-		pacific:  pacific,
 		rng:      rand.New(rand.NewPCG(s1, s2)),
 		strategy: opts.Strategy,
 		byID:     make(map[string]*entry),

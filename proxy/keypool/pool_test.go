@@ -1059,3 +1059,26 @@ func TestConcurrentUse(t *testing.T) {
 		})
 	}
 }
+
+func TestQuotaDay(t *testing.T) {
+	la, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name       string
+		t          time.Time
+		start, end time.Time
+		hours      float64
+	}{
+		{"DST ends: 25 hours", time.Date(2026, 11, 1, 23, 30, 0, 0, la), time.Date(2026, 11, 1, 0, 0, 0, 0, la), time.Date(2026, 11, 2, 0, 0, 0, 0, la), 25},
+		{"DST starts: 23 hours", time.Date(2026, 3, 8, 12, 0, 0, 0, la), time.Date(2026, 3, 8, 0, 0, 0, 0, la), time.Date(2026, 3, 9, 0, 0, 0, 0, la), 23},
+		{"UTC evening is the same Pacific day", time.Date(2026, 6, 2, 6, 59, 0, 0, time.UTC), time.Date(2026, 6, 1, 0, 0, 0, 0, la), time.Date(2026, 6, 2, 0, 0, 0, 0, la), 24},
+		{"midnight starts a day", time.Date(2026, 6, 2, 0, 0, 0, 0, la), time.Date(2026, 6, 2, 0, 0, 0, 0, la), time.Date(2026, 6, 3, 0, 0, 0, 0, la), 24},
+	} {
+		start, end := QuotaDay(tt.t)
+		if !start.Equal(tt.start) || !end.Equal(tt.end) || end.Sub(start).Hours() != tt.hours {
+			t.Errorf("%s: QuotaDay(%v) = %v, %v, want %v, %v (%v h)", tt.name, tt.t, start, end, tt.start, tt.end, tt.hours)
+		}
+	}
+}

@@ -286,7 +286,7 @@ func TestSteps(t *testing.T) {
 		{DailyQuota(), 429, gemini.ClassQuotaDaily},
 		{BareRateLimit(), 429, gemini.ClassRateLimited},
 		{InvalidKey(), 400, gemini.ClassKeyInvalid},
-		{ExpiredKey(), 400, gemini.ClassKeyInvalid},
+		{ExpiredKey(), 400, gemini.ClassKeyExpired},
 		{Disabled(), 403, gemini.ClassKeyDenied},
 		{Unavailable(), 503, gemini.ClassTransient},
 		{Internal(), 500, gemini.ClassTransient},
