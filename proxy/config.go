@@ -60,6 +60,9 @@ type Config struct {
 	// OpenAI requests ask the proxy to fetch.
 	ImageFetchTimeout  time.Duration
 	ImageFetchMaxBytes int64
+	// BodyReadTimeout bounds reading a request body (default 2 minutes): a
+	// client that sends its body slower is cut off with 408.
+	BodyReadTimeout time.Duration
 	// TransientBackoff is the pause before retrying after a transient
 	// upstream error (default 250ms, grows with the attempt number).
 	TransientBackoff time.Duration
@@ -107,6 +110,9 @@ func (c Config) Normalize() (Config, error) {
 	}
 	if c.ImageFetchMaxBytes <= 0 {
 		c.ImageFetchMaxBytes = 20 << 20
+	}
+	if c.BodyReadTimeout <= 0 {
+		c.BodyReadTimeout = 2 * time.Minute
 	}
 	if c.TransientBackoff <= 0 {
 		c.TransientBackoff = 250 * time.Millisecond

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -124,10 +125,12 @@ func hasDotSegment(p string) bool {
 func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	cfg := s.cfg.Load()
 	if !hostAllowed(r.Host, cfg.AllowedHosts) {
+		dropBody(rw, r)
 		http.Error(rw, "Forbidden: requests must be addressed to 127.0.0.1 or localhost (DNS-rebinding protection). For LAN use, add this host name to the allowed hosts in Settings.", http.StatusForbidden)
 		return
 	}
 	if hasDotSegment(r.URL.Path) || strings.Contains(r.URL.Path, "\\") {
+		dropBody(rw, r)
 		http.Error(rw, "Bad Request: paths with . or .. segments are refused", http.StatusBadRequest)
 		return
 	}
@@ -157,20 +160,20 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	defer s.finish(w, r, res)
 
 	if cfg.Paused {
-		s.denyRequest(w, kind, http.StatusServiceUnavailable, "UNAVAILABLE", "the proxy is paused; resume it from the tray or the window")
+		s.denyRequest(w, r, kind, http.StatusServiceUnavailable, "UNAVAILABLE", "the proxy is paused; resume it from the tray or the window")
 		return
 	}
 	credential := clientCredential(r)
 	switch {
 	case cfg.Passthrough && credential == "":
-		s.denyRequest(w, kind, http.StatusUnauthorized, "UNAUTHENTICATED", "passthrough mode is on: send your own Gemini API key (x-goog-api-key, ?key= or Authorization: Bearer)")
+		s.denyRequest(w, r, kind, http.StatusUnauthorized, "UNAUTHENTICATED", "passthrough mode is on: send your own Gemini API key (x-goog-api-key, ?key= or Authorization: Bearer)")
 		return
 	case !cfg.Passthrough && !tokenEqual(credential, cfg.AccessKey):
 		msg := "missing access key: send the proxy's access key as x-goog-api-key, ?key= or Authorization: Bearer"
 		if credential != "" {
 			msg = "invalid access key: use the access key shown in Gemini Balance Desktop"
 		}
-		s.denyRequest(w, kind, http.StatusUnauthorized, "UNAUTHENTICATED", msg)
+		s.denyRequest(w, r, kind, http.StatusUnauthorized, "UNAUTHENTICATED", msg)
 		return
 	}
 	if kind == routeOpenAI {
@@ -181,7 +184,9 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 }
 
 // denyRequest answers before any upstream call, in the route's error shape.
-func (s *Server) denyRequest(w *responseWriter, kind route, status int, grpcStatus, msg string) {
+// The request body is never read: the connection closes after the answer.
+func (s *Server) denyRequest(w *responseWriter, r *http.Request, kind route, status int, grpcStatus, msg string) {
+	dropBody(w, r)
 	if kind == routeOpenAI {
 		typ := "invalid_request_error"
 		switch status {
@@ -243,3 +248,72 @@ func humanBytes(n int64) string {
 	}
 	return fmt.Sprintf("%d bytes", n)
 }
+
+// dropBody prepares an answer given without reading the request body: the
+// connection is closed after it (so net/http does not wait to discard a
+// body the client may never send), and a read deadline in the past ends
+// any read of it at once. Without a body there is nothing to do.
+func dropBody(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength == 0 {
+		return
+	}
+	w.Header().Set("Connection", "close")
+	http.NewResponseController(w).SetReadDeadline(time.Now())
+}
+
+// Time limits for reading request bodies; a client that sends slower than
+// this is cut off (answered 408 when it is still listening).
+const (
+	// uploadIdleTimeout bounds each read of a streamed upload body, and
+	// uploadReadTimeout the whole upload.
+	uploadIdleTimeout = time.Minute
+	uploadReadTimeout = time.Hour
+)
+
+// readBody reads r's body, at most limit bytes, within timeout.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, timeout time.Duration) ([]byte, error) {
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Now().Add(timeout))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		// Nothing more is read from this client: the answer closes the
+		// connection.
+		dropBody(w, r)
+		return nil, err
+	}
+	// Cleared after a good read: net/http keeps reading the connection in
+	// the background to notice a client that leaves, and an expired
+	// deadline there would cancel the request.
+	rc.SetReadDeadline(time.Time{})
+	return body, nil
+}
+
+// uploadBody streams an upload body: every read must make progress within
+// uploadIdleTimeout and the whole body arrive within uploadReadTimeout.
+type uploadBody struct {
+	body io.ReadCloser
+	rc   *http.ResponseController
+	end  time.Time
+}
+
+func newUploadBody(w http.ResponseWriter, body io.ReadCloser) *uploadBody {
+	return &uploadBody{body: body, rc: http.NewResponseController(w), end: time.Now().Add(uploadReadTimeout)}
+}
+
+func (u *uploadBody) Read(p []byte) (int, error) {
+	d := time.Now().Add(uploadIdleTimeout)
+	if d.After(u.end) {
+		d = u.end
+	}
+	u.rc.SetReadDeadline(d)
+	n, err := u.body.Read(p)
+	if err != nil {
+		u.done()
+	}
+	return n, err
+}
+
+func (u *uploadBody) Close() error { return u.body.Close() }
+
+// done clears the deadline once the upload's answer is in.
+func (u *uploadBody) done() { u.rc.SetReadDeadline(time.Time{}) }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/gemini-balance/desktop/proxy/apikey"
@@ -128,15 +129,16 @@ func (s *Server) serveNative(w *responseWriter, r *http.Request, cfg *Config, re
 
 	upload := strings.HasPrefix(r.URL.Path, "/upload/")
 	if upload {
-		r.Body = http.MaxBytesReader(w, r.Body, cfg.MaxUploadBytes)
 		if r.ContentLength != 0 {
-			c.bodyStream = r.Body
+			ub := newUploadBody(w, http.MaxBytesReader(w, r.Body, cfg.MaxUploadBytes))
+			defer ub.done()
+			c.bodyStream = ub
 		}
 		if id := c.query.Get("upload_id"); id != "" {
 			c.pinned = s.affinity.lookup("upload:" + id)
 		}
 	} else if r.Body != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, cfg.MaxBodyBytes))
+		body, err := readBody(w, r, cfg.MaxBodyBytes, cfg.BodyReadTimeout)
 		if err != nil {
 			s.writeBodyError(w, err, cfg, false)
 			return
@@ -256,9 +258,12 @@ func (s *Server) writeNativeError(w *responseWriter, err error) {
 func (s *Server) writeBodyError(w *responseWriter, err error, cfg *Config, openAI bool) {
 	var mbe *http.MaxBytesError
 	status, msg := http.StatusBadRequest, "could not read the request body"
-	if errors.As(err, &mbe) {
+	switch {
+	case errors.As(err, &mbe):
 		status = http.StatusRequestEntityTooLarge
 		msg = "request body is larger than the limit of " + humanBytes(mbe.Limit) + " (setting: max body size)"
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		status, msg = http.StatusRequestTimeout, "the request body did not arrive in time"
 	}
 	if openAI {
 		writeOpenAIError(w, status, msg, "invalid_request_error", "")

@@ -48,7 +48,7 @@ func (s *Server) serveOpenAI(w *responseWriter, r *http.Request, cfg *Config, re
 // readOpenAIBody reads a request body under the size limit, answering the
 // client itself when that fails.
 func (s *Server) readOpenAIBody(w *responseWriter, r *http.Request, cfg *Config) ([]byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, cfg.MaxBodyBytes))
+	body, err := readBody(w, r, cfg.MaxBodyBytes, cfg.BodyReadTimeout)
 	if err != nil {
 		s.writeBodyError(w, err, cfg, true)
 		return nil, false

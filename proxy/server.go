@@ -176,8 +176,9 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) serveLocked(ln net.Listener) {
 	srv := &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	done := make(chan struct{})
@@ -250,6 +251,16 @@ func (s *Server) Restart() error {
 	}
 	return nil
 }
+
+// Limits of the listener: a client gets readHeaderTimeout to send its
+// request line and headers (at most maxHeaderBytes; larger ones get 431),
+// and a kept-alive connection is closed after idleTimeout without a
+// request. Body reads are bounded per request (readBody, uploadBody).
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 90 * time.Second
+	maxHeaderBytes    = 64 << 10
+)
 
 // restartDrain bounds how long the old listener serves in-flight requests
 // after a Restart.
