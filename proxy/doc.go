@@ -6,6 +6,10 @@
 // access-key check, then one attempt loop (exchange) picks a key, calls
 // Google, classifies the answer with gemini.Classify, reports it to the pool
 // and retries on another key while nothing has reached the client yet.
+// Each client API is a dialect (dialect.go: how it reads its request and
+// writes the proxy's own errors, Google's errors and a broken stream),
+// chosen once per request; the attempt loop, pool, statistics and logs are
+// shared by all of them.
 //
 // The package knows nothing of the desktop shell or of storage: the app gives
 // it a key pool, a Recorder for finished requests and an http.Handler for the

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gemini-balance/desktop/proxy/apikey"
@@ -289,7 +288,7 @@ func (s *Server) attempt(ctx context.Context, cfg *Config, c *call, key keypool.
 		} else {
 			a.verdict = gemini.Classify(resp.StatusCode, nil)
 		}
-	case c.sse && isEventStream(resp.Header):
+	case c.sse && sse.IsEventStream(resp.Header.Get("Content-Type")):
 		a.events = sse.NewReader(resp.Body)
 		ev, err := a.events.Next()
 		if err != nil {
@@ -308,11 +307,6 @@ func (s *Server) attempt(ctx context.Context, cfg *Config, c *call, key keypool.
 		a.verdict = gemini.Classify(resp.StatusCode, nil)
 	}
 	return a, nil
-}
-
-// isEventStream reports whether h says text/event-stream.
-func isEventStream(h http.Header) bool {
-	return strings.HasPrefix(h.Get("Content-Type"), "text/event-stream")
 }
 
 // retryAfterValue formats d as whole seconds for a Retry-After header.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gemini-balance/desktop/proxy/apikey"
 	"github.com/gemini-balance/desktop/proxy/gemini"
 )
 
@@ -159,46 +160,28 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-Id", res.ID)
 	defer s.finish(w, r, res)
 
+	rq := &request{w: w, r: r, cfg: cfg, res: res, d: dialectOf(kind), path: openAIPath}
 	if cfg.Paused {
-		s.denyRequest(w, r, kind, http.StatusServiceUnavailable, "UNAVAILABLE", "the proxy is paused; resume it from the tray or the window")
+		rq.deny(http.StatusServiceUnavailable, "UNAVAILABLE", "the proxy is paused; resume it from the tray or the window")
 		return
 	}
-	credential := clientCredential(r)
+	rq.credential = clientCredential(r)
 	switch {
-	case cfg.Passthrough && credential == "":
-		s.denyRequest(w, r, kind, http.StatusUnauthorized, "UNAUTHENTICATED", "passthrough mode is on: send your own Gemini API key (x-goog-api-key, ?key= or Authorization: Bearer)")
+	case cfg.Passthrough && rq.credential == "":
+		rq.deny(http.StatusUnauthorized, "UNAUTHENTICATED", "passthrough mode is on: send your own Gemini API key (x-goog-api-key, ?key= or Authorization: Bearer)")
 		return
-	case !cfg.Passthrough && !tokenEqual(credential, cfg.AccessKey):
+	case !cfg.Passthrough && !tokenEqual(rq.credential, cfg.AccessKey):
 		msg := "missing access key: send the proxy's access key as x-goog-api-key, ?key= or Authorization: Bearer"
-		if credential != "" {
+		if rq.credential != "" {
 			msg = "invalid access key: use the access key shown in Gemini Balance Desktop"
 		}
-		s.denyRequest(w, r, kind, http.StatusUnauthorized, "UNAUTHENTICATED", msg)
+		rq.deny(http.StatusUnauthorized, "UNAUTHENTICATED", msg)
 		return
 	}
-	if kind == routeOpenAI {
-		s.serveOpenAI(w, r, cfg, res, openAIPath, credential)
-		return
+	if cfg.Passthrough {
+		rq.clientKey = apikey.NewSecret(rq.credential)
 	}
-	s.serveNative(w, r, cfg, res, credential)
-}
-
-// denyRequest answers before any upstream call, in the route's error shape.
-// The request body is never read: the connection closes after the answer.
-func (s *Server) denyRequest(w *responseWriter, r *http.Request, kind route, status int, grpcStatus, msg string) {
-	dropBody(w, r)
-	if kind == routeOpenAI {
-		typ := "invalid_request_error"
-		switch status {
-		case http.StatusUnauthorized:
-			typ = "authentication_error"
-		case http.StatusServiceUnavailable:
-			typ = "service_unavailable"
-		}
-		writeOpenAIError(w, status, msg, typ, "")
-		return
-	}
-	gemini.WriteError(w, status, grpcStatus, msg)
+	rq.d.serve(s, rq)
 }
 
 // finish logs the request and hands its Result to the recorder. An aborted

@@ -7,11 +7,10 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
-	"os"
 	"strings"
 
-	"github.com/gemini-balance/desktop/proxy/apikey"
 	"github.com/gemini-balance/desktop/proxy/gemini"
+	"github.com/gemini-balance/desktop/proxy/sse"
 )
 
 // nativeTarget is what a native Gemini path names.
@@ -107,8 +106,15 @@ func forwardedQuery(q url.Values) url.Values {
 	return out
 }
 
-// serveNative proxies a native Gemini API request.
-func (s *Server) serveNative(w *responseWriter, r *http.Request, cfg *Config, res *Result, credential string) {
+// nativeDialect is the identity dialect: the native Gemini REST API.
+// Requests and answers pass through untouched; the proxy's own errors are
+// in Google's shape, and a stream that breaks after its first byte is
+// aborted (Gemini streams have no error event).
+type nativeDialect struct{}
+
+// serve proxies a native Gemini API request.
+func (nativeDialect) serve(s *Server, rq *request) {
+	w, r, cfg, res := rq.w, rq.r, rq.cfg, rq.res
 	t := parseNativePath(r.Method, r.URL.Path)
 	res.Route, res.Model, res.Method = "native", t.model, t.method
 	c := &call{
@@ -120,12 +126,10 @@ func (s *Server) serveNative(w *responseWriter, r *http.Request, cfg *Config, re
 		method:     t.method,
 		stream:     t.method == "streamGenerateContent",
 		checkEmpty: t.method == "generateContent",
+		clientKey:  rq.clientKey,
 	}
 	c.sse = c.stream && c.query.Get("alt") == "sse"
 	res.Stream = c.stream
-	if cfg.Passthrough {
-		c.clientKey = apikey.NewSecret(credential)
-	}
 
 	upload := strings.HasPrefix(r.URL.Path, "/upload/")
 	if upload {
@@ -138,9 +142,8 @@ func (s *Server) serveNative(w *responseWriter, r *http.Request, cfg *Config, re
 			c.pinned = s.affinity.lookup("upload:" + id)
 		}
 	} else if r.Body != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		body, err := readBody(w, r, cfg.MaxBodyBytes, cfg.BodyReadTimeout)
-		if err != nil {
-			s.writeBodyError(w, err, cfg, false)
+		body, ok := rq.readBody()
+		if !ok {
 			return
 		}
 		c.body = body
@@ -151,54 +154,84 @@ func (s *Server) serveNative(w *responseWriter, r *http.Request, cfg *Config, re
 
 	a, err := s.exchange(r.Context(), cfg, c, res)
 	if err != nil {
-		s.writeNativeError(w, err)
+		rq.fail(asLocalError(err))
 		return
 	}
 	defer a.close()
 	if a.ok() {
 		s.affinity.learn(r, a)
 	}
-	s.commitNative(w, r, a, res)
+	s.commitNative(rq, a)
 }
+
+// writeError answers in Google's error shape.
+func (nativeDialect) writeError(w http.ResponseWriter, err error) {
+	var le *localError
+	if errors.As(err, &le) {
+		gemini.WriteError(w, le.status, le.grpcStatus, le.message)
+		return
+	}
+	gemini.WriteError(w, http.StatusBadRequest, "INVALID_ARGUMENT", err.Error())
+}
+
+// writeUpstreamError passes Google's error answer on as it is (with the
+// region hint added to a location refusal).
+func (nativeDialect) writeUpstreamError(w http.ResponseWriter, a *answer) {
+	copyResponseHeaders(w.Header(), a.resp.Header)
+	body := a.body
+	if a.resp.StatusCode == http.StatusBadRequest && a.verdict.Class == gemini.ClassRegion {
+		if b, ok := addRegionHint(body); ok {
+			body = b
+		}
+	}
+	w.Header().Del("Content-Length")
+	w.WriteHeader(a.resp.StatusCode)
+	w.Write(body)
+}
+
+// writeStreamFailure aborts the response (the connection is cut after the
+// bookkeeping): a native stream has no error event, and a clean end would
+// let the client take the half answer for a whole one.
+func (nativeDialect) writeStreamFailure(w *responseWriter, _ error) { w.aborted = true }
 
 // commitNative sends the settled answer to the client: headers untouched
 // but for hop-by-hop ones, bodies untouched, streams flushed per event.
-func (s *Server) commitNative(w *responseWriter, r *http.Request, a *answer, res *Result) {
+func (s *Server) commitNative(rq *request, a *answer) {
+	w, r, res := rq.w, rq.r, rq.res
+	if !a.ok() {
+		rq.d.writeUpstreamError(w, a)
+		return
+	}
 	copyResponseHeaders(w.Header(), a.resp.Header)
 	if loc := a.resp.Header.Get("X-Goog-Upload-Url"); loc != "" {
 		w.Header().Set("X-Goog-Upload-Url", localUploadURL(r, loc))
 	}
-	if a.resp.StatusCode == http.StatusBadRequest && a.verdict.Class == gemini.ClassRegion {
-		if body, ok := addRegionHint(a.body); ok {
-			a.body = body
-		}
-	}
+	w.Header().Del("Content-Length")
+	w.WriteHeader(a.resp.StatusCode)
 	if a.body != nil {
-		w.Header().Del("Content-Length")
-		w.WriteHeader(a.resp.StatusCode)
 		w.Write(a.body)
 		res.setUsage(a.body)
 		return
 	}
-	w.Header().Del("Content-Length")
-	w.WriteHeader(a.resp.StatusCode)
 	if a.events != nil {
-		w.Write(a.first.Raw)
-		w.Flush()
+		out := sse.NewWriter(w)
+		if err := out.WriteRaw(a.first.Raw); err != nil {
+			s.streamBroke(rq, err)
+			return
+		}
 		lastData := []byte(nil)
 		for {
 			ev, err := a.events.Next()
 			if err != nil {
 				if !errors.Is(err, io.EOF) {
-					s.abortStream(w, r, res, err)
+					s.streamBroke(rq, err)
 				}
 				break
 			}
-			if _, err := w.Write(ev.Raw); err != nil {
-				s.abortStream(w, r, res, err)
+			if err := out.WriteRaw(ev.Raw); err != nil {
+				s.streamBroke(rq, err)
 				break
 			}
-			w.Flush()
 			lastData = append(lastData[:0], ev.Data...)
 		}
 		if lastData == nil {
@@ -212,64 +245,18 @@ func (s *Server) commitNative(w *responseWriter, r *http.Request, a *answer, res
 		n, err := a.resp.Body.Read(buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
-				s.abortStream(w, r, res, werr)
+				s.streamBroke(rq, werr)
 				return
 			}
 			w.Flush()
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
-				s.abortStream(w, r, res, err)
+				s.streamBroke(rq, err)
 			}
 			return
 		}
 	}
-}
-
-// abortStream notes a stream that broke after the client got its first
-// byte. The response is aborted (the connection is cut) so that the client
-// cannot take the half answer for a whole one.
-func (s *Server) abortStream(w *responseWriter, r *http.Request, res *Result, err error) {
-	if r.Context().Err() != nil {
-		res.Class = gemini.ClassCanceled
-		res.Status = 499
-		return
-	}
-	res.Class = gemini.ClassTransient
-	res.Status = http.StatusBadGateway
-	s.log.Warn("upstream stream broke after the first byte; aborting the response", "id", res.ID, "key", res.KeyID, "err", gemini.Redact(err.Error()))
-	w.aborted = true
-}
-
-// writeNativeError answers with a local error in Google's error shape.
-func (s *Server) writeNativeError(w *responseWriter, err error) {
-	le := asLocalError(err)
-	if le == errClientGone {
-		w.status = 499
-		return
-	}
-	if le.retryAfter > 0 {
-		w.Header().Set("Retry-After", retryAfterValue(le.retryAfter))
-	}
-	gemini.WriteError(w, le.status, le.grpcStatus, le.message)
-}
-
-// writeBodyError answers a request body that could not be read.
-func (s *Server) writeBodyError(w *responseWriter, err error, cfg *Config, openAI bool) {
-	var mbe *http.MaxBytesError
-	status, msg := http.StatusBadRequest, "could not read the request body"
-	switch {
-	case errors.As(err, &mbe):
-		status = http.StatusRequestEntityTooLarge
-		msg = "request body is larger than the limit of " + humanBytes(mbe.Limit) + " (setting: max body size)"
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		status, msg = http.StatusRequestTimeout, "the request body did not arrive in time"
-	}
-	if openAI {
-		writeOpenAIError(w, status, msg, "invalid_request_error", "")
-		return
-	}
-	gemini.WriteError(w, status, "INVALID_ARGUMENT", msg)
 }
 
 // notCopiedDown are upstream answer headers the proxy does not pass on

@@ -12,304 +12,50 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gemini-balance/desktop/proxy/apikey"
 	"github.com/gemini-balance/desktop/proxy/gemini"
 	"github.com/gemini-balance/desktop/proxy/openai"
+	"github.com/gemini-balance/desktop/proxy/sse"
 )
 
-// serveOpenAI serves the OpenAI-compatible routes by translation. path is
-// the route without its /v1 or /v1beta/openai prefix, e.g. "/chat/completions".
-func (s *Server) serveOpenAI(w *responseWriter, r *http.Request, cfg *Config, res *Result, path, credential string) {
-	var clientKey apikey.Secret
-	if cfg.Passthrough {
-		clientKey = apikey.NewSecret(credential)
-	}
+// openAIDialect is the OpenAI API (Chat Completions, embeddings, models),
+// served by translation (proxy/openai). Errors are
+// {"error":{"message","type","param","code"}}; a stream that breaks after
+// its first byte ends with an error event and never with [DONE].
+type openAIDialect struct{}
+
+// serve dispatches on rq.path, the route without its /v1 or
+// /v1beta/openai prefix, e.g. "/chat/completions".
+func (openAIDialect) serve(s *Server, rq *request) {
+	r, res, path := rq.r, rq.res, rq.path
 	switch {
 	case path == "/chat/completions" && r.Method == http.MethodPost:
 		res.Route, res.Method = "openai.chat", "generateContent"
-		s.openAIChat(w, r, cfg, res, clientKey)
+		s.openAIChat(rq)
 	case path == "/embeddings" && r.Method == http.MethodPost:
 		res.Route, res.Method = "openai.embeddings", "batchEmbedContents"
-		s.openAIEmbeddings(w, r, cfg, res, clientKey)
+		s.openAIEmbeddings(rq)
 	case path == "/models" && r.Method == http.MethodGet:
 		res.Route, res.Method = "openai.models", "list"
-		s.openAIModels(w, r, cfg, res, clientKey)
+		s.openAIModels(rq)
 	case strings.HasPrefix(path, "/models/") && r.Method == http.MethodGet:
 		res.Route, res.Method = "openai.models", "get"
-		s.openAIModel(w, r, cfg, res, clientKey, strings.TrimPrefix(path, "/models/"))
+		s.openAIModel(rq, strings.TrimPrefix(path, "/models/"))
 	case path == "/chat/completions" || path == "/embeddings" || path == "/models":
-		writeOpenAIError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s is not supported", r.Method, path), "invalid_request_error", "")
+		rq.fail(&openai.Error{Status: http.StatusMethodNotAllowed, Type: "invalid_request_error", Message: fmt.Sprintf("%s %s is not supported", r.Method, path)})
 	default:
 		res.Route = "openai"
-		writeOpenAIError(w, http.StatusNotFound, fmt.Sprintf("unknown OpenAI route %s; supported: /v1/chat/completions, /v1/embeddings, /v1/models", path), "not_found_error", "")
+		rq.fail(&openai.Error{Status: http.StatusNotFound, Type: "not_found_error", Message: fmt.Sprintf("unknown OpenAI route %s; supported: /v1/chat/completions, /v1/embeddings, /v1/models", path)})
 	}
 }
 
-// readOpenAIBody reads a request body under the size limit, answering the
-// client itself when that fails.
-func (s *Server) readOpenAIBody(w *responseWriter, r *http.Request, cfg *Config) ([]byte, bool) {
-	body, err := readBody(w, r, cfg.MaxBodyBytes, cfg.BodyReadTimeout)
-	if err != nil {
-		s.writeBodyError(w, err, cfg, true)
-		return nil, false
-	}
-	return body, true
+// writeError answers in OpenAI's error shape.
+func (openAIDialect) writeError(w http.ResponseWriter, err error) {
+	openai.WriteError(w, asOpenAIError(err))
 }
 
-// geminiCall builds the upstream call for model and method with a JSON body.
-func geminiCall(model, method string, body []byte, clientKey apikey.Secret) *call {
-	return &call{
-		httpMethod: http.MethodPost,
-		path:       "/v1beta/models/" + url.PathEscape(model) + ":" + method,
-		query:      url.Values{},
-		header:     http.Header{"Content-Type": {"application/json"}},
-		body:       body,
-		model:      model,
-		method:     method,
-		clientKey:  clientKey,
-	}
-}
-
-func (s *Server) openAIChat(w *responseWriter, r *http.Request, cfg *Config, res *Result, clientKey apikey.Secret) {
-	body, ok := s.readOpenAIBody(w, r, cfg)
-	if !ok {
-		return
-	}
-	req, err := openai.ParseChatRequest(body)
-	if err != nil {
-		writeOpenAIErr(w, err)
-		return
-	}
-	tr, err := openai.ToGemini(r.Context(), req, openai.RequestOptions{Aliases: cfg.Aliases, FetchImage: s.imageFetcher(cfg), Signatures: s.signatures})
-	if err != nil {
-		writeOpenAIErr(w, err)
-		return
-	}
-	res.Model, res.Stream = tr.Model, tr.Stream
-	gbody, err := json.Marshal(tr.Body)
-	if err != nil {
-		writeOpenAIError(w, http.StatusInternalServerError, "could not encode the Gemini request", "server_error", "")
-		return
-	}
-	c := geminiCall(tr.Model, "generateContent", gbody, clientKey)
-	if tr.Stream {
-		c.method, c.stream, c.sse = "streamGenerateContent", true, true
-		c.path = "/v1beta/models/" + url.PathEscape(tr.Model) + ":streamGenerateContent"
-		c.query.Set("alt", "sse")
-		res.Method = c.method
-	} else {
-		c.checkEmpty = true
-	}
-	a, err := s.exchange(r.Context(), cfg, c, res)
-	if err != nil {
-		s.writeOpenAILocalError(w, err)
-		return
-	}
-	defer a.close()
-	if !a.ok() {
-		writeUpstreamOpenAIError(w, a)
-		return
-	}
-	meta := openai.ResponseMeta{Model: req.Model, Created: time.Now().Unix(), Signatures: s.signatures}
-	if !tr.Stream {
-		out, err := openai.FromGeminiJSON(a.body, meta)
-		if err != nil {
-			writeOpenAIErr(w, err)
-			return
-		}
-		res.setUsage(a.body)
-		writeJSON(w, http.StatusOK, out)
-		return
-	}
-	s.openAIStream(w, r, res, a, openai.NewStreamTranslator(meta, tr.IncludeUsage))
-}
-
-// openAIStream translates an upstream SSE stream chunk by chunk, flushing
-// each upstream event's chunks as it arrives. A failure after the first
-// byte ends the stream with an error event and never with [DONE].
-func (s *Server) openAIStream(w *responseWriter, r *http.Request, res *Result, a *answer, st *openai.StreamTranslator) {
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-
-	buf := make([]byte, 0, 4096)
-	emit := func(chunks []openai.ChatCompletionChunk) error {
-		buf = buf[:0]
-		for i := range chunks {
-			var err error
-			buf = append(buf, "data: "...)
-			if buf, err = chunks[i].AppendJSON(buf); err != nil {
-				return err
-			}
-			buf = append(buf, "\n\n"...)
-		}
-		if len(buf) == 0 {
-			return nil
-		}
-		if _, err := w.Write(buf); err != nil {
-			return err
-		}
-		w.Flush()
-		return nil
-	}
-	fail := func(e *openai.Error) {
-		w.Write([]byte("data: " + string(openai.ErrorChunk(e)) + "\n\n"))
-		w.Flush()
-	}
-	defer func() {
-		if u, ok := st.Usage(); ok {
-			res.PromptTokens = int64(u.PromptTokenCount)
-			res.OutputTokens = int64(u.CandidatesTokenCount)
-			res.ThoughtTokens = int64(u.ThoughtsTokenCount)
-		}
-	}()
-
-	ev := a.first
-	for {
-		chunks, err := st.Translate(ev.Data)
-		if err != nil {
-			res.Class, res.Status = gemini.ClassTransient, http.StatusBadGateway
-			fail(asOpenAIError(err))
-			return
-		}
-		if err := emit(chunks); err != nil {
-			res.Class, res.Status = gemini.ClassCanceled, 499
-			return
-		}
-		ev, err = a.events.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			if r.Context().Err() != nil {
-				res.Class, res.Status = gemini.ClassCanceled, 499
-				return
-			}
-			res.Class, res.Status = gemini.ClassTransient, http.StatusBadGateway
-			s.log.Warn("upstream stream broke after the first byte; ending with an error event", "id", res.ID, "key", res.KeyID, "err", gemini.Redact(err.Error()))
-			fail(&openai.Error{Status: http.StatusBadGateway, Type: "server_error", Message: "the upstream stream broke off before it was complete; the answer above is partial"})
-			return
-		}
-	}
-	if err := emit(st.Finish()); err != nil {
-		return
-	}
-	w.Write([]byte("data: [DONE]\n\n"))
-	w.Flush()
-}
-
-func (s *Server) openAIEmbeddings(w *responseWriter, r *http.Request, cfg *Config, res *Result, clientKey apikey.Secret) {
-	body, ok := s.readOpenAIBody(w, r, cfg)
-	if !ok {
-		return
-	}
-	req, err := openai.ParseEmbeddingRequest(body)
-	if err != nil {
-		writeOpenAIErr(w, err)
-		return
-	}
-	model, err := openai.ResolveModel(req.Model, cfg.Aliases)
-	if err != nil {
-		writeOpenAIErr(w, err)
-		return
-	}
-	res.Model = model
-	gbody, err := json.Marshal(openai.ToGeminiEmbeddings(req, model))
-	if err != nil {
-		writeOpenAIError(w, http.StatusInternalServerError, "could not encode the Gemini request", "server_error", "")
-		return
-	}
-	a, err := s.exchange(r.Context(), cfg, geminiCall(model, "batchEmbedContents", gbody, clientKey), res)
-	if err != nil {
-		s.writeOpenAILocalError(w, err)
-		return
-	}
-	defer a.close()
-	if !a.ok() {
-		writeUpstreamOpenAIError(w, a)
-		return
-	}
-	var gresp gemini.BatchEmbedContentsResponse
-	if err := json.Unmarshal(a.body, &gresp); err != nil {
-		writeOpenAIError(w, http.StatusBadGateway, "the upstream embeddings answer is not valid JSON", "server_error", "")
-		return
-	}
-	out, err := openai.FromGeminiEmbeddings(&gresp, req, req.Model)
-	if err != nil {
-		writeOpenAIErr(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// maxModelPages bounds how many pages of the models list are merged.
-const maxModelPages = 20
-
-func (s *Server) openAIModels(w *responseWriter, r *http.Request, cfg *Config, res *Result, clientKey apikey.Secret) {
-	var pages []gemini.ListModelsResponse
-	token := ""
-	for i := 0; i < maxModelPages; i++ {
-		q := url.Values{"pageSize": {"1000"}}
-		if token != "" {
-			q.Set("pageToken", token)
-		}
-		c := &call{httpMethod: http.MethodGet, path: "/v1beta/models", query: q, header: http.Header{}, method: "list", clientKey: clientKey}
-		a, err := s.exchange(r.Context(), cfg, c, res)
-		if err != nil {
-			s.writeOpenAILocalError(w, err)
-			return
-		}
-		if !a.ok() {
-			writeUpstreamOpenAIError(w, a)
-			a.close()
-			return
-		}
-		var page gemini.ListModelsResponse
-		err = json.Unmarshal(a.body, &page)
-		a.close()
-		if err != nil {
-			writeOpenAIError(w, http.StatusBadGateway, "the upstream models list is not valid JSON", "server_error", "")
-			return
-		}
-		pages = append(pages, page)
-		if token = page.NextPageToken; token == "" {
-			break
-		}
-	}
-	writeJSON(w, http.StatusOK, openai.FromGeminiModels(pages...))
-}
-
-func (s *Server) openAIModel(w *responseWriter, r *http.Request, cfg *Config, res *Result, clientKey apikey.Secret, id string) {
-	model, err := openai.ResolveModel(id, cfg.Aliases)
-	if err != nil {
-		writeOpenAIErr(w, err)
-		return
-	}
-	res.Model = model
-	c := &call{httpMethod: http.MethodGet, path: "/v1beta/models/" + url.PathEscape(model), query: url.Values{}, header: http.Header{}, method: "get", clientKey: clientKey}
-	a, err := s.exchange(r.Context(), cfg, c, res)
-	if err != nil {
-		s.writeOpenAILocalError(w, err)
-		return
-	}
-	defer a.close()
-	if !a.ok() {
-		writeUpstreamOpenAIError(w, a)
-		return
-	}
-	var m gemini.Model
-	if err := json.Unmarshal(a.body, &m); err != nil {
-		writeOpenAIError(w, http.StatusBadGateway, "the upstream model answer is not valid JSON", "server_error", "")
-		return
-	}
-	writeJSON(w, http.StatusOK, openai.FromGeminiModel(m))
-}
-
-// writeUpstreamOpenAIError translates Google's error answer, keeping its
-// HTTP status and Retry-After.
-func writeUpstreamOpenAIError(w *responseWriter, a *answer) {
+// writeUpstreamError translates Google's error answer, keeping its HTTP
+// status and Retry-After.
+func (openAIDialect) writeUpstreamError(w http.ResponseWriter, a *answer) {
 	if ra := a.resp.Header.Get("Retry-After"); ra != "" {
 		w.Header().Set("Retry-After", ra)
 	}
@@ -320,44 +66,212 @@ func writeUpstreamOpenAIError(w *responseWriter, a *answer) {
 	openai.WriteError(w, e)
 }
 
-// writeOpenAILocalError answers an attempt-loop failure in OpenAI's shape.
-func (s *Server) writeOpenAILocalError(w *responseWriter, err error) {
-	le := asLocalError(err)
-	if le == errClientGone {
-		w.status = 499
-		return
-	}
-	if le.retryAfter > 0 {
-		w.Header().Set("Retry-After", retryAfterValue(le.retryAfter))
-	}
-	openai.WriteError(w, &openai.Error{Status: le.status, Message: le.message, Code: strings.ToLower(le.grpcStatus)})
+// writeStreamFailure ends the stream with an error event, which the
+// official SDKs raise as an API error; no [DONE] follows.
+func (openAIDialect) writeStreamFailure(w *responseWriter, err error) {
+	sse.WriteData(w, openai.ErrorChunk(asOpenAIError(err)))
 }
 
-// asOpenAIError returns err as an *openai.Error (a 400 when it is not one).
+// asOpenAIError returns err in OpenAI's shape: an *openai.Error as it is,
+// a *localError with its status (Google's status word as the code), and
+// anything else as a 400.
 func asOpenAIError(err error) *openai.Error {
 	var e *openai.Error
 	if errors.As(err, &e) {
 		return e
 	}
+	var le *localError
+	if errors.As(err, &le) {
+		e := &openai.Error{Status: le.status, Message: le.message, Code: strings.ToLower(le.grpcStatus)}
+		switch le.status {
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusRequestTimeout:
+			e.Type, e.Code = "invalid_request_error", ""
+		case http.StatusServiceUnavailable:
+			e.Type = "service_unavailable"
+		}
+		return e
+	}
 	return &openai.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Message: err.Error()}
 }
 
-func writeOpenAIErr(w http.ResponseWriter, err error) { openai.WriteError(w, asOpenAIError(err)) }
-
-// writeOpenAIError writes {"error":{"message","type","param","code"}}.
-func writeOpenAIError(w http.ResponseWriter, status int, msg, typ, param string) {
-	openai.WriteError(w, &openai.Error{Status: status, Message: msg, Type: typ, Param: param})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		writeOpenAIError(w, http.StatusInternalServerError, "could not encode the answer", "server_error", "")
+func (s *Server) openAIChat(rq *request) {
+	body, ok := rq.readBody()
+	if !ok {
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(b)
+	req, err := openai.ParseChatRequest(body)
+	if err != nil {
+		rq.fail(err)
+		return
+	}
+	tr, err := openai.ToGemini(rq.r.Context(), req, openai.RequestOptions{Aliases: rq.cfg.Aliases, FetchImage: s.imageFetcher(rq.cfg), Signatures: s.signatures})
+	if err != nil {
+		rq.fail(err)
+		return
+	}
+	rq.res.Model, rq.res.Stream = tr.Model, tr.Stream
+	gbody, err := json.Marshal(tr.Body)
+	if err != nil {
+		rq.fail(errEncode)
+		return
+	}
+	meta := openai.ResponseMeta{Model: req.Model, Created: time.Now().Unix(), Signatures: s.signatures}
+	g := &generation{model: tr.Model, body: gbody, stream: tr.Stream}
+	if tr.Stream {
+		g.events = &openAIStream{st: openai.NewStreamTranslator(meta, tr.IncludeUsage)}
+	} else {
+		g.reply = func(body []byte) ([]byte, error) {
+			out, err := openai.FromGeminiJSON(body, meta)
+			if err != nil {
+				return nil, err
+			}
+			return json.Marshal(out)
+		}
+	}
+	s.generate(rq, g)
+}
+
+// openAIStream writes chat completion chunks as "data: {json}" events and
+// ends a complete stream with "data: [DONE]".
+type openAIStream struct{ st *openai.StreamTranslator }
+
+func (o *openAIStream) translate(dst, data []byte) ([]byte, error) {
+	chunks, err := o.st.Translate(data)
+	if err != nil {
+		return dst, err
+	}
+	return appendChunks(dst, chunks)
+}
+
+func (o *openAIStream) finish(dst []byte) []byte {
+	dst, _ = appendChunks(dst, o.st.Finish())
+	return append(dst, "data: [DONE]\n\n"...)
+}
+
+func (o *openAIStream) usage() (gemini.UsageMetadata, bool) { return o.st.Usage() }
+
+func appendChunks(dst []byte, chunks []openai.ChatCompletionChunk) ([]byte, error) {
+	for i := range chunks {
+		var err error
+		dst = append(dst, "data: "...)
+		if dst, err = chunks[i].AppendJSON(dst); err != nil {
+			return dst, err
+		}
+		dst = append(dst, "\n\n"...)
+	}
+	return dst, nil
+}
+
+func (s *Server) openAIEmbeddings(rq *request) {
+	body, ok := rq.readBody()
+	if !ok {
+		return
+	}
+	req, err := openai.ParseEmbeddingRequest(body)
+	if err != nil {
+		rq.fail(err)
+		return
+	}
+	model, err := openai.ResolveModel(req.Model, rq.cfg.Aliases)
+	if err != nil {
+		rq.fail(err)
+		return
+	}
+	rq.res.Model = model
+	gbody, err := json.Marshal(openai.ToGeminiEmbeddings(req, model))
+	if err != nil {
+		rq.fail(errEncode)
+		return
+	}
+	a, err := s.exchange(rq.r.Context(), rq.cfg, generationCall(model, "batchEmbedContents", gbody, rq.clientKey), rq.res)
+	if err != nil {
+		rq.fail(asLocalError(err))
+		return
+	}
+	defer a.close()
+	if !a.ok() {
+		rq.d.writeUpstreamError(rq.w, a)
+		return
+	}
+	var gresp gemini.BatchEmbedContentsResponse
+	if err := json.Unmarshal(a.body, &gresp); err != nil {
+		rq.fail(badUpstream("the upstream embeddings answer is not valid JSON"))
+		return
+	}
+	out, err := openai.FromGeminiEmbeddings(&gresp, req, req.Model)
+	if err != nil {
+		rq.fail(err)
+		return
+	}
+	rq.writeJSON(out)
+}
+
+// badUpstream is a 502 for an upstream answer that cannot be read.
+func badUpstream(msg string) *localError {
+	return &localError{status: http.StatusBadGateway, grpcStatus: "UNAVAILABLE", message: msg}
+}
+
+// maxModelPages bounds how many pages of the models list are merged.
+const maxModelPages = 20
+
+func (s *Server) openAIModels(rq *request) {
+	var pages []gemini.ListModelsResponse
+	token := ""
+	for i := 0; i < maxModelPages; i++ {
+		q := url.Values{"pageSize": {"1000"}}
+		if token != "" {
+			q.Set("pageToken", token)
+		}
+		c := &call{httpMethod: http.MethodGet, path: "/v1beta/models", query: q, header: http.Header{}, method: "list", clientKey: rq.clientKey}
+		a, err := s.exchange(rq.r.Context(), rq.cfg, c, rq.res)
+		if err != nil {
+			rq.fail(asLocalError(err))
+			return
+		}
+		if !a.ok() {
+			rq.d.writeUpstreamError(rq.w, a)
+			a.close()
+			return
+		}
+		var page gemini.ListModelsResponse
+		err = json.Unmarshal(a.body, &page)
+		a.close()
+		if err != nil {
+			rq.fail(badUpstream("the upstream models list is not valid JSON"))
+			return
+		}
+		pages = append(pages, page)
+		if token = page.NextPageToken; token == "" {
+			break
+		}
+	}
+	rq.writeJSON(openai.FromGeminiModels(pages...))
+}
+
+func (s *Server) openAIModel(rq *request, id string) {
+	model, err := openai.ResolveModel(id, rq.cfg.Aliases)
+	if err != nil {
+		rq.fail(err)
+		return
+	}
+	rq.res.Model = model
+	c := &call{httpMethod: http.MethodGet, path: "/v1beta/models/" + url.PathEscape(model), query: url.Values{}, header: http.Header{}, method: "get", clientKey: rq.clientKey}
+	a, err := s.exchange(rq.r.Context(), rq.cfg, c, rq.res)
+	if err != nil {
+		rq.fail(asLocalError(err))
+		return
+	}
+	defer a.close()
+	if !a.ok() {
+		rq.d.writeUpstreamError(rq.w, a)
+		return
+	}
+	var m gemini.Model
+	if err := json.Unmarshal(a.body, &m); err != nil {
+		rq.fail(badUpstream("the upstream model answer is not valid JSON"))
+		return
+	}
+	rq.writeJSON(openai.FromGeminiModel(m))
 }
 
 // imageFetcher returns the function that fetches http(s) image URLs of
