@@ -80,11 +80,17 @@ func asLocalError(err error) *localError {
 	case errors.As(err, &le):
 		return le
 	case errors.As(err, &ex):
+		// Every 429 says when to retry; with no cooldown to wait for (no
+		// keys, all disabled) a retry helps only once the user acts.
+		ra := ex.RetryAfter
+		if ra <= 0 {
+			ra = defaultRetryAfter
+		}
 		return &localError{
 			status:     http.StatusTooManyRequests,
 			grpcStatus: "RESOURCE_EXHAUSTED",
 			message:    "no usable API key: " + ex.Error(),
-			retryAfter: ex.RetryAfter,
+			retryAfter: ra,
 		}
 	}
 	return &localError{status: http.StatusBadGateway, grpcStatus: "UNAVAILABLE", message: gemini.Redact(err.Error())}
@@ -113,12 +119,7 @@ func (s *Server) exchange(ctx context.Context, cfg *Config, c *call, res *Result
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		key, err := s.pickKey(c, tried)
 		if err != nil {
-			var ex *keypool.ExhaustedError
 			if last != nil || lastErr != nil {
-				if errors.As(err, &ex) && last != nil && last.resp.StatusCode == http.StatusTooManyRequests &&
-					last.resp.Header.Get("Retry-After") == "" && ex.RetryAfter > 0 {
-					last.resp.Header.Set("Retry-After", retryAfterValue(ex.RetryAfter))
-				}
 				break
 			}
 			return nil, err
@@ -150,6 +151,7 @@ func (s *Server) exchange(ctx context.Context, cfg *Config, c *call, res *Result
 			if last != nil {
 				last.close()
 			}
+			s.setRetryAfter(a, c.model)
 			return a, nil
 		}
 		res.Failures = append(res.Failures, AttemptFailure{KeyID: key.ID, Class: a.verdict.Class, Reason: a.verdict.Reason})
@@ -165,6 +167,7 @@ func (s *Server) exchange(ctx context.Context, cfg *Config, c *call, res *Result
 		}
 	}
 	if last != nil {
+		s.setRetryAfter(last, c.model)
 		return last, nil
 	}
 	return nil, &localError{
@@ -172,6 +175,32 @@ func (s *Server) exchange(ctx context.Context, cfg *Config, c *call, res *Result
 		grpcStatus: "UNAVAILABLE",
 		message:    "upstream unreachable: " + gemini.Redact(describeNetErr(lastErr)),
 	}
+}
+
+// defaultRetryAfter is the Retry-After of a 429 when neither Google nor
+// the pool knows when a key will be usable again (a bare 429 in
+// passthrough mode, a pool without keys).
+const defaultRetryAfter = 10 * time.Second
+
+// setRetryAfter makes sure a 429 answer for the client says when to retry:
+// Google's own Retry-After header, else the pool's soonest recovery for the
+// model (the first key usable again), else Google's retry delay, else
+// defaultRetryAfter.
+func (s *Server) setRetryAfter(a *answer, model string) {
+	if a.resp.StatusCode != http.StatusTooManyRequests || a.resp.Header.Get("Retry-After") != "" {
+		return
+	}
+	var d time.Duration
+	if a.keyID != PassthroughKeyID && model != "" {
+		d = s.pool.RecoversIn(model) // includes this key's own cooldown
+	}
+	if d <= 0 {
+		d = a.verdict.RetryDelay
+	}
+	if d <= 0 {
+		d = defaultRetryAfter
+	}
+	a.resp.Header.Set("Retry-After", retryAfterValue(d))
 }
 
 // pickKey returns the key for the next attempt.

@@ -178,7 +178,10 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		rq.deny(http.StatusUnauthorized, "UNAUTHENTICATED", msg)
 		return
 	}
-	if cfg.Passthrough {
+	// In passthrough mode the client's own Gemini key goes upstream; a
+	// client that presents the access key is served from the pool: the
+	// access key never leaves the machine.
+	if cfg.Passthrough && !tokenEqual(rq.credential, cfg.AccessKey) {
 		rq.clientKey = apikey.NewSecret(rq.credential)
 	}
 	rq.d.serve(s, rq)

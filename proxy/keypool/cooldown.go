@@ -360,3 +360,25 @@ func (ms *modelState) fix(i int) {
 		ms.up(i)
 	}
 }
+
+// RecoversIn returns how long until the soonest cooldown of an enabled key
+// for model ends, rounded up to whole seconds; 0 when none is cooling.
+// The proxy uses it for the Retry-After of a 429 that Google sent without
+// a delay.
+func (p *Pool) RecoversIn(model string) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.nowNano()
+	ms := p.models[model]
+	if ms != nil {
+		ms = p.expire(ms, now)
+	}
+	if ms == nil {
+		return 0
+	}
+	until, ok := ms.soonest()
+	if !ok {
+		return 0
+	}
+	return ceilSecond(time.Duration(until - now))
+}
