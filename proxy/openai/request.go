@@ -737,25 +737,23 @@ func responseFormat(rf *ResponseFormat, gc *gemini.GenerationConfig) *Error {
 		return e
 	}
 	if d := rf.JSONSchema.Description; d != "" {
-		clean = withDescription(clean, d)
+		clean = gemini.SchemaWithDescription(clean, d)
 	}
 	gc.ResponseJSONSchema = clean
 	return nil
 }
 
-// withDescription adds a top-level description to a schema that has none, so
-// json_schema.description still reaches the model.
-func withDescription(schema json.RawMessage, desc string) json.RawMessage {
-	v, err := decodeOrdered(schema)
+// CleanSchema is gemini.CleanSchema for a schema given alone (tests and
+// callers outside a request).
+func CleanSchema(schema json.RawMessage) (json.RawMessage, error) {
+	return gemini.CleanSchema(schema, "")
+}
+
+// cleanSchema cleans the schema at param, as a 400 *Error on failure.
+func cleanSchema(raw json.RawMessage, param string) (json.RawMessage, *Error) {
+	out, err := gemini.CleanSchema(raw, param)
 	if err != nil {
-		return schema
+		return nil, invalid(param, "%s", err.Error())
 	}
-	o, ok := v.(*object)
-	if !ok || o.has("description") {
-		return schema
-	}
-	o.kv = append([]kv{{"description", desc}}, o.kv...)
-	var buf bytes.Buffer
-	encodeOrdered(&buf, o)
-	return buf.Bytes()
+	return out, nil
 }

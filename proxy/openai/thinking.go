@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/gemini-balance/desktop/proxy/gemini"
@@ -30,44 +29,6 @@ var effortLevels = map[string]string{
 	"high":    "HIGH",
 }
 
-// geminiGeneration returns the major version of a "gemini-N…" model name, or
-// 0 when the name does not say.
-func geminiGeneration(model string) int {
-	rest, ok := strings.CutPrefix(model, "gemini-")
-	if !ok {
-		return 0
-	}
-	end := 0
-	for end < len(rest) && rest[end] >= '0' && rest[end] <= '9' {
-		end++
-	}
-	n, err := strconv.Atoi(rest[:end])
-	if err != nil {
-		return 0
-	}
-	return n
-}
-
-// usesThinkingLevel reports whether model takes thinkingLevel rather than
-// thinkingBudget.
-func usesThinkingLevel(model string) bool { return geminiGeneration(model) >= 3 }
-
-// thinksByDefault reports whether model is of a family that thinks by
-// default and returns thought summaries when asked (gemini-2.5*, gemini-3+),
-// excluding the image, speech, audio and live variants.
-func thinksByDefault(model string) bool {
-	g := geminiGeneration(model)
-	if g < 3 && !strings.HasPrefix(model, "gemini-2.5") {
-		return false
-	}
-	for _, s := range []string{"image", "tts", "audio", "live", "embedding"} {
-		if strings.Contains(model, s) {
-			return false
-		}
-	}
-	return true
-}
-
 // thinkingConfig builds generationConfig.thinkingConfig from reasoning_effort
 // and google.thinking_config (at most one of them).
 func thinkingConfig(model, effort string, tc *ThinkingConfig) (*gemini.ThinkingConfig, *Error) {
@@ -81,7 +42,7 @@ func thinkingConfig(model, effort string, tc *ThinkingConfig) (*gemini.ThinkingC
 			return nil, invalid("reasoning_effort", "reasoning_effort %q is not supported; use none, minimal, low, medium or high", effort)
 		}
 		out := &gemini.ThinkingConfig{IncludeThoughts: e != "none"}
-		if usesThinkingLevel(model) {
+		if gemini.UsesThinkingLevel(model) {
 			out.ThinkingLevel = effortLevels[e]
 		} else {
 			out.ThinkingBudget = &budget
@@ -101,7 +62,7 @@ func thinkingConfig(model, effort string, tc *ThinkingConfig) (*gemini.ThinkingC
 		}
 		return out, nil
 	}
-	if thinksByDefault(model) {
+	if gemini.ThinksByDefault(model) {
 		return &gemini.ThinkingConfig{IncludeThoughts: true}, nil
 	}
 	return nil, nil

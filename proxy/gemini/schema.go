@@ -1,4 +1,4 @@
-package openai
+package gemini
 
 import (
 	"bytes"
@@ -32,16 +32,50 @@ import (
 //     anyOf: [{$ref}] next to those siblings, since Gemini allows only $-keys
 //     beside a $ref.
 //
-// What cannot be expressed is an error (400 in ToGemini): a $ref that does
-// not point inside the document ("#…"), and a schema that is not a JSON
-// object (the boolean schema true is accepted where a response schema is
-// optional).
-func CleanSchema(schema json.RawMessage) (json.RawMessage, error) {
-	out, err := cleanSchema(schema, "")
+// What cannot be expressed is a *SchemaError (a 400 for the client): a $ref
+// that does not point inside the document ("#…"), and a schema that is not a
+// JSON object. param names the schema in error messages (e.g.
+// "tools[0].function.parameters"); "" says "schema". Every dialect that
+// offers tools or structured output uses this one cleaner.
+func CleanSchema(schema json.RawMessage, param string) (json.RawMessage, error) {
+	out, err := cleanSchema(schema, param)
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// SchemaError says why a schema cannot be sent to Gemini. Param is the
+// parameter given to CleanSchema.
+type SchemaError struct {
+	Param   string
+	Message string
+}
+
+// Error returns the message.
+func (e *SchemaError) Error() string { return e.Message }
+
+// invalidSchema builds a *SchemaError.
+func invalidSchema(param, format string, args ...any) *SchemaError {
+	return &SchemaError{Param: param, Message: fmt.Sprintf(format, args...)}
+}
+
+// SchemaWithDescription adds a top-level description to a schema that has
+// none, so that a description given beside the schema still reaches the
+// model. Key order is kept.
+func SchemaWithDescription(schema json.RawMessage, desc string) json.RawMessage {
+	v, err := decodeOrdered(schema)
+	if err != nil {
+		return schema
+	}
+	o, ok := v.(*object)
+	if !ok || o.has("description") {
+		return schema
+	}
+	o.kv = append([]kv{{"description", desc}}, o.kv...)
+	var buf bytes.Buffer
+	encodeOrdered(&buf, o)
+	return buf.Bytes()
 }
 
 // schemaTriggers are the substrings without which a schema needs no rewrite.
@@ -77,10 +111,10 @@ var schemaArrayKeywords = map[string]bool{
 }
 
 // cleanSchema returns the cleaned schema; param prefixes error messages.
-func cleanSchema(raw json.RawMessage, param string) (json.RawMessage, *Error) {
+func cleanSchema(raw json.RawMessage, param string) (json.RawMessage, *SchemaError) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
-		return nil, invalid(param, "%s must be a JSON Schema object", orSchema(param))
+		return nil, invalidSchema(param, "%s must be a JSON Schema object", orSchema(param))
 	}
 	needed := false
 	for _, t := range schemaTriggers {
@@ -91,13 +125,13 @@ func cleanSchema(raw json.RawMessage, param string) (json.RawMessage, *Error) {
 	}
 	if !needed {
 		if !json.Valid(raw) {
-			return nil, invalid(param, "%s is not valid JSON", orSchema(param))
+			return nil, invalidSchema(param, "%s is not valid JSON", orSchema(param))
 		}
 		return raw, nil
 	}
 	v, err := decodeOrdered(raw)
 	if err != nil {
-		return nil, invalid(param, "%s is not valid JSON: %v", orSchema(param), err)
+		return nil, invalidSchema(param, "%s is not valid JSON: %v", orSchema(param), err)
 	}
 	c := &cleaner{param: param}
 	c.renamed = hasDefinitions(v)
@@ -145,7 +179,7 @@ func hasDefinitions(v any) bool {
 }
 
 // node cleans one schema; at is its location, for error messages.
-func (c *cleaner) node(v any, at string) (any, *Error) {
+func (c *cleaner) node(v any, at string) (any, *SchemaError) {
 	o, ok := v.(*object)
 	if !ok {
 		return v, nil // boolean schema or something Gemini will judge
@@ -160,7 +194,7 @@ func (c *cleaner) node(v any, at string) (any, *Error) {
 		if k == "definitions" && !hasDefs {
 			k = "$defs"
 		}
-		var err *Error
+		var err *SchemaError
 		switch {
 		case schemaMapKeywords[k] || k == "definitions":
 			if m, ok := val.(*object); ok {
@@ -187,10 +221,10 @@ func (c *cleaner) node(v any, at string) (any, *Error) {
 		case k == "$ref":
 			s, ok := val.(string)
 			if !ok {
-				return nil, invalid(c.param, "%s: $ref at %s must be a string", orSchema(c.param), at)
+				return nil, invalidSchema(c.param, "%s: $ref at %s must be a string", orSchema(c.param), at)
 			}
 			if !strings.HasPrefix(s, "#") {
-				return nil, invalid(c.param, "%s: $ref %q at %s points outside the schema; Gemini resolves only local references (\"#/...\")", orSchema(c.param), s, at)
+				return nil, invalidSchema(c.param, "%s: $ref %q at %s points outside the schema; Gemini resolves only local references (\"#/...\")", orSchema(c.param), s, at)
 			}
 			if c.renamed {
 				s = strings.ReplaceAll(s, "/definitions/", "/$defs/")
@@ -213,7 +247,7 @@ func (c *cleaner) node(v any, at string) (any, *Error) {
 	return out, nil
 }
 
-func (c *cleaner) array(arr []any, at string) ([]any, *Error) {
+func (c *cleaner) array(arr []any, at string) ([]any, *SchemaError) {
 	out := make([]any, len(arr))
 	for i, x := range arr {
 		cv, err := c.node(x, at+"/"+strconv.Itoa(i))
