@@ -39,6 +39,9 @@ var assets embed.FS
 var appIcon []byte
 
 func main() {
+	if wantsConsole(os.Args[1:]) {
+		attachConsole()
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -1,0 +1,27 @@
+package main
+
+import "strings"
+
+// wantsConsole reports whether args run a command that prints (access-key,
+// keys list, serve, --help, version, …) rather than open the window. The
+// Windows build is a GUI program (-H=windowsgui: a double-click opens no
+// console window), so for those commands it attaches to the console it was
+// started from (console_windows.go); the window mode does not, so that
+// closing the console cannot end the app.
+func wantsConsole(args []string) bool {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return true // a command: serve, keys, access-key, version, or an unknown one
+	}
+	for _, a := range args {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch {
+		case a == "--":
+			return false
+		case !strings.HasPrefix(a, "-"):
+			continue
+		case name == "h" || name == "help" || name == "headless":
+			return true
+		}
+	}
+	return false
+}
