@@ -30,11 +30,13 @@ type desktop struct {
 	tray  *tray.Tray
 	wctx  atomic.Pointer[context.Context] // Wails' context, set in startup
 	quits atomic.Bool
+	// sysLang is the OS UI language, read once (on macOS it runs a program).
+	sysLang string
 }
 
 // runDesktop opens the window and the tray and blocks until the user quits.
 func runDesktop(a *app.App, hidden bool, log *slog.Logger) error {
-	d := &desktop{app: a, log: log}
+	d := &desktop{app: a, log: log, sysLang: app.SystemLanguage()}
 	d.tray = tray.New(d, log)
 	if tray.StartBeforeRun {
 		if err := d.tray.Start(); err != nil {
@@ -99,14 +101,14 @@ func (d *desktop) startup(ctx context.Context) {
 
 // push hands a status to the tray and the window.
 func (d *desktop) push(s app.Status) {
-	d.tray.Update(trayState(s, d.app.Settings().Language))
+	d.tray.Update(trayState(s, d.app.Settings().Language, d.sysLang))
 	runtime.EventsEmit(d.ctx(), "status", s)
 }
 
 // trayState is the tray's view of the status.
-func trayState(s app.Status, lang string) tray.State {
+func trayState(s app.Status, lang, sysLang string) tray.State {
 	if lang == "" || lang == "auto" {
-		lang = app.SystemLanguage()
+		lang = sysLang
 	}
 	return tray.State{
 		Lang: lang, Running: s.Running, Err: s.Error, Addr: s.Addr, Port: s.Port,

@@ -47,15 +47,38 @@ func (a *App) UIAssets() fs.FS { return a.opts.Assets }
 // Icon is the app icon (PNG).
 func (a *App) Icon() []byte { return a.opts.Icon }
 
-// SystemLanguage returns "zh-CN" when the OS locale is Chinese, else "en".
+// SystemLanguage returns "zh-CN" when the user's language is Chinese, else
+// "en". On Windows and macOS the OS UI language decides (Windows sets no
+// LANG; an app started from Finder has none either), then LANG/LC_*; on
+// Linux LC_ALL, LC_MESSAGES, LANG, LANGUAGE. On macOS it runs a program:
+// call it once, not per update.
 func SystemLanguage() string {
+	return pickLanguage(append(osLanguages(), envLanguages()...))
+}
+
+// envLanguages are the locales named by the environment, most important
+// first (LANGUAGE may list several, colon-separated).
+func envLanguages() []string {
 	for _, v := range []string{"LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"} {
-		if l := os.Getenv(v); l != "" {
-			if strings.HasPrefix(strings.ToLower(l), "zh") {
-				return "zh-CN"
-			}
-			return "en"
+		if l := os.Getenv(v); l != "" && l != "C" && l != "POSIX" {
+			return strings.Split(l, ":")
 		}
+	}
+	return nil
+}
+
+// pickLanguage returns "zh-CN" when the first usable tag is Chinese
+// ("zh-Hans-CN", "zh_CN.UTF-8", "zh-TW"…), else "en".
+func pickLanguage(tags []string) string {
+	for _, t := range tags {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if t == "" || t == "c" || t == "posix" {
+			continue
+		}
+		if t == "zh" || strings.HasPrefix(t, "zh-") || strings.HasPrefix(t, "zh_") || strings.HasPrefix(t, "zh.") {
+			return "zh-CN"
+		}
+		return "en"
 	}
 	return "en"
 }
