@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gemini-balance/desktop/app/keychain"
+	"github.com/gemini-balance/desktop/app/private"
 	"github.com/gemini-balance/desktop/app/store"
 	"github.com/gemini-balance/desktop/proxy"
 	"github.com/gemini-balance/desktop/proxy/keypool"
@@ -98,6 +99,11 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create the data directory: %w", err)
+	}
+	// The database and a file secret store live here: the current user
+	// only (on Windows by ACL, which also covers what is inside).
+	if err := private.Dir(opts.DataDir); err != nil {
+		opts.Log.Warn("the data directory may be readable by other users", "dir", opts.DataDir, "err", err)
 	}
 	a := &App{opts: opts, log: opts.Log, hub: newHub(), sessions: newSessions()}
 	st, err := store.Open(filepath.Join(opts.DataDir, "gemini-balance.db"), opts.Log)

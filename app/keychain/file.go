@@ -19,6 +19,8 @@ import (
 	"sync"
 
 	"golang.org/x/crypto/scrypt"
+
+	"github.com/gemini-balance/desktop/app/private"
 )
 
 // ErrNoPassphrase is returned by NewFile for an empty passphrase: the file
@@ -151,11 +153,9 @@ func newFile(path, passphrase string, params kdfParams) (*File, error) {
 	if f.secrets == nil {
 		f.secrets = map[string]string{}
 	}
-	// Tighten permissions left loose by hand.
-	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
-		if err := os.Chmod(path, 0o600); err != nil {
-			return nil, fmt.Errorf("keychain file: restrict permissions: %w", err)
-		}
+	// Tighten permissions left loose by hand (on Windows: by ACL).
+	if err := private.File(path); err != nil {
+		return nil, fmt.Errorf("keychain file: %w", err)
 	}
 	return f, nil
 }
@@ -314,6 +314,9 @@ func writeAtomic(path string, data []byte) (err error) {
 		}
 	}()
 	if err = tmp.Chmod(0o600); err != nil {
+		return err
+	}
+	if err = private.File(tmp.Name()); err != nil { // the ACL on Windows, where 0600 is only read-only
 		return err
 	}
 	if _, err = tmp.Write(data); err != nil {
