@@ -13,27 +13,61 @@ import (
 )
 
 // responseWriter remembers the status and whether anything was written, so
-// that the log line and the Result tell what the client saw.
+// that the log line and the Result tell what the client saw. Everything it
+// sends, headers and body, passes through mask, so that no pool key and
+// not the access key reaches the client on any route (see secretMasker).
 type responseWriter struct {
 	http.ResponseWriter
 	status  int
 	written bool
 	aborted bool // the stream broke after the first byte; cut the connection
+
+	mask secretMasker
+	// held is the end of what was written that may be the start of a
+	// secret continued by the next write; it goes out with that write, or
+	// at the end of the request (release).
+	held []byte
 }
 
 func (w *responseWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
+		w.mask.header(w.Header())
+		// Masking may shorten the body; net/http sets the length itself
+		// when the whole answer fits its buffer.
+		w.Header().Del("Content-Length")
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *responseWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	w.written = true
-	return w.ResponseWriter.Write(p)
+	data := p
+	if len(w.held) > 0 {
+		data = append(w.held, p...)
+		w.held = nil
+	}
+	out, hold := w.mask.apply(data, false)
+	if hold > 0 {
+		w.held = append([]byte(nil), out[len(out)-hold:]...)
+		out = out[:len(out)-hold]
+	}
+	if _, err := w.ResponseWriter.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// release sends what was held back at the end of the response.
+func (w *responseWriter) release() {
+	if len(w.held) > 0 {
+		out, _ := w.mask.apply(w.held, true)
+		w.held = nil
+		w.ResponseWriter.Write(out)
+	}
 }
 
 // Flush sends what was written so far to the client.
@@ -156,7 +190,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	setCORS(rw, r)
 
 	res := &Result{Time: time.Now(), ID: newRequestID()}
-	w := &responseWriter{ResponseWriter: rw}
+	w := &responseWriter{ResponseWriter: rw, mask: secretMasker{pool: s.pool, access: []byte(cfg.AccessKey)}}
 	w.Header().Set("X-Request-Id", res.ID)
 	defer s.finish(w, r, res)
 
@@ -213,6 +247,7 @@ func (s *Server) finish(w *responseWriter, r *http.Request, res *Result) {
 	if w.aborted {
 		panic(http.ErrAbortHandler)
 	}
+	w.release()
 }
 
 // setUsage fills token counts from an answer body or a stream's last event.
