@@ -142,6 +142,9 @@ type FunctionDeclaration struct {
 // ToolConfig configures tool use for the request.
 type ToolConfig struct {
 	FunctionCallingConfig *FunctionCallingConfig `json:"functionCallingConfig,omitempty"`
+	// IncludeServerSideToolInvocations lets Gemini 3 and later use built-in
+	// tools (Google Search) in the same request as function declarations.
+	IncludeServerSideToolInvocations bool `json:"includeServerSideToolInvocations,omitempty"`
 }
 
 // FunctionCallingConfig sets the mode ("AUTO", "ANY", "NONE", "VALIDATED")
