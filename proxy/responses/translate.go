@@ -439,6 +439,16 @@ func (t *StreamTranslator) Fail(e *openai.Error) []Event {
 	}
 	t.done = true
 	t.start("")
+	if t.open >= 0 {
+		// The output so far, as the client saw it: the open item keeps its
+		// status in_progress.
+		it := &t.output[t.open]
+		if it.Type == "message" {
+			it.Text = t.buf.String()
+		} else {
+			it.Summary = t.buf.String()
+		}
+	}
 	code := "server_error"
 	if e.Status == http.StatusTooManyRequests {
 		code = "rate_limit_exceeded"
