@@ -50,17 +50,8 @@ func EffortThinking(model, effort, param string) (*gemini.ThinkingConfig, error)
 	return tc, nil
 }
 
-// ThinksByDefault reports whether model belongs to a family that thinks by
-// default (gemini-2.5*, gemini-3+, without the image, speech, audio and live
-// variants).
-func ThinksByDefault(model string) bool { return thinksByDefault(model) }
-
-// UsesThinkingLevel reports whether model takes thinkingLevel (Gemini 3 and
-// later) rather than thinkingBudget.
-func UsesThinkingLevel(model string) bool { return usesThinkingLevel(model) }
-
-// CleanSchemaAt is CleanSchema with param (e.g. "tools[2].parameters")
-// naming the schema in error messages, which are *Error 400s.
+// CleanSchemaAt is gemini.CleanSchema with its failure as a 400 *Error
+// about param (e.g. "tools[2].parameters").
 func CleanSchemaAt(schema json.RawMessage, param string) (json.RawMessage, error) {
 	out, e := cleanSchema(schema, param)
 	if e != nil {

@@ -346,7 +346,7 @@ func thinking(r *Reasoning, model string) (*gemini.ThinkingConfig, *openai.Error
 		effort = "high"
 	}
 	if effort == "" {
-		if wantSummary && openai.ThinksByDefault(model) {
+		if wantSummary && gemini.ThinksByDefault(model) {
 			return &gemini.ThinkingConfig{IncludeThoughts: true}, nil
 		}
 		return nil, nil

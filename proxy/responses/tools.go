@@ -230,7 +230,7 @@ func (ts *toolSet) finish(model string, body *gemini.GenerateContentRequest) {
 		switch {
 		case len(ts.decls) == 0:
 			body.Tools = append(body.Tools, gemini.Tool{GoogleSearch: json.RawMessage(`{}`)})
-		case openai.UsesThinkingLevel(model):
+		case gemini.UsesThinkingLevel(model):
 			// Gemini 3 and later combine built-in tools with functions
 			// when asked to (ai.google.dev, "tool combination").
 			body.Tools = append(body.Tools, gemini.Tool{GoogleSearch: json.RawMessage(`{}`)})
