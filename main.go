@@ -53,7 +53,7 @@ Usage:
   gemini-balance-desktop keys add [FILE|-]   add keys found in FILE or stdin (any text)
   gemini-balance-desktop keys list           list keys (masked)
   gemini-balance-desktop access-key          print the proxy's access key
-  gemini-balance-desktop admin-password      print the web UI's admin password
+  gemini-balance-desktop admin-password      set a new random admin password for the web UI and print it
   gemini-balance-desktop version
 
 Flags:
@@ -141,7 +141,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, a.AccessKey())
 		return 0
 	case "admin-password":
-		fmt.Fprintln(stdout, a.AdminPassword())
+		// Only a hash of the password is kept: set a new one and show it.
+		pw, err := a.ResetAdminPassword(ctx)
+		if err != nil {
+			fmt.Fprintln(stderr, "error:", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, pw)
 		return 0
 	case "keys":
 		return keysCommand(ctx, a, sub, positional, stdout, stderr)

@@ -2,8 +2,6 @@ package app
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -35,9 +33,8 @@ const maxAPIBody = 16 << 20
 
 // sessions are the logged-in browsers, in memory: a restart logs out.
 type sessions struct {
-	mu       sync.Mutex
-	byID     map[string]time.Time
-	failures []time.Time // recent failed logins, for throttling
+	mu   sync.Mutex
+	byID map[string]time.Time
 }
 
 func newSessions() *sessions { return &sessions{byID: map[string]time.Time{}} }
@@ -75,32 +72,6 @@ func (s *sessions) dropAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.byID)
-}
-
-// throttled reports whether too many logins failed lately (10 a minute).
-func (s *sessions) throttled() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cut := time.Now().Add(-time.Minute)
-	for len(s.failures) > 0 && s.failures[0].Before(cut) {
-		s.failures = s.failures[1:]
-	}
-	return len(s.failures) >= 10
-}
-
-func (s *sessions) failed() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failures = append(s.failures, time.Now())
-}
-
-// secretEqual compares in constant time, independent of length.
-func secretEqual(got, want string) bool {
-	if want == "" {
-		return false
-	}
-	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
-	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
 }
 
 // apiError is the management API's error shape.
@@ -174,11 +145,38 @@ func sameOrigin(r *http.Request) bool {
 	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
+// throttled answers 429 with Retry-After when r's client must still wait
+// after failed password tries, and reports whether it did.
+func (a *App) throttled(w http.ResponseWriter, r *http.Request) bool {
+	d := a.throttle.wait(r)
+	if d <= 0 {
+		return false
+	}
+	secs := int((d + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", fmt.Sprint(secs))
+	writeAPIError(w, http.StatusTooManyRequests, "too many wrong passwords from this address; try again in %d s", secs)
+	return true
+}
+
+// checkPassword checks an admin password (login or Bearer token) from r's
+// client and keeps the throttle's account.
+func (a *App) checkPassword(r *http.Request, pw string) bool {
+	if !a.admin.check(r.Context(), pw) {
+		a.throttle.failed(r)
+		return false
+	}
+	a.throttle.succeeded(r)
+	return true
+}
+
 // authed wraps an API handler with the admin check.
 func (a *App) authed(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if auth := r.Header.Get("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
-			if secretEqual(strings.TrimSpace(auth[7:]), a.AdminPassword()) {
+			if a.throttled(w, r) {
+				return
+			}
+			if a.checkPassword(r, strings.TrimSpace(auth[7:])) {
 				h(w, r)
 				return
 			}
@@ -203,9 +201,7 @@ func (a *App) apiLogin(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusForbidden, "cross-site request refused")
 		return
 	}
-	if a.sessions.throttled() {
-		w.Header().Set("Retry-After", "60")
-		writeAPIError(w, http.StatusTooManyRequests, "too many failed logins; wait a minute")
+	if a.throttled(w, r) {
 		return
 	}
 	var in struct {
@@ -214,8 +210,7 @@ func (a *App) apiLogin(w http.ResponseWriter, r *http.Request) {
 	if !decodeAPIBody(w, r, &in) {
 		return
 	}
-	if !secretEqual(in.Password, a.AdminPassword()) {
-		a.sessions.failed()
+	if !a.checkPassword(r, in.Password) {
 		writeAPIError(w, http.StatusUnauthorized, "wrong password")
 		return
 	}

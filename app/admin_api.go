@@ -1157,8 +1157,7 @@ func (a *App) apiPool(w http.ResponseWriter, r *http.Request) {
 // --- settings -----------------------------------------------------------------------
 
 // settingsView is the settings as the API shows them: the admin password
-// is write-only (the caller is already logged in; a session must not be
-// able to read the password that outlives it).
+// is write-only (the app keeps only its hash).
 func settingsView(s Settings) Settings {
 	s.AdminPassword = ""
 	return s
@@ -1278,14 +1277,12 @@ func (a *App) apiPatchSettings(w http.ResponseWriter, r *http.Request) {
 // admin password keeps the old one. A changed admin password logs every
 // session out except the caller's (a browser gets a fresh session cookie).
 func (a *App) applySettingsRequest(w http.ResponseWriter, r *http.Request, edit func(*Settings) error) {
-	old, ch, err := a.EditSettings(r.Context(), func(s *Settings) error {
-		keep := s.AdminPassword
+	newPassword := false
+	_, ch, err := a.EditSettings(r.Context(), func(s *Settings) error {
 		if err := edit(s); err != nil {
 			return err
 		}
-		if s.AdminPassword == "" {
-			s.AdminPassword = keep
-		}
+		newPassword = s.AdminPassword != ""
 		return nil
 	})
 	if err != nil {
@@ -1293,7 +1290,7 @@ func (a *App) applySettingsRequest(w http.ResponseWriter, r *http.Request, edit 
 		return
 	}
 	ans := settingsAnswer{SettingsChange: ch}
-	if ch.Settings.AdminPassword != old.AdminPassword {
+	if newPassword {
 		a.keepOnlyCaller(w, r)
 		ans.AdminPasswordChanged = true
 	}
@@ -1336,11 +1333,11 @@ func (a *App) apiRegenerateAdminPassword(w http.ResponseWriter, r *http.Request)
 	if !decodeOptionalBody(w, r, &in) {
 		return
 	}
-	s, err := a.modifySettings(r.Context(), func(s *Settings) { s.AdminPassword = DefaultSettings().AdminPassword })
+	pw, err := a.ResetAdminPassword(r.Context())
 	if err != nil {
 		writeOpError(w, err)
 		return
 	}
 	a.keepOnlyCaller(w, r)
-	writeAPIJSON(w, http.StatusOK, map[string]any{"adminPassword": s.AdminPassword, "sessionsDropped": true})
+	writeAPIJSON(w, http.StatusOK, map[string]any{"adminPassword": pw, "sessionsDropped": true})
 }

@@ -33,6 +33,7 @@ type apiEnv struct {
 	logs *lockedBuffer
 	keys []string // every raw key the test made: none may reach a log
 	rnd  *rand.Rand
+	pw   string // the admin password (the app keeps only its hash)
 }
 
 // lockedBuffer collects log output from many goroutines.
@@ -83,12 +84,16 @@ func newAPIEnvAddr(t *testing.T, addr string) *apiEnv {
 	if _, err := a.UpdateSettings(ctx, s); err != nil {
 		t.Fatal(err)
 	}
+	pw, err := a.ResetAdminPassword(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := a.Start(ctx); err != nil {
 		a.Close()
 		t.Fatal(err)
 	}
 	e := &apiEnv{t: t, a: a, fake: fake, base: "http://" + a.server.Addr(), logs: logs,
-		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))}
+		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7)), pw: pw}
 	t.Cleanup(func() {
 		if err := a.Close(); err != nil {
 			t.Errorf("Close() = %v", err)
@@ -152,7 +157,7 @@ func (r resp) errText() string {
 // JSON-encoded unless it is a string or []byte (sent as is).
 func (e *apiEnv) call(method, path string, body any) resp {
 	e.t.Helper()
-	return e.send(method, path, body, map[string]string{"Authorization": "Bearer " + e.a.AdminPassword()}, nil)
+	return e.send(method, path, body, map[string]string{"Authorization": "Bearer " + e.pw}, nil)
 }
 
 func (e *apiEnv) send(method, path string, body any, hdr map[string]string, client *http.Client) resp {
@@ -289,8 +294,9 @@ func TestAdminAPIAuth(t *testing.T) {
 			"wrong Bearer":    {"Authorization": "Bearer not-the-password"},
 			"empty Bearer":    {"Authorization": "Bearer "},
 			"unknown session": {"Cookie": sessionCookie + "=deadbeef", "Origin": e.base},
-			"password cookie": {"Cookie": sessionCookie + "=" + e.a.AdminPassword(), "Origin": e.base},
+			"password cookie": {"Cookie": sessionCookie + "=" + e.pw, "Origin": e.base},
 		} {
+			e.a.throttle.reset() // TestAdminPasswordThrottle covers the throttle
 			r := e.send(rt.method, rt.path, rt.body, hdr, nil)
 			if r.code != http.StatusUnauthorized || r.errText() == "" {
 				t.Errorf("%s %s with %s = %d %s, want 401 with an error", rt.method, rt.path, name, r.code, r.body)
@@ -306,18 +312,20 @@ func TestAdminAPIAuth(t *testing.T) {
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar}
 	same := map[string]string{"Origin": e.base}
+	e.a.throttle.reset()
 	if r := e.send("POST", "/api/login", `{"password":"wrong-password"}`, same, browser); r.code != http.StatusUnauthorized {
 		t.Fatalf("login with a wrong password = %d %s, want 401", r.code, r.body)
 	}
-	if r := e.send("POST", "/api/login", map[string]string{"password": e.a.AdminPassword()}, map[string]string{"Origin": "http://evil.example"}, browser); r.code != http.StatusForbidden {
+	e.a.throttle.reset()
+	if r := e.send("POST", "/api/login", map[string]string{"password": e.pw}, map[string]string{"Origin": "http://evil.example"}, browser); r.code != http.StatusForbidden {
 		t.Fatalf("cross-site login = %d %s, want 403", r.code, r.body)
 	}
-	r := e.send("POST", "/api/login", map[string]string{"password": e.a.AdminPassword()}, same, browser)
+	r := e.send("POST", "/api/login", map[string]string{"password": e.pw}, same, browser)
 	if r.code != http.StatusOK {
 		t.Fatalf("login = %d %s, want 200", r.code, r.body)
 	}
 	set := r.header.Get("Set-Cookie")
-	if !strings.Contains(set, "HttpOnly") || !strings.Contains(set, "SameSite=Strict") || strings.Contains(set, e.a.AdminPassword()) {
+	if !strings.Contains(set, "HttpOnly") || !strings.Contains(set, "SameSite=Strict") || strings.Contains(set, e.pw) {
 		t.Fatalf("login cookie = %q, want HttpOnly, SameSite=Strict, without the password", set)
 	}
 	if r := e.send("GET", "/api/keys", nil, nil, browser); r.code != http.StatusOK {
@@ -617,7 +625,7 @@ func TestAdminAPIBulkImportExportReveal(t *testing.T) {
 	fw, _ := mw.CreateFormFile("file", "keys.txt")
 	fmt.Fprintf(fw, "%s\n%s\n", keys[2], keys[3])
 	mw.Close()
-	hdr := map[string]string{"Authorization": "Bearer " + e.a.AdminPassword(), "Content-Type": mw.FormDataContentType()}
+	hdr := map[string]string{"Authorization": "Bearer " + e.pw, "Content-Type": mw.FormDataContentType()}
 	r = e.send("POST", "/api/keys/import", buf.Bytes(), hdr, nil)
 	r.json(t, &ans)
 	if r.code != http.StatusOK || ans.Added != 1 || ans.Existing != 1 {
@@ -1084,13 +1092,13 @@ func TestAdminAPISettings(t *testing.T) {
 		t.Fatalf("aliases after PATCH = %v, want replaced, not merged", a)
 	}
 	// PUT: the full object as GET gave it (the password left empty keeps it).
-	pw := e.a.AdminPassword()
 	e.mustCall(http.StatusOK, "GET", "/api/settings", nil).json(t, &s)
 	s.Theme, s.Passthrough = "dark", false
 	e.mustCall(http.StatusOK, "PUT", "/api/settings", s).json(t, &ch)
-	if got := e.a.Settings(); got.Theme != "dark" || got.AdminPassword != pw || got.MaxAttempts != 7 {
+	if got := e.a.Settings(); got.Theme != "dark" || got.MaxAttempts != 7 || ch.AdminPasswordChanged {
 		t.Fatalf("settings after PUT = %+v, want theme dark, password kept", got)
 	}
+	e.mustCall(http.StatusOK, "GET", "/api/session", nil) // the password still works
 	if r := e.call("PUT", "/api/settings", strings.Replace(mustJSON(t, s), `"theme":"dark"`, `"theme":"purple"`, 1)); r.code != http.StatusBadRequest || !strings.Contains(r.errText(), "theme") {
 		t.Fatalf("PUT with an invalid theme = %d %s, want 400 naming the theme", r.code, r.body)
 	}
@@ -1123,19 +1131,21 @@ func TestAdminAPISettings(t *testing.T) {
 	login := func() *http.Client {
 		jar, _ := cookiejar.New(nil)
 		c := &http.Client{Jar: jar}
-		if r := e.send("POST", "/api/login", map[string]string{"password": e.a.AdminPassword()}, map[string]string{"Origin": e.base}, c); r.code != http.StatusOK {
+		if r := e.send("POST", "/api/login", map[string]string{"password": e.pw}, map[string]string{"Origin": e.base}, c); r.code != http.StatusOK {
 			t.Fatalf("login = %d %s", r.code, r.body)
 		}
 		return c
 	}
 	mine, other := login(), login()
-	oldPW := e.a.AdminPassword()
+	oldPW := e.pw
 	r := e.send("POST", "/api/settings/admin-password", nil, map[string]string{"Origin": e.base}, mine)
 	var np struct{ AdminPassword string }
 	r.json(t, &np)
-	if r.code != http.StatusOK || np.AdminPassword == "" || np.AdminPassword == oldPW || np.AdminPassword != e.a.AdminPassword() {
-		t.Fatalf("POST /api/settings/admin-password = %d, want a new password in force", r.code)
+	if r.code != http.StatusOK || np.AdminPassword == "" || np.AdminPassword == oldPW {
+		t.Fatalf("POST /api/settings/admin-password = %d, want a new password", r.code)
 	}
+	e.pw = np.AdminPassword
+	e.mustCall(http.StatusOK, "GET", "/api/keys", nil) // the new password is in force
 	if r := e.send("GET", "/api/keys", nil, nil, mine); r.code != http.StatusOK {
 		t.Fatalf("the caller's session after the change = %d, want still logged in", r.code)
 	}
@@ -1145,11 +1155,14 @@ func TestAdminAPISettings(t *testing.T) {
 	if r := e.send("GET", "/api/keys", nil, map[string]string{"Authorization": "Bearer " + oldPW}, nil); r.code != http.StatusUnauthorized {
 		t.Fatalf("the old password after the change = %d, want 401", r.code)
 	}
+	e.a.throttle.reset()
 	// Set by PATCH (Bearer): every session goes.
 	e.mustCall(http.StatusOK, "PATCH", "/api/settings", `{"adminPassword": "correct horse battery"}`).json(t, &ch)
-	if !ch.AdminPasswordChanged || e.a.AdminPassword() != "correct horse battery" {
+	e.pw = "correct horse battery"
+	if !ch.AdminPasswordChanged || ch.Settings.AdminPassword != "" {
 		t.Fatalf("PATCH adminPassword = %+v", ch)
 	}
+	e.mustCall(http.StatusOK, "GET", "/api/keys", nil) // the new password is in force
 	if r := e.send("GET", "/api/keys", nil, nil, mine); r.code != http.StatusUnauthorized {
 		t.Fatalf("a session after a Bearer password change = %d, want 401", r.code)
 	}
@@ -1256,11 +1269,15 @@ func FuzzAdminAPIBulkAdd(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { a.Close() })
+	pw, err := a.ResetAdminPassword(ctx)
+	if err != nil {
+		f.Fatal(err)
+	}
 	h := a.adminHandler()
 	f.Fuzz(func(t *testing.T, text string) {
 		body, _ := json.Marshal(map[string]string{"text": text})
 		req, _ := http.NewRequest("POST", "http://127.0.0.1/api/keys/bulk", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+a.AdminPassword())
+		req.Header.Set("Authorization", "Bearer "+pw)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK && rec.Code != http.StatusBadRequest {

@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,7 +68,14 @@ type App struct {
 	server         *proxy.Server
 	hub            *hub
 	sessions       *sessions
-	checks         checkRunner // the key-check job and prune undo (jobs.go)
+	// admin checks the admin password against its hash; throttle slows
+	// down wrong passwords per client address.
+	admin    *adminAuth
+	throttle *throttle
+	// accessKeyProblem says why the access key could not be read ("" when
+	// it could).
+	accessKeyProblem string
+	checks           checkRunner // the key-check job and prune undo (jobs.go)
 
 	// settingsMu serialises settings changes, read-modify-write included.
 	settingsMu sync.Mutex
@@ -105,17 +113,17 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err := private.Dir(opts.DataDir); err != nil {
 		opts.Log.Warn("the data directory may be readable by other users", "dir", opts.DataDir, "err", err)
 	}
-	a := &App{opts: opts, log: opts.Log, hub: newHub(), sessions: newSessions()}
+	a := &App{opts: opts, log: opts.Log, hub: newHub(), sessions: newSessions(), admin: newAdminAuth(), throttle: newThrottle(nil)}
 	st, err := store.Open(filepath.Join(opts.DataDir, "gemini-balance.db"), opts.Log)
 	if err != nil {
 		return nil, err
 	}
 	a.store = st
-	if err := a.loadSettings(ctx); err != nil {
+	if err := a.openSecrets(ctx); err != nil {
 		st.Close()
 		return nil, err
 	}
-	if err := a.openSecrets(ctx); err != nil {
+	if err := a.loadSettings(ctx); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -134,32 +142,6 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	return a, nil
-}
-
-// loadSettings reads the settings, or saves fresh defaults (with random
-// secrets) on first run.
-func (a *App) loadSettings(ctx context.Context) error {
-	def := DefaultSettings()
-	s, err := store.GetSetting(ctx, a.store, "settings", def)
-	if err != nil {
-		return fmt.Errorf("read settings: %w", err)
-	}
-	if s.AccessKey == "" {
-		s.AccessKey = def.AccessKey
-	}
-	if s.AdminPassword == "" {
-		s.AdminPassword = def.AdminPassword
-	}
-	if err := s.Validate(); err != nil {
-		a.log.Warn("saved settings are invalid; using defaults for the rest", "err", err)
-		def.AccessKey, def.AdminPassword = s.AccessKey, s.AdminPassword
-		s = def
-	}
-	if err := store.PutSetting(ctx, a.store, "settings", s); err != nil {
-		return fmt.Errorf("save settings: %w", err)
-	}
-	a.settings = s
-	return nil
 }
 
 // openSecrets picks the secret store. The OS keychain is the default; when
@@ -316,9 +298,6 @@ func (a *App) Settings() Settings {
 // AccessKey is the key clients use with the proxy.
 func (a *App) AccessKey() string { return a.Settings().AccessKey }
 
-// AdminPassword logs into the web UI.
-func (a *App) AdminPassword() string { return a.Settings().AdminPassword }
-
 // SettingsChange says what applying new settings did.
 type SettingsChange struct {
 	Settings Settings `json:"settings"`
@@ -370,20 +349,42 @@ func (a *App) modifySettings(ctx context.Context, f func(*Settings)) (Settings, 
 	return ch.Settings, err
 }
 
+// updateSettingsLocked validates, saves and applies s. An empty access key
+// or admin password keeps the one in force; a new admin password is kept
+// only as its hash, the access key and proxy credentials only in the
+// secret store.
 func (a *App) updateSettingsLocked(ctx context.Context, s Settings) (SettingsChange, error) {
+	old := a.Settings()
+	if s.AccessKey == "" {
+		s.AccessKey = old.AccessKey
+	}
 	if err := s.Validate(); err != nil {
 		return SettingsChange{}, &InvalidSettingsError{Err: err}
 	}
-	old := a.Settings()
 	if s.StartAtLogin != old.StartAtLogin {
 		if err := a.opts.Autostart.Set(s.StartAtLogin); err != nil {
 			return SettingsChange{}, err
 		}
 	}
-	if err := store.PutSetting(ctx, a.store, "settings", s); err != nil {
+	hash, err := a.saveSecrets(ctx, old, s)
+	if err != nil {
+		return SettingsChange{}, err
+	}
+	rows := map[string]any{settingsRow: storedForm(s)}
+	if hash != "" {
+		rows[adminHashRow] = hash
+	}
+	if err := a.store.PutSettings(ctx, rows); err != nil {
 		return SettingsChange{}, fmt.Errorf("save settings: %w", err)
 	}
+	if hash != "" {
+		a.admin.set(hash)
+	}
+	s.AdminPassword = ""
 	a.mu.Lock()
+	if s.AccessKey != old.AccessKey {
+		a.accessKeyProblem = ""
+	}
 	a.settings = s
 	running, started := a.running, a.stopBG != nil
 	a.mu.Unlock()
@@ -461,6 +462,9 @@ type Status struct {
 func (a *App) Status() Status {
 	a.mu.Lock()
 	running, startErr, s, secretsProblem := a.running, a.startErr, a.settings, a.secretsProblem
+	if a.accessKeyProblem != "" {
+		secretsProblem = strings.TrimSpace(secretsProblem + " " + a.accessKeyProblem)
+	}
 	a.mu.Unlock()
 	addr := a.server.Addr()
 	if addr == "" {

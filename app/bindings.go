@@ -30,8 +30,13 @@ func (b *Bindings) Status() Status { return b.a.Status() }
 // AccessKey returns the proxy's access key (shown on request, copied).
 func (b *Bindings) AccessKey() string { return b.a.AccessKey() }
 
-// AdminPassword returns the web UI's admin password.
-func (b *Bindings) AdminPassword() string { return b.a.AdminPassword() }
+// ResetAdminPassword sets a new random admin password for the web UI and
+// returns it (it cannot be read later: only its hash is kept).
+func (b *Bindings) ResetAdminPassword() (string, error) {
+	ctx, cancel := b.ctx()
+	defer cancel()
+	return b.a.ResetAdminPassword(ctx)
+}
 
 // SetPassthrough turns passthrough mode on or off.
 func (b *Bindings) SetPassthrough(on bool) error {

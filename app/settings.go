@@ -22,9 +22,12 @@ type Settings struct {
 	BindAddress string `json:"bindAddress"`
 	// AllowedHosts are Host names accepted besides loopback (LAN mode).
 	AllowedHosts []string `json:"allowedHosts"`
-	// AccessKey is what clients send; random on first run.
+	// AccessKey is what clients send; random on first run. It is kept in
+	// the secret store; empty in a change keeps the one in force.
 	AccessKey string `json:"accessKey"`
-	// AdminPassword logs into the web UI; random on first run.
+	// AdminPassword sets a new admin password (at least 12 characters)
+	// for the web UI. It is write-only: the app keeps only its hash, so
+	// it is always empty when read; empty in a change keeps the password.
 	AdminPassword string `json:"adminPassword"`
 	Passthrough   bool   `json:"passthrough"`
 	Paused        bool   `json:"paused"`
@@ -97,8 +100,8 @@ func (s Settings) Validate() error {
 	if strings.ContainsAny(s.AccessKey, " \t\r\n") {
 		return fmt.Errorf("access key: no spaces")
 	}
-	if len(s.AdminPassword) < 8 {
-		return fmt.Errorf("admin password: use at least 8 characters")
+	if s.AdminPassword != "" && len([]rune(s.AdminPassword)) < MinAdminPasswordLen {
+		return fmt.Errorf("admin password: use at least %d characters", MinAdminPasswordLen)
 	}
 	if _, err := keypool.ParseStrategy(s.Strategy); err != nil {
 		return fmt.Errorf("strategy %q: use random, round_robin or lru", s.Strategy)

@@ -68,6 +68,7 @@ type uiEnv struct {
 	reveal   string   // the key the UI reveals and labels
 	paste    string
 	ext      apikey.Extraction
+	pw       string // the admin password (the app keeps only its hash)
 }
 
 // newUIEnv skips (or fails under GBD_REQUIRE_E2E=1) without node, playwright-core or Chromium,
@@ -100,6 +101,10 @@ func newUIEnv(t *testing.T) *uiEnv {
 	if _, err := a.UpdateSettings(ctx, s); err != nil {
 		t.Fatal(err)
 	}
+	pw, err := a.ResetAdminPassword(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := a.Start(ctx); err != nil {
 		a.Close()
 		t.Fatal(err)
@@ -109,7 +114,7 @@ func newUIEnv(t *testing.T) *uiEnv {
 			t.Errorf("Close() = %v", err)
 		}
 	})
-	e := &uiEnv{a: a, fake: fake, base: "http://" + a.server.Addr(), logs: logs, chromium: chromium}
+	e := &uiEnv{a: a, fake: fake, base: "http://" + a.server.Addr(), logs: logs, chromium: chromium, pw: pw}
 
 	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
 	e.keys = uiKeys(rnd, 8)
@@ -206,7 +211,7 @@ func (e *uiEnv) run(t *testing.T, extra map[string]string) uiResult {
 	}
 	env := map[string]string{
 		"BASE_URL":        e.base,
-		"ADMIN_PASSWORD":  e.a.AdminPassword(),
+		"ADMIN_PASSWORD":  e.pw,
 		"ACCESS_KEY":      e.a.AccessKey(),
 		"PASTE":           e.paste,
 		"RAW_KEYS_FILE":   rawFile,
@@ -242,78 +247,78 @@ func (e *uiEnv) run(t *testing.T, extra map[string]string) uiResult {
 
 // uiResult is what build/e2e/ui.mjs prints.
 type uiResult struct {
-	Error              string            `json:"error"`
-	Step               string            `json:"step"`
-	Screenshots        []string          `json:"screenshots"`
-	Leaks              []string          `json:"leaks"`
-	PageErrors         []string          `json:"pageErrors"`
-	LoginError         string            `json:"loginError"`
-	LoginShown         bool              `json:"loginShown"`
-	StatusAddr         string            `json:"statusAddr"`
-	Added              int               `json:"added"`
-	Existing           int               `json:"existing"`
-	Malformed          int               `json:"malformed"`
-	MalformedRows      int               `json:"malformedRows"`
-	MalformedText      string            `json:"malformedText"`
-	ImportAdded        int               `json:"importAdded"`
-	ImportExisting     int               `json:"importExisting"`
-	FirstPage          string            `json:"firstPage"`
-	SecondPage         string            `json:"secondPage"`
-	SecondPageFirst    string            `json:"secondPageFirst"`
-	AfterSearchPage    string            `json:"afterSearchPage"`
-	Selected           string            `json:"selected"`
-	Timings            map[string]int    `json:"timings"`
-	TextareaAfterAdd   string            `json:"textareaAfterAdd"`
-	RowsAfterAdd       int               `json:"rowsAfterAdd"`
-	Previews           []string          `json:"previews"`
-	CheckSummary       string            `json:"checkSummary"`
-	Statuses           map[string]string `json:"statuses"`
-	RowsAfterPrune     int               `json:"rowsAfterPrune"`
-	DeadGone           bool              `json:"deadGone"`
-	RowsAfterUndo      int               `json:"rowsAfterUndo"`
-	DeadBack           bool              `json:"deadBack"`
-	SearchRows         int               `json:"searchRows"`
-	SearchHit          string            `json:"searchHit"`
-	LabelShown         string            `json:"labelShown"`
-	DisabledShown      bool              `json:"disabledShown"`
-	EnabledAgain       bool              `json:"enabledAgain"`
-	HeaderSwitchWorks  bool              `json:"headerSwitchWorks"`
-	PausedShown        bool              `json:"pausedShown"`
-	RevealMatches      bool              `json:"revealMatches"`
-	ExportWarning      string            `json:"exportWarning"`
-	ExportLines        int               `json:"exportLines"`
-	ExportAllKnown     bool              `json:"exportAllKnown"`
-	ExportToast        string            `json:"exportToast"`
-	ProgressText       string            `json:"progressText"`
-	CanceledSummary    string            `json:"canceledSummary"`
-	OpenAIURL          string            `json:"openaiURL"`
-	GeminiURL          string            `json:"geminiURL"`
-	AccessKeyHidden    bool              `json:"accessKeyHidden"`
-	AccessKeyShown     bool              `json:"accessKeyShown"`
-	AdminPasswordShown bool              `json:"adminPasswordShown"`
-	WebURL             string            `json:"webURL"`
-	StatRequests       int               `json:"statRequests"`
-	ByModelRows        int               `json:"byModelRows"`
-	ByKeyRows          int               `json:"byKeyRows"`
-	TodayRows          int               `json:"todayRows"`
-	LogRows            int               `json:"logRows"`
-	LogRowsAfterWipe   int               `json:"logRowsAfterWipe"`
-	ChartMarks         int               `json:"chartMarks"`
-	PortBefore         int               `json:"portBefore"`
-	PortError          string            `json:"portError"`
-	PortFieldMarked    bool              `json:"portFieldMarked"`
-	SettingsDone       string            `json:"settingsDone"`
-	PassthroughChip    bool              `json:"passthroughChip"`
-	HeaderPassChecked  bool              `json:"headerPassthroughChecked"`
-	ZhTabs             []string          `json:"zhTabs"`
-	ZhSettingsTitle    string            `json:"zhSettingsTitle"`
-	ZhStatus           string            `json:"zhStatus"`
-	BgDark             string            `json:"bgDark"`
-	SecretsBanner      string            `json:"secretsBanner"`
-	StartError         string            `json:"startError"`
-	FixPortShown       bool              `json:"fixPortShown"`
-	ZhAfterReload      string            `json:"zhAfterReload"`
-	BindingsCalled     []string          `json:"bindingsCalled"`
+	Error             string            `json:"error"`
+	Step              string            `json:"step"`
+	Screenshots       []string          `json:"screenshots"`
+	Leaks             []string          `json:"leaks"`
+	PageErrors        []string          `json:"pageErrors"`
+	LoginError        string            `json:"loginError"`
+	LoginShown        bool              `json:"loginShown"`
+	StatusAddr        string            `json:"statusAddr"`
+	Added             int               `json:"added"`
+	Existing          int               `json:"existing"`
+	Malformed         int               `json:"malformed"`
+	MalformedRows     int               `json:"malformedRows"`
+	MalformedText     string            `json:"malformedText"`
+	ImportAdded       int               `json:"importAdded"`
+	ImportExisting    int               `json:"importExisting"`
+	FirstPage         string            `json:"firstPage"`
+	SecondPage        string            `json:"secondPage"`
+	SecondPageFirst   string            `json:"secondPageFirst"`
+	AfterSearchPage   string            `json:"afterSearchPage"`
+	Selected          string            `json:"selected"`
+	Timings           map[string]int    `json:"timings"`
+	TextareaAfterAdd  string            `json:"textareaAfterAdd"`
+	RowsAfterAdd      int               `json:"rowsAfterAdd"`
+	Previews          []string          `json:"previews"`
+	CheckSummary      string            `json:"checkSummary"`
+	Statuses          map[string]string `json:"statuses"`
+	RowsAfterPrune    int               `json:"rowsAfterPrune"`
+	DeadGone          bool              `json:"deadGone"`
+	RowsAfterUndo     int               `json:"rowsAfterUndo"`
+	DeadBack          bool              `json:"deadBack"`
+	SearchRows        int               `json:"searchRows"`
+	SearchHit         string            `json:"searchHit"`
+	LabelShown        string            `json:"labelShown"`
+	DisabledShown     bool              `json:"disabledShown"`
+	EnabledAgain      bool              `json:"enabledAgain"`
+	HeaderSwitchWorks bool              `json:"headerSwitchWorks"`
+	PausedShown       bool              `json:"pausedShown"`
+	RevealMatches     bool              `json:"revealMatches"`
+	ExportWarning     string            `json:"exportWarning"`
+	ExportLines       int               `json:"exportLines"`
+	ExportAllKnown    bool              `json:"exportAllKnown"`
+	ExportToast       string            `json:"exportToast"`
+	ProgressText      string            `json:"progressText"`
+	CanceledSummary   string            `json:"canceledSummary"`
+	OpenAIURL         string            `json:"openaiURL"`
+	GeminiURL         string            `json:"geminiURL"`
+	AccessKeyHidden   bool              `json:"accessKeyHidden"`
+	AccessKeyShown    bool              `json:"accessKeyShown"`
+	NewAdminPassword  string            `json:"newAdminPassword"`
+	WebURL            string            `json:"webURL"`
+	StatRequests      int               `json:"statRequests"`
+	ByModelRows       int               `json:"byModelRows"`
+	ByKeyRows         int               `json:"byKeyRows"`
+	TodayRows         int               `json:"todayRows"`
+	LogRows           int               `json:"logRows"`
+	LogRowsAfterWipe  int               `json:"logRowsAfterWipe"`
+	ChartMarks        int               `json:"chartMarks"`
+	PortBefore        int               `json:"portBefore"`
+	PortError         string            `json:"portError"`
+	PortFieldMarked   bool              `json:"portFieldMarked"`
+	SettingsDone      string            `json:"settingsDone"`
+	PassthroughChip   bool              `json:"passthroughChip"`
+	HeaderPassChecked bool              `json:"headerPassthroughChecked"`
+	ZhTabs            []string          `json:"zhTabs"`
+	ZhSettingsTitle   string            `json:"zhSettingsTitle"`
+	ZhStatus          string            `json:"zhStatus"`
+	BgDark            string            `json:"bgDark"`
+	SecretsBanner     string            `json:"secretsBanner"`
+	StartError        string            `json:"startError"`
+	FixPortShown      bool              `json:"fixPortShown"`
+	ZhAfterReload     string            `json:"zhAfterReload"`
+	BindingsCalled    []string          `json:"bindingsCalled"`
 }
 
 // checkCommon asserts what both faces (browser and window) must have shown and stored.
@@ -626,8 +631,10 @@ func TestUIWindowBindingsInChromium(t *testing.T) {
 	if r.LoginShown {
 		t.Errorf("the window showed a login screen")
 	}
-	if !r.AdminPasswordShown || r.WebURL != e.a.Status().GeminiBaseURL+"/" {
-		t.Errorf("window Connect: admin password shown %v, web address %q; want shown and %q", r.AdminPasswordShown, r.WebURL, e.a.Status().GeminiBaseURL+"/")
+	if len(r.NewAdminPassword) < MinAdminPasswordLen || r.NewAdminPassword == e.pw || !e.a.admin.check(context.Background(), r.NewAdminPassword) ||
+		r.WebURL != e.a.Status().GeminiBaseURL+"/" {
+		t.Errorf("window Connect: new admin password %d chars (in force: %v), web address %q; want a new password in force and %q",
+			len(r.NewAdminPassword), e.a.admin.check(context.Background(), r.NewAdminPassword), r.WebURL, e.a.Status().GeminiBaseURL+"/")
 	}
 	files, _ := filepath.Glob(filepath.Join(home, "Downloads", "gemini-api-keys-*.txt"))
 	if len(files) != 1 || !strings.Contains(r.ExportToast, files[0]) {
@@ -742,7 +749,7 @@ func TestBindingsMatchAPI(t *testing.T) {
 	api := func(path string) map[string]any {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, e.base+path, nil)
-		req.Header.Set("Authorization", "Bearer "+e.a.AdminPassword())
+		req.Header.Set("Authorization", "Bearer "+e.pw)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

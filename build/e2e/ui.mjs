@@ -380,10 +380,11 @@ try {
     out.accessKeyShown = (await tid('access-key').textContent()).trim() === env.ACCESS_KEY
     await tid('access-key-show').click()
     if (windowMode) {
-      await tid('admin-password-show').click()
-      out.adminPasswordShown = (await tid('admin-password').textContent()).trim() === env.ADMIN_PASSWORD
+      // Only a hash is kept: the window sets a new password and shows it once.
+      await tid('admin-password-new').click()
+      await page.waitForFunction(() => !/^[•…]/.test(document.querySelector('[data-testid="admin-password"]')?.textContent?.trim() ?? '•'))
+      out.newAdminPassword = (await tid('admin-password').textContent()).trim()
       out.webURL = (await tid('web-url').textContent()).trim()
-      await tid('admin-password-show').click()
     }
     await shot('connect-light-en.png')
 

@@ -570,10 +570,10 @@ export async function regenerateAccessKey(): Promise<string> {
   return str(obj(await http('POST', '/api/settings/access-key', {})).accessKey)
 }
 
-/** The web UI's admin password: only the window can read it (a browser is already logged in). */
-export async function getAdminPassword(): Promise<string | undefined> {
-  if (!isDesktop()) return undefined
-  return str(await call('AdminPassword'))
+/** Sets a new random admin password for the web UI and returns it: the app keeps only its hash, so this is the only time it can be read. */
+export async function resetAdminPassword(): Promise<string> {
+  if (isDesktop()) return str(await call('ResetAdminPassword'))
+  return str(obj(await http('POST', '/api/settings/admin-password', {})).adminPassword)
 }
 
 /** Copies text to the clipboard. */

@@ -34,7 +34,6 @@ export function connectPanel(): ConnectPanel {
   let accessKey: string | undefined
   let showKey = false
   let adminPassword: string | undefined
-  let showPassword = false
 
   const openaiURL = h('code', { class: 'value', 'data-testid': 'openai-url' }, '…')
   const geminiURL = h('code', { class: 'value', 'data-testid': 'gemini-url' }, '…')
@@ -101,15 +100,20 @@ export function connectPanel(): ConnectPanel {
 
   // The window shows how to reach the same UI from a browser.
   const webURL = h('code', { class: 'value', 'data-testid': 'web-url' }, '…')
+  // Only a hash of the admin password is kept: the window cannot show it,
+  // it sets a new one and shows that once.
   const pwValue = h('code', { class: 'value', 'data-testid': 'admin-password' }, dots)
-  const pwShow = button(t('show'), () => {
-    showPassword = !showPassword
-    renderPassword()
-  }, { class: 'small ghost', 'data-testid': 'admin-password-show' })
-  function renderPassword(): void {
-    pwValue.textContent = adminPassword === undefined ? '…' : showPassword ? adminPassword : dots
-    pwShow.textContent = showPassword ? t('hide') : t('show')
-  }
+  const pwNew: HTMLButtonElement = button(t('newAdminPassword'), () => {
+    pwNew.disabled = true
+    api
+      .resetAdminPassword()
+      .then((p) => {
+        adminPassword = p
+        pwValue.textContent = p
+      })
+      .catch(report)
+      .finally(() => (pwNew.disabled = false))
+  }, { class: 'small danger-ghost', 'data-testid': 'admin-password-new', title: t('newAdminPasswordHint') })
   const webCard = api.isDesktop()
     ? h(
         'section',
@@ -122,7 +126,7 @@ export function connectPanel(): ConnectPanel {
           h('dt', {}, t('webURL')),
           h('dd', {}, webURL, copyButton(() => (status?.geminiBaseURL ? status.geminiBaseURL + '/' : undefined), 'copy-web-url')),
           h('dt', {}, t('adminPassword')),
-          h('dd', {}, pwValue, pwShow, copyButton(() => adminPassword, 'copy-admin-password')),
+          h('dd', {}, pwValue, pwNew, copyButton(() => adminPassword, 'copy-admin-password')),
         ),
       )
     : undefined
@@ -153,15 +157,6 @@ export function connectPanel(): ConnectPanel {
           renderKey()
         })
         .catch(report)
-      if (webCard) {
-        api
-          .getAdminPassword()
-          .then((p) => {
-            adminPassword = p
-            renderPassword()
-          })
-          .catch(report)
-      }
     },
   }
 }

@@ -40,7 +40,7 @@ const en = {
 
   // login
   loginTitle: 'Sign in',
-  loginHint: 'Enter the admin password. The desktop window shows it under Connect; on a server, run `gemini-balance-desktop admin-password`.',
+  loginHint: 'Enter the admin password. Forgot it? The desktop window sets a new one under Connect; on a server, `gemini-balance-desktop admin-password` sets and prints a new one.',
   password: 'Admin password',
   signIn: 'Sign in',
   wrongPassword: 'Wrong password.',
@@ -180,6 +180,8 @@ const en = {
   webHint: 'The same screens are served by the proxy; open the address in a browser and sign in with the admin password.',
   webURL: 'Address',
   adminPassword: 'Admin password',
+  newAdminPassword: 'New password',
+  newAdminPasswordHint: 'Only a hash of the admin password is kept, so it cannot be shown: this sets a new one, shows it once and logs every browser out.',
 
   // stats
   statsTitle: 'Usage',
@@ -307,7 +309,7 @@ const zh: Record<Key, string> = {
   tabSettings: '设置',
 
   loginTitle: '登录',
-  loginHint: '输入管理密码。桌面窗口的“连接”页会显示它；在服务器上运行 `gemini-balance-desktop admin-password` 查看。',
+  loginHint: '输入管理密码。忘记了？桌面窗口的“连接”页可设置新密码；在服务器上运行 `gemini-balance-desktop admin-password` 设置并显示新密码。',
   password: '管理密码',
   signIn: '登录',
   wrongPassword: '密码错误。',
@@ -443,6 +445,8 @@ const zh: Record<Key, string> = {
   webHint: '代理也提供同样的界面；在浏览器中打开此地址，并用管理密码登录。',
   webURL: '地址',
   adminPassword: '管理密码',
+  newAdminPassword: '新密码',
+  newAdminPasswordHint: '应用只保存管理密码的哈希，无法显示原密码：此操作会设置新密码、仅显示一次，并让所有浏览器退出登录。',
 
   statsTitle: '用量',
   range: '时间范围',
