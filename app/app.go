@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -23,6 +24,7 @@ import (
 	"github.com/gemini-balance/desktop/app/store"
 	"github.com/gemini-balance/desktop/proxy"
 	"github.com/gemini-balance/desktop/proxy/keypool"
+	"github.com/gemini-balance/desktop/proxy/sysproxy"
 )
 
 // AppID names the app: the keychain service and the config folder.
@@ -75,7 +77,9 @@ type App struct {
 	// accessKeyProblem says why the access key could not be read ("" when
 	// it could).
 	accessKeyProblem string
-	checks           checkRunner // the key-check job and prune undo (jobs.go)
+	// sysProxy shows what the "system proxy" setting resolves to.
+	sysProxy *sysproxy.Resolver
+	checks   checkRunner // the key-check job and prune undo (jobs.go)
 
 	// settingsMu serialises settings changes, read-modify-write included.
 	settingsMu sync.Mutex
@@ -113,7 +117,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err := private.Dir(opts.DataDir); err != nil {
 		opts.Log.Warn("the data directory may be readable by other users", "dir", opts.DataDir, "err", err)
 	}
-	a := &App{opts: opts, log: opts.Log, hub: newHub(), sessions: newSessions(), admin: newAdminAuth(), throttle: newThrottle(nil)}
+	a := &App{opts: opts, log: opts.Log, hub: newHub(), sessions: newSessions(), admin: newAdminAuth(), throttle: newThrottle(nil), sysProxy: sysproxy.New()}
 	st, err := store.Open(filepath.Join(opts.DataDir, "gemini-balance.db"), opts.Log)
 	if err != nil {
 		return nil, err
@@ -456,6 +460,10 @@ type Status struct {
 	Version        string         `json:"version"`
 	// Check is the progress of the latest key check.
 	Check CheckJob `json:"check"`
+	// SystemProxy says what the "system proxy" setting (an empty upstream
+	// proxy) resolves to: where it was read, and the proxy requests to the
+	// upstream take. Absent when an explicit proxy or "direct" is set.
+	SystemProxy *sysproxy.Route `json:"systemProxy,omitempty"`
 }
 
 // Status returns the current state.
@@ -489,7 +497,24 @@ func (a *App) Status() Status {
 		Paused:         s.Paused,
 		Version:        a.opts.Version,
 		Check:          a.CheckStatus(),
+		SystemProxy:    a.systemProxy(s),
 	}
+}
+
+// systemProxy describes the system proxy when the settings use it. A PAC
+// script is given a second at most here (the answer is cached).
+func (a *App) systemProxy(s Settings) *sysproxy.Route {
+	if strings.TrimSpace(s.UpstreamProxy) != "" {
+		return nil
+	}
+	upstream, err := url.Parse(a.server.Config().Upstream)
+	if err != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	r := a.sysProxy.Describe(ctx, upstream)
+	return &r
 }
 
 // Subscribe returns a channel that receives the status whenever it may

@@ -43,7 +43,8 @@ type Config struct {
 	// Upstream is the base URL of the Gemini API (tests point it at a fake).
 	Upstream string
 	// UpstreamProxy is an http://, https://, socks5:// or socks5h:// URL
-	// (credentials allowed), "" for the system/environment proxy, or
+	// (credentials allowed), "" for the system proxy (sysproxy: the
+	// environment, else the OS settings), or
 	// "direct" for none.
 	UpstreamProxy string
 	// AllowedHosts are extra Host header values (names or addresses, without

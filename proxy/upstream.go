@@ -7,14 +7,18 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/gemini-balance/desktop/proxy/sysproxy"
 )
 
 // proxyFunc turns the UpstreamProxy setting into an http.Transport Proxy
-// function. The error never repeats credentials from the URL.
+// function: "" (or "system") follows the OS, re-read every few seconds. The error never repeats credentials from the URL.
 func proxyFunc(setting string) (func(*http.Request) (*url.URL, error), error) {
 	switch strings.ToLower(strings.TrimSpace(setting)) {
 	case "":
-		return http.ProxyFromEnvironment, nil
+		// The OS setting: HTTP(S)_PROXY when set, else Windows' Internet
+		// settings (PAC included), macOS' network settings or GNOME's.
+		return sysproxy.New().Proxy, nil
 	case "direct", "none":
 		return nil, nil
 	}

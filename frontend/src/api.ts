@@ -47,6 +47,23 @@ export interface Status {
   geminiBaseURL: string
   version: string
   check: CheckJob
+  /** What the "system proxy" (an empty upstream proxy setting) resolves to; absent otherwise. */
+  systemProxy?: SystemProxy
+}
+
+/** The OS proxy settings in force and the proxy requests to Google take. */
+export interface SystemProxy {
+  /** "environment", "windows", "macos", "gnome", or "" when nothing sets a proxy. */
+  source: string
+  http?: string
+  https?: string
+  bypass?: string[]
+  /** URL of an auto-config (PAC) script. */
+  pac?: string
+  /** What is not followed or could not be read. */
+  note?: string
+  /** The proxy requests to the upstream take (password masked); "" = direct. */
+  proxy: string
 }
 
 /** A key as every face shows it: masked. */

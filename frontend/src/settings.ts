@@ -3,7 +3,7 @@
 // (header, tray) in the meantime is not undone.
 
 import * as api from './api'
-import type { Settings, SettingsPatch, Status } from './api'
+import type { Settings, SettingsPatch, Status, SystemProxy } from './api'
 import { busy, button, h, report, toast } from './dom'
 import { t, type Key } from './i18n'
 
@@ -108,6 +108,15 @@ export function fieldOf(message: string): Name | undefined {
   return rules.find(([re]) => re.test(message))?.[1]
 }
 
+/** One line saying what "system proxy" resolved to. */
+export function systemProxyText(p: SystemProxy): string {
+  const source = p.source ? t(`sysSrc_${p.source}` as Key) : ''
+  let text = p.source ? t('sysProxyVia', { source, proxy: p.proxy || t('sysProxyDirect') }) : t('sysProxyNone')
+  if (p.pac) text += ' ' + t('sysProxyPac', { url: p.pac })
+  if (p.note) text += ' ' + p.note
+  return text
+}
+
 /** Whether a bind address only accepts connections from this machine. */
 export function isLoopback(addr: string): boolean {
   const a = addr.trim().toLowerCase()
@@ -158,6 +167,7 @@ export function settingsPanel(applied: (s: Settings) => void): SettingsPanel {
   const errorBox = h('div', { class: 'form-error', role: 'alert', 'data-testid': 'settings-error', hidden: true })
   const doneBox = h('div', { class: 'form-done', 'data-testid': 'settings-done', hidden: true })
   const lanWarning = h('p', { class: 'warn-text small', hidden: true, 'data-testid': 'lan-warning' }, t('lanWarning'))
+  const sysProxy = h('p', { class: 'hint', hidden: true, 'data-testid': 'system-proxy' })
 
   function control(f: Field): HTMLElement {
     const id = `set-${f.name}`
@@ -194,6 +204,7 @@ export function settingsPanel(applied: (s: Settings) => void): SettingsPanel {
       h('p', { class: 'field-error', hidden: true, 'data-testid': `${id}-error` }),
       f.hint && h('p', { class: 'hint' }, t(f.hint)),
       f.name === 'bindAddress' && lanWarning,
+      f.name === 'upstreamProxy' && sysProxy,
     )
     rows.set(f.name, row)
     return row
@@ -325,6 +336,8 @@ export function settingsPanel(applied: (s: Settings) => void): SettingsPanel {
   return {
     el,
     onStatus(s) {
+      sysProxy.hidden = !s.systemProxy
+      if (s.systemProxy) sysProxy.textContent = systemProxyText(s.systemProxy)
       // Toggles flipped in the header or the tray: follow them unless the form changed them.
       if (!loaded) return
       const pass = inputs.get('passthrough') as HTMLInputElement | undefined
