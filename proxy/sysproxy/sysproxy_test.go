@@ -283,7 +283,9 @@ func mustURL(t *testing.T, s string) *url.URL {
 
 func TestLoopbackNeverProxied(t *testing.T) {
 	noEnvProxy(t)
-	r := &Resolver{read: func(context.Context) Settings { return Settings{Source: SourceWindows, HTTP: "127.0.0.1:7890", HTTPS: "127.0.0.1:7890"} }, ttl: DefaultTTL, now: time.Now}
+	r := &Resolver{read: func(context.Context) Settings {
+		return Settings{Source: SourceWindows, HTTP: "127.0.0.1:7890", HTTPS: "127.0.0.1:7890"}
+	}, ttl: DefaultTTL, now: time.Now}
 	for _, u := range []string{"http://127.0.0.1:8321/", "https://localhost/", "http://[::1]:1/"} {
 		if p, err := r.ProxyFor(context.Background(), mustURL(t, u)); p != nil || err != nil {
 			t.Errorf("ProxyFor(%s) = %v, %v, want direct", u, p, err)
