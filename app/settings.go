@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gemini-balance/desktop/proxy"
 	"github.com/gemini-balance/desktop/proxy/keypool"
@@ -38,6 +39,11 @@ type Settings struct {
 	UpstreamProxy string            `json:"upstreamProxy"`
 	Aliases       map[string]string `json:"aliases"`
 	MaxBodyMB     int               `json:"maxBodyMB"`
+	// UpstreamTimeoutSec bounds the wait for Google's answer to begin
+	// (retried on another key); StreamIdleTimeoutSec cuts a stream that
+	// stalls after its first byte.
+	UpstreamTimeoutSec   int `json:"upstreamTimeoutSec"`
+	StreamIdleTimeoutSec int `json:"streamIdleTimeoutSec"`
 	// CheckConcurrency bounds parallel key checks.
 	CheckConcurrency int `json:"checkConcurrency"`
 	// LogRetentionDays and LogMaxRows bound the request log.
@@ -56,19 +62,21 @@ type Settings struct {
 // secrets: there is no built-in password.
 func DefaultSettings() Settings {
 	return Settings{
-		Port:             proxy.DefaultPort,
-		BindAddress:      "127.0.0.1",
-		AccessKey:        "gbd-" + randomToken(24),
-		AdminPassword:    randomToken(18),
-		Strategy:         "random",
-		MaxAttempts:      proxy.DefaultMaxAttempts,
-		Upstream:         proxy.DefaultUpstream,
-		MaxBodyMB:        proxy.DefaultMaxBodyBytes >> 20,
-		CheckConcurrency: 8,
-		LogRetentionDays: 7,
-		LogMaxRows:       100_000,
-		Language:         "auto",
-		Theme:            "auto",
+		Port:                 proxy.DefaultPort,
+		BindAddress:          "127.0.0.1",
+		AccessKey:            "gbd-" + randomToken(24),
+		AdminPassword:        randomToken(18),
+		Strategy:             "random",
+		MaxAttempts:          proxy.DefaultMaxAttempts,
+		Upstream:             proxy.DefaultUpstream,
+		MaxBodyMB:            proxy.DefaultMaxBodyBytes >> 20,
+		UpstreamTimeoutSec:   int(proxy.DefaultUpstreamTimeout / time.Second),
+		StreamIdleTimeoutSec: int(proxy.DefaultStreamIdleTimeout / time.Second),
+		CheckConcurrency:     8,
+		LogRetentionDays:     7,
+		LogMaxRows:           100_000,
+		Language:             "auto",
+		Theme:                "auto",
 	}
 }
 
@@ -118,6 +126,12 @@ func (s Settings) Validate() error {
 	if s.MaxBodyMB < 1 || s.MaxBodyMB > 1024 {
 		return fmt.Errorf("max body size %d MB: use 1 to 1024", s.MaxBodyMB)
 	}
+	if s.UpstreamTimeoutSec < 5 || s.UpstreamTimeoutSec > 3600 {
+		return fmt.Errorf("upstream timeout %d s: use 5 to 3600 seconds", s.UpstreamTimeoutSec)
+	}
+	if s.StreamIdleTimeoutSec < 5 || s.StreamIdleTimeoutSec > 3600 {
+		return fmt.Errorf("stream idle timeout %d s: use 5 to 3600 seconds", s.StreamIdleTimeoutSec)
+	}
 	if s.CheckConcurrency < 1 || s.CheckConcurrency > 64 {
 		return fmt.Errorf("check concurrency %d: use 1 to 64", s.CheckConcurrency)
 	}
@@ -146,16 +160,18 @@ func (s Settings) Validate() error {
 func (s Settings) proxyConfig() proxy.Config {
 	strategy, _ := keypool.ParseStrategy(s.Strategy)
 	return proxy.Config{
-		Addr:          s.Addr(),
-		AccessKey:     s.AccessKey,
-		Passthrough:   s.Passthrough,
-		Paused:        s.Paused,
-		MaxAttempts:   s.MaxAttempts,
-		Upstream:      s.Upstream,
-		UpstreamProxy: s.UpstreamProxy,
-		AllowedHosts:  s.AllowedHosts,
-		MaxBodyBytes:  int64(s.MaxBodyMB) << 20,
-		Aliases:       s.Aliases,
-		Strategy:      strategy,
+		Addr:              s.Addr(),
+		AccessKey:         s.AccessKey,
+		Passthrough:       s.Passthrough,
+		Paused:            s.Paused,
+		MaxAttempts:       s.MaxAttempts,
+		Upstream:          s.Upstream,
+		UpstreamProxy:     s.UpstreamProxy,
+		AllowedHosts:      s.AllowedHosts,
+		MaxBodyBytes:      int64(s.MaxBodyMB) << 20,
+		UpstreamTimeout:   time.Duration(s.UpstreamTimeoutSec) * time.Second,
+		StreamIdleTimeout: time.Duration(s.StreamIdleTimeoutSec) * time.Second,
+		Aliases:           s.Aliases,
+		Strategy:          strategy,
 	}
 }

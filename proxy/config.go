@@ -22,6 +22,9 @@ const (
 	DefaultMaxAttempts   = 3
 	DefaultMaxBodyBytes  = 32 << 20
 	DefaultMaxUploadSize = 2 << 30
+
+	DefaultUpstreamTimeout   = 5 * time.Minute
+	DefaultStreamIdleTimeout = 2 * time.Minute
 )
 
 // Config is everything the proxy needs to know to serve. The zero value of a
@@ -64,6 +67,14 @@ type Config struct {
 	// BodyReadTimeout bounds reading a request body (default 2 minutes): a
 	// client that sends its body slower is cut off with 408.
 	BodyReadTimeout time.Duration
+	// UpstreamTimeout bounds the wait for an upstream answer to begin: its
+	// headers and, for SSE streams, its first event (default 5 minutes:
+	// thinking models can take minutes). An attempt that times out is
+	// retried on another key.
+	UpstreamTimeout time.Duration
+	// StreamIdleTimeout cuts a stream whose upstream sends nothing for
+	// this long after its first byte (default 2 minutes).
+	StreamIdleTimeout time.Duration
 	// TransientBackoff is the pause before retrying after a transient
 	// upstream error (default 250ms, grows with the attempt number).
 	TransientBackoff time.Duration
@@ -114,6 +125,12 @@ func (c Config) Normalize() (Config, error) {
 	}
 	if c.BodyReadTimeout <= 0 {
 		c.BodyReadTimeout = 2 * time.Minute
+	}
+	if c.UpstreamTimeout <= 0 {
+		c.UpstreamTimeout = DefaultUpstreamTimeout
+	}
+	if c.StreamIdleTimeout <= 0 {
+		c.StreamIdleTimeout = DefaultStreamIdleTimeout
 	}
 	if c.TransientBackoff <= 0 {
 		c.TransientBackoff = 250 * time.Millisecond

@@ -47,6 +47,7 @@ type answer struct {
 	events  *sse.Reader // for SSE streams: the rest
 	keyID   string
 	verdict gemini.Verdict
+	watch   *upstreamWatch // the attempt's timeouts; ended by close
 }
 
 // ok reports whether the answer is a success to pass on.
@@ -56,6 +57,9 @@ func (a *answer) ok() bool { return a.resp.StatusCode/100 == 2 }
 func (a *answer) close() {
 	if a.resp != nil && a.resp.Body != nil {
 		a.resp.Body.Close()
+	}
+	if a.watch != nil {
+		a.watch.end()
 	}
 }
 
@@ -170,6 +174,13 @@ func (s *Server) exchange(ctx context.Context, cfg *Config, c *call, res *Result
 		s.setRetryAfter(last, c.model)
 		return last, nil
 	}
+	if errors.Is(lastErr, errFirstByteTimeout) {
+		return nil, &localError{
+			status:     http.StatusGatewayTimeout,
+			grpcStatus: "DEADLINE_EXCEEDED",
+			message:    fmt.Sprintf("upstream did not answer within %s (setting: upstream timeout)", cfg.UpstreamTimeout),
+		}
+	}
 	return nil, &localError{
 		status:     http.StatusBadGateway,
 		grpcStatus: "UNAVAILABLE",
@@ -272,15 +283,21 @@ func (s *Server) attempt(ctx context.Context, cfg *Config, c *call, key keypool.
 	if q := c.query.Encode(); q != "" {
 		u += "?" + q
 	}
+	actx, watch := newUpstreamWatch(ctx, cfg)
 	var body io.Reader
 	switch {
 	case c.bodyStream != nil:
-		body = c.bodyStream
+		// The first-byte timeout starts once the upload is sent.
+		body = &armOnEOF{r: c.bodyStream, watch: watch}
 	case c.body != nil:
 		body = bytes.NewReader(c.body)
+		watch.arm()
+	default:
+		watch.arm()
 	}
-	req, err := http.NewRequestWithContext(ctx, c.httpMethod, u, body)
+	req, err := http.NewRequestWithContext(actx, c.httpMethod, u, body)
 	if err != nil {
+		watch.end()
 		return nil, fmt.Errorf("build upstream request: %w", err)
 	}
 	for k, vs := range c.header {
@@ -293,15 +310,17 @@ func (s *Server) attempt(ctx context.Context, cfg *Config, c *call, key keypool.
 
 	resp, err := s.transport.Load().RoundTrip(req)
 	if err != nil {
-		return nil, err
+		return nil, watch.fail(err)
 	}
-	a := &answer{resp: resp, keyID: key.ID}
+	resp.Body = &watchedBody{ReadCloser: resp.Body, watch: watch}
+	a := &answer{resp: resp, keyID: key.ID, watch: watch}
 	if resp.StatusCode/100 != 2 {
 		a.body, err = io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		resp.Body.Close()
 		if err != nil {
-			return nil, err
+			return nil, watch.fail(err)
 		}
+		watch.end()
 		a.verdict = gemini.Classify(resp.StatusCode, a.body)
 		return a, nil
 	}
@@ -310,8 +329,9 @@ func (s *Server) attempt(ctx context.Context, cfg *Config, c *call, key keypool.
 		a.body, err = io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if err != nil {
-			return nil, err
+			return nil, watch.fail(err)
 		}
+		watch.end()
 		if c.checkEmpty {
 			a.verdict = gemini.Classify(resp.StatusCode, a.body)
 		} else {
@@ -323,17 +343,20 @@ func (s *Server) attempt(ctx context.Context, cfg *Config, c *call, key keypool.
 		if err != nil {
 			resp.Body.Close()
 			if errors.Is(err, io.EOF) {
+				watch.end()
 				// A stream that ends before its first event is an empty answer.
 				a.body = []byte{}
 				a.verdict = gemini.Verdict{Class: gemini.ClassEmpty, Reason: "empty stream"}
 				return a, nil
 			}
-			return nil, err
+			return nil, watch.fail(err)
 		}
 		a.first = ev
 		a.verdict = gemini.Classify(resp.StatusCode, nil)
+		watch.streaming()
 	default:
 		a.verdict = gemini.Classify(resp.StatusCode, nil)
+		watch.streaming()
 	}
 	return a, nil
 }

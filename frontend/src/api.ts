@@ -149,6 +149,8 @@ export interface Settings {
   upstreamProxy: string
   aliases: Record<string, string>
   maxBodyMB: number
+  upstreamTimeoutSec: number
+  streamIdleTimeoutSec: number
   checkConcurrency: number
   logRetentionDays: number
   logMaxRows: number
@@ -470,6 +472,8 @@ function settings(v: unknown): Settings {
     upstreamProxy: str(o.upstreamProxy),
     aliases: strMap(o.aliases),
     maxBodyMB: num(o.maxBodyMB),
+    upstreamTimeoutSec: num(o.upstreamTimeoutSec),
+    streamIdleTimeoutSec: num(o.streamIdleTimeoutSec),
     checkConcurrency: num(o.checkConcurrency),
     logRetentionDays: num(o.logRetentionDays),
     logMaxRows: num(o.logMaxRows),

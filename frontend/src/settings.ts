@@ -47,6 +47,8 @@ const groups: [Key, Field[]][] = [
       { name: 'upstreamProxy', label: 'fUpstreamProxy', hint: 'hUpstreamProxy', kind: 'text', placeholder: 'socks5://127.0.0.1:1080' },
       { name: 'aliases', label: 'fAliases', hint: 'hAliases', kind: 'aliases', placeholder: 'gpt-4o = gemini-2.5-pro' },
       { name: 'maxBodyMB', label: 'fMaxBody', kind: 'number' },
+      { name: 'upstreamTimeoutSec', label: 'fUpstreamTimeout', hint: 'hUpstreamTimeout', kind: 'number' },
+      { name: 'streamIdleTimeoutSec', label: 'fStreamIdle', hint: 'hStreamIdle', kind: 'number' },
     ],
   ],
   [
@@ -99,6 +101,8 @@ export function fieldOf(message: string): Name | undefined {
     [/^upstream proxy/i, 'upstreamProxy'],
     [/^model alias/i, 'aliases'],
     [/^max body/i, 'maxBodyMB'],
+    [/^upstream timeout/i, 'upstreamTimeoutSec'],
+    [/^stream idle timeout/i, 'streamIdleTimeoutSec'],
     [/^check concurrency/i, 'checkConcurrency'],
     [/retention/i, 'logRetentionDays'],
     [/^language/i, 'language'],
