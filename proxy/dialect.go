@@ -14,7 +14,8 @@ import (
 )
 
 // A dialect is one client API the proxy speaks: native Gemini (the identity
-// dialect, nativeDialect) and OpenAI Chat (openAIDialect). ServeHTTP picks
+// dialect, nativeDialect), OpenAI Chat (openAIDialect) and OpenAI Responses
+// (responsesDialect). ServeHTTP picks
 // the dialect once per request, from the path (routeOf), and from then on
 // every answer of that request, success or error, is written by it. What
 // does not depend on the dialect is shared: the attempt loop, the key pool,
@@ -57,8 +58,11 @@ type dialect interface {
 
 // dialectOf returns the dialect that serves requests of kind.
 func dialectOf(kind route) dialect {
-	if kind == routeOpenAI {
+	switch kind {
+	case routeOpenAI:
 		return openAIDialect{}
+	case routeResponses:
+		return &responsesDialect{} // per request: it keeps the stream's state
 	}
 	return nativeDialect{}
 }

@@ -88,6 +88,7 @@ const (
 	routeHealth
 	routeNative
 	routeOpenAI
+	routeResponses
 )
 
 // dialectRoutes are the client API routes under /v1 that the proxy answers
@@ -98,6 +99,7 @@ const (
 var dialectRoutes = map[string]route{
 	"/chat/completions": routeOpenAI,
 	"/embeddings":       routeOpenAI,
+	"/responses":        routeResponses,
 }
 
 // nativeV1Collections are the Gemini API collections a /v1/{collection}
@@ -116,7 +118,13 @@ func routeOf(r *http.Request) (route, string) {
 	case p == "/healthz":
 		return routeHealth, ""
 	case strings.HasPrefix(p, "/v1beta/openai/"):
-		return routeOpenAI, "/" + strings.TrimPrefix(p, "/v1beta/openai/")
+		sub := "/" + strings.TrimPrefix(p, "/v1beta/openai/")
+		if kind, ok := dialectRoutes[sub]; ok {
+			return kind, sub
+		}
+		return routeOpenAI, sub
+	case p == "/responses":
+		return routeResponses, p
 	case p == "/chat/completions", p == "/embeddings", p == "/models", strings.HasPrefix(p, "/models/"):
 		return routeOpenAI, p
 	case p == "/v1/models" || strings.HasPrefix(p, "/v1/models/"):
@@ -129,6 +137,9 @@ func routeOf(r *http.Request) (route, string) {
 		sub := strings.TrimPrefix(p, "/v1")
 		if kind, ok := dialectRoutes[sub]; ok {
 			return kind, sub
+		}
+		if strings.HasPrefix(sub, "/responses/") {
+			return routeResponses, sub // retrieval: answered locally
 		}
 		collection, _, _ := strings.Cut(sub[1:], "/")
 		collection, _, _ = strings.Cut(collection, ":")

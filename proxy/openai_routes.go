@@ -44,7 +44,7 @@ func (openAIDialect) serve(s *Server, rq *request) {
 		rq.fail(&openai.Error{Status: http.StatusMethodNotAllowed, Type: "invalid_request_error", Message: fmt.Sprintf("%s %s is not supported", r.Method, path)})
 	default:
 		res.Route = "openai"
-		rq.fail(&openai.Error{Status: http.StatusNotFound, Type: "not_found_error", Message: fmt.Sprintf("unknown OpenAI route %s; supported: /v1/chat/completions, /v1/embeddings, /v1/models", path)})
+		rq.fail(&openai.Error{Status: http.StatusNotFound, Type: "not_found_error", Message: fmt.Sprintf("unknown OpenAI route %s; supported: /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/models", path)})
 	}
 }
 

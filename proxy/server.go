@@ -15,6 +15,7 @@ import (
 	"github.com/gemini-balance/desktop/proxy/gemini"
 	"github.com/gemini-balance/desktop/proxy/keypool"
 	"github.com/gemini-balance/desktop/proxy/openai"
+	"github.com/gemini-balance/desktop/proxy/responses"
 )
 
 // Recorder receives one Result per finished request. Record must not block:
@@ -68,6 +69,9 @@ type Server struct {
 	// signatures restores Gemini 3 thought signatures of tool calls that
 	// OpenAI clients replay without extra_content.
 	signatures *openai.SignatureCache
+	// responses keeps recent Responses API answers for
+	// previous_response_id (bounded by count, bytes and age).
+	responses *responses.Store
 
 	mu   sync.Mutex
 	srv  *http.Server
@@ -86,7 +90,8 @@ func New(cfg Config, pool *keypool.Pool, rec Recorder, admin http.Handler, log *
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{pool: pool, rec: rec, log: log, admin: admin, affinity: newAffinity(100_000),
-		signatures: openai.NewSignatureCache(openai.SignatureCacheOptions{MaxBytes: 16 << 20})}
+		signatures: openai.NewSignatureCache(openai.SignatureCacheOptions{MaxBytes: 16 << 20}),
+		responses:  responses.NewStore(responses.StoreOptions{})}
 	if _, err := s.Update(cfg); err != nil {
 		return nil, err
 	}
