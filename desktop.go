@@ -32,12 +32,20 @@ type desktop struct {
 	quits atomic.Bool
 	// sysLang is the OS UI language, read once (on macOS it runs a program).
 	sysLang string
+	// browser is set when there is no window (Windows without WebView2):
+	// the UI opens in the default browser (desktop_browser.go).
+	browser *browserShell
 }
 
 // runDesktop opens the window and the tray and blocks until the user quits.
 func runDesktop(a *app.App, hidden bool, log *slog.Logger) error {
 	d := &desktop{app: a, log: log, sysLang: app.SystemLanguage()}
 	d.tray = tray.New(d, log)
+	// Checked before wails.Run, so that Wails' own "Missing Requirements"
+	// dialog (which ends the app) never shows.
+	if missing := webview2Missing(); missing != "" {
+		return d.runBrowser(hidden, missing)
+	}
 	if tray.StartBeforeRun {
 		if err := d.tray.Start(); err != nil {
 			log.Warn("no tray icon", "err", err)
@@ -75,6 +83,12 @@ func (d *desktop) ctx() context.Context {
 
 func (d *desktop) startup(ctx context.Context) {
 	d.wctx.Store(&ctx)
+	d.begin(ctx)
+}
+
+// begin starts the proxy and the tray and feeds them status updates until
+// ctx ends.
+func (d *desktop) begin(ctx context.Context) {
 	if err := d.app.Start(ctx); err != nil {
 		// The window shows the error (e.g. a taken port) and lets the user pick another port.
 		d.log.Error("proxy not started", "err", err)
@@ -102,7 +116,9 @@ func (d *desktop) startup(ctx context.Context) {
 // push hands a status to the tray and the window.
 func (d *desktop) push(s app.Status) {
 	d.tray.Update(trayState(s, d.app.Settings().Language, d.sysLang))
-	runtime.EventsEmit(d.ctx(), "status", s)
+	if ctx := d.ctx(); ctx != nil {
+		runtime.EventsEmit(ctx, "status", s)
+	}
 }
 
 // trayState is the tray's view of the status.
@@ -141,6 +157,10 @@ func (d *desktop) shutdown(ctx context.Context) {
 
 // OpenWindow shows and focuses the window.
 func (d *desktop) OpenWindow() {
+	if d.browser != nil {
+		d.browser.open()
+		return
+	}
 	ctx := d.ctx()
 	if ctx == nil {
 		return
@@ -159,6 +179,12 @@ func (d *desktop) CopyGeminiBaseURL() { d.copy(d.app.Status().GeminiBaseURL) }
 func (d *desktop) CopyAccessKey() { d.copy(d.app.AccessKey()) }
 
 func (d *desktop) copy(text string) {
+	if d.browser != nil {
+		if err := setClipboard(text); err != nil {
+			d.log.Warn("clipboard", "err", err)
+		}
+		return
+	}
 	ctx := d.ctx()
 	if ctx == nil {
 		return
@@ -199,6 +225,10 @@ func (d *desktop) SetPaused(paused bool) {
 // Quit ends the app.
 func (d *desktop) Quit() {
 	d.quits.Store(true)
+	if d.browser != nil {
+		d.browser.quit()
+		return
+	}
 	if ctx := d.ctx(); ctx != nil {
 		runtime.Quit(ctx)
 	}

@@ -35,6 +35,8 @@ const maxAPIBody = 16 << 20
 type sessions struct {
 	mu   sync.Mutex
 	byID map[string]time.Time
+	// links are one-time login links (loginlink.go), by token hash.
+	links map[[32]byte]time.Time
 }
 
 func newSessions() *sessions { return &sessions{byID: map[string]time.Time{}} }
@@ -244,6 +246,7 @@ func (a *App) adminHandler() http.Handler {
 	mux.HandleFunc("POST /api/login", a.apiLogin)
 	mux.HandleFunc("POST /api/logout", a.apiLogout)
 	mux.HandleFunc("GET /api/session", a.apiSession)
+	mux.HandleFunc("GET "+loginLinkPath+"{token}", a.apiLoginOnce)
 	mux.HandleFunc("GET /api/status", a.authed(a.apiStatus))
 	a.apiRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
