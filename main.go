@@ -50,11 +50,19 @@ const usage = `Gemini Balance Desktop %s: a Gemini API load balancer on 127.0.0.
 Usage:
   gemini-balance-desktop [flags]             open the window and the tray
   gemini-balance-desktop serve [flags]       run headless (servers, WSL, containers)
-  gemini-balance-desktop keys add [FILE|-]   add keys found in FILE or stdin (any text)
+  gemini-balance-desktop keys add [FILE|-]   add keys found in FILE or stdin (any text);
+                                             exits 1 when no valid key was found or one could not be stored
   gemini-balance-desktop keys list           list keys (masked)
   gemini-balance-desktop access-key          print the proxy's access key
   gemini-balance-desktop admin-password      set a new random admin password for the web UI and print it
+  gemini-balance-desktop secret-store        say where the API keys are kept and how safe that is
+  gemini-balance-desktop secret-store move keychain|file [--new-passphrase-file FILE]
+                                             move the API keys to the OS keychain or the encrypted file
+                                             (with your passphrase, or a generated one kept beside it)
   gemini-balance-desktop version
+
+While the app runs, these commands go through it (the change applies at once);
+otherwise they open the data dir themselves.
 
 Flags:
 `
@@ -67,6 +75,7 @@ type options struct {
 	dataDir     string
 	secretStore string
 	passFile    string
+	newPassFile string
 	logLevel    string
 }
 
@@ -76,7 +85,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cmd, args = args[0], args[1:]
 	}
 	sub := ""
-	if cmd == "keys" && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if (cmd == "keys" || cmd == "secret-store") && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		sub, args = args[0], args[1:]
 	}
 	var o options
@@ -90,15 +99,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fl.BoolVar(&o.hidden, "hidden", false, "start with the window hidden (used when launched at login)")
 	fl.StringVar(&o.addr, "addr", envOr("GBD_ADDR", ""), "listen address for this run, e.g. 127.0.0.1:8321 (env GBD_ADDR; default: the saved setting)")
 	fl.StringVar(&o.dataDir, "data-dir", envOr("GBD_DATA_DIR", ""), "where the database lives (env GBD_DATA_DIR; default: the user config dir)")
-	fl.StringVar(&o.secretStore, "secret-store", envOr("GBD_SECRET_STORE", ""), `where API keys are kept: "keychain" (the OS keychain) or "file" (an encrypted file in the data dir; needs a passphrase) (env GBD_SECRET_STORE)`)
-	fl.StringVar(&o.passFile, "passphrase-file", envOr("GBD_PASSPHRASE_FILE", ""), "file holding the passphrase of the file secret store (env GBD_PASSPHRASE_FILE; or set GBD_PASSPHRASE)")
-	fl.StringVar(&o.logLevel, "log-level", envOr("GBD_LOG_LEVEL", "info"), "debug, info, warn or error")
+	fl.StringVar(&o.secretStore, "secret-store", envOr("GBD_SECRET_STORE", ""), `where API keys are kept on first run: "keychain" (the OS keychain) or "file" (an encrypted file in the data dir). Default: the keychain when it answers, else the file with a generated passphrase; the choice is remembered (env GBD_SECRET_STORE)`)
+	fl.StringVar(&o.passFile, "passphrase-file", envOr("GBD_PASSPHRASE_FILE", ""), "file holding your passphrase of the file secret store (env GBD_PASSPHRASE_FILE; or set GBD_PASSPHRASE); without one the file store uses a generated passphrase kept beside it")
+	fl.StringVar(&o.newPassFile, "new-passphrase-file", "", "secret-store move file: file holding the passphrase to encrypt the keys with (default: a generated one)")
+	fl.StringVar(&o.logLevel, "log-level", envOr("GBD_LOG_LEVEL", ""), "debug, info, warn or error (default info; error for the command-line tools)")
 	positional, err := parseInterleaved(fl, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
+	}
+	if o.logLevel == "" {
+		// The command-line tools print their answer, not the log.
+		o.logLevel = "info"
+		if cliCommands[cmd] {
+			o.logLevel = "error"
+		}
 	}
 	log, err := newLogger(stderr, o.logLevel)
 	if err != nil {
@@ -110,8 +127,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return 0
-	case "", "serve", "access-key", "admin-password", "keys":
+	case "", "serve":
 	default:
+		if cliCommands[cmd] {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return cliCommand(ctx, &cli{o: o, cmd: cmd, sub: sub, args: positional, stdin: os.Stdin,
+				stdout: stdout, stderr: stderr, log: log, hint: newHinter(runtime.GOOS, o)})
+		}
 		fmt.Fprintf(stderr, "unknown command %q\n\n", cmd)
 		fl.Usage()
 		return 2
@@ -135,23 +158,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer a.Close()
-
-	switch cmd {
-	case "access-key":
-		fmt.Fprintln(stdout, a.AccessKey())
-		return 0
-	case "admin-password":
-		// Only a hash of the password is kept: set a new one and show it.
-		pw, err := a.ResetAdminPassword(ctx)
-		if err != nil {
-			fmt.Fprintln(stderr, "error:", err)
-			return 1
-		}
-		fmt.Fprintln(stdout, pw)
-		return 0
-	case "keys":
-		return keysCommand(ctx, a, sub, positional, stdout, stderr)
-	}
 
 	if cmd == "serve" || o.headless {
 		return serve(ctx, a, o, stdout, stderr)
@@ -210,20 +216,12 @@ func serve(ctx context.Context, a *app.App, o options, stdout, stderr io.Writer)
 	fmt.Fprintf(stdout, "  Gemini Base URL:  %s\n", st.GeminiBaseURL)
 	fmt.Fprintf(stdout, "  Web UI:           http://%s/\n", st.Addr)
 	fmt.Fprintf(stdout, "  Keys:             %d (%d usable)\n", st.Keys.Total, st.Keys.Active)
-	if st.SecretsProblem != "" {
-		fmt.Fprintf(stdout, "  Key store:        %s\n", st.SecretsProblem)
-	}
+	h := newHinter(runtime.GOOS, o)
+	printStoreBanner(stdout, h, st)
 	// The secrets themselves are not printed (logs are often kept): say how to get them.
-	flags := ""
-	if o.dataDir != "" {
-		flags += " --data-dir " + o.dataDir
-	}
-	if o.secretStore != "" {
-		flags += " --secret-store " + o.secretStore
-	}
-	fmt.Fprintf(stdout, "  Access key:       %s access-key%s\n", os.Args[0], flags)
-	fmt.Fprintf(stdout, "  Admin password:   %s admin-password%s\n", os.Args[0], flags)
-	fmt.Fprintf(stdout, "  Add keys:         %s keys add%s FILE   (or paste them in the web UI)\n", os.Args[0], flags)
+	fmt.Fprintf(stdout, "  Access key:       %s\n", h.cmd("access-key"))
+	fmt.Fprintf(stdout, "  Admin password:   %s   (sets a new one)\n", h.cmd("admin-password"))
+	fmt.Fprintf(stdout, "  Add keys:         %s   (or paste them in the web UI)\n", h.cmd("keys", "add", "FILE"))
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "shutting down…")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -233,51 +231,6 @@ func serve(ctx context.Context, a *app.App, o options, stdout, stderr io.Writer)
 		return 1
 	}
 	return 0
-}
-
-// keysCommand adds or lists keys from the command line.
-func keysCommand(ctx context.Context, a *app.App, sub string, args []string, stdout, stderr io.Writer) int {
-	switch sub {
-	case "add":
-		var in io.Reader = os.Stdin
-		if len(args) > 0 && args[0] != "-" {
-			f, err := os.Open(args[0])
-			if err != nil {
-				fmt.Fprintln(stderr, "error:", err)
-				return 1
-			}
-			defer f.Close()
-			in = f
-		}
-		text, err := io.ReadAll(io.LimitReader(in, 64<<20))
-		if err != nil {
-			fmt.Fprintln(stderr, "error:", err)
-			return 1
-		}
-		res, err := a.Keys().AddBulk(ctx, string(text))
-		if err != nil {
-			fmt.Fprintln(stderr, "error:", err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "added %d, already present %d, malformed %d\n", res.Added, res.Existing, len(res.Malformed))
-		for _, m := range res.Malformed {
-			fmt.Fprintf(stdout, "  line %d: %s (%s)\n", m.Line, m.Text, m.Reason)
-		}
-		return 0
-	case "list":
-		page, err := a.Keys().List(ctx, app.KeyQuery{Limit: 100000})
-		if err != nil {
-			fmt.Fprintln(stderr, "error:", err)
-			return 1
-		}
-		for _, k := range page.Keys {
-			fmt.Fprintf(stdout, "%s  %-14s %s\n", k.Preview, k.Status, k.Reason)
-		}
-		fmt.Fprintf(stdout, "%d keys\n", page.Total)
-		return 0
-	}
-	fmt.Fprintln(stderr, "usage: gemini-balance-desktop keys add [FILE|-] | keys list")
-	return 2
 }
 
 // parseInterleaved parses flags that may stand before, between or after

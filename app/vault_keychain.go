@@ -61,10 +61,15 @@ func (f *firstErr) get() error {
 // err is the first failure (ids not returned were not written — or, after
 // a timeout, maybe written later: the caller keeps their intent rows).
 func (v *Vault) setSecrets(ctx context.Context, secrets map[string]string) (written []string, err error) {
+	return v.setSecretsIn(ctx, v.kc(), secrets)
+}
+
+// setSecretsIn is setSecrets on the secret store kc.
+func (v *Vault) setSecretsIn(ctx context.Context, kc keychain.Store, secrets map[string]string) (written []string, err error) {
 	if len(secrets) == 0 {
 		return nil, nil
 	}
-	if b, ok := v.secrets.(keychain.Batcher); ok {
+	if b, ok := kc.(keychain.Batcher); ok {
 		if err := b.SetMany(ctx, secrets); err != nil {
 			return nil, err
 		}
@@ -80,7 +85,7 @@ func (v *Vault) setSecrets(ctx context.Context, secrets map[string]string) (writ
 	ok := make([]bool, len(ids))
 	var first firstErr
 	runBounded(ctx, len(ids), keychainWriters, func(ctx context.Context, i int) bool {
-		err := v.secrets.Set(ctx, ids[i], secrets[ids[i]])
+		err := kc.Set(ctx, ids[i], secrets[ids[i]])
 		if err != nil {
 			first.set(err)
 			return true // unavailable or cancelled: do not hammer the keychain
@@ -103,11 +108,16 @@ func (v *Vault) setSecrets(ctx context.Context, secrets map[string]string) (writ
 // missing the ids the keychain says it has no secret for; ids in neither
 // are unknown (err says why: the keychain is unavailable).
 func (v *Vault) getSecrets(ctx context.Context, ids []string) (found map[string]string, missing []string, err error) {
+	return v.getSecretsIn(ctx, v.kc(), ids)
+}
+
+// getSecretsIn is getSecrets on the secret store kc.
+func (v *Vault) getSecretsIn(ctx context.Context, kc keychain.Store, ids []string) (found map[string]string, missing []string, err error) {
 	found = make(map[string]string, len(ids))
 	if len(ids) == 0 {
 		return found, nil, nil
 	}
-	if b, ok := v.secrets.(keychain.BulkReader); ok {
+	if b, ok := kc.(keychain.BulkReader); ok {
 		got, err := b.GetMany(ctx, ids)
 		if err == nil {
 			for _, id := range ids {
@@ -130,7 +140,7 @@ func (v *Vault) getSecrets(ctx context.Context, ids []string) (found map[string]
 	state := make([]int8, len(ids)) // 0 unknown, 1 found, 2 missing
 	var first firstErr
 	runBounded(ctx, len(ids), keychainReaders, func(ctx context.Context, i int) bool {
-		s, err := v.secrets.Get(ctx, ids[i])
+		s, err := kc.Get(ctx, ids[i])
 		switch {
 		case err == nil:
 			vals[i], state[i] = s, 1
@@ -162,10 +172,15 @@ func (v *Vault) getSecrets(ctx context.Context, ids []string) (found map[string]
 // deleteSecrets removes the secrets of ids; a secret already absent counts
 // as deleted. It returns the ids whose secret is gone.
 func (v *Vault) deleteSecrets(ctx context.Context, ids []string) (gone []string, err error) {
+	return v.deleteSecretsIn(ctx, v.kc(), ids)
+}
+
+// deleteSecretsIn is deleteSecrets on the secret store kc.
+func (v *Vault) deleteSecretsIn(ctx context.Context, kc keychain.Store, ids []string) (gone []string, err error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	if b, ok := v.secrets.(keychain.Batcher); ok {
+	if b, ok := kc.(keychain.Batcher); ok {
 		if err := b.DeleteMany(ctx, ids); err != nil {
 			return nil, err
 		}
@@ -174,7 +189,7 @@ func (v *Vault) deleteSecrets(ctx context.Context, ids []string) (gone []string,
 	ok := make([]bool, len(ids))
 	var first firstErr
 	runBounded(ctx, len(ids), keychainWriters, func(ctx context.Context, i int) bool {
-		err := v.secrets.Delete(ctx, ids[i])
+		err := kc.Delete(ctx, ids[i])
 		if err == nil || errors.Is(err, keychain.ErrNotFound) {
 			ok[i] = true
 			return false

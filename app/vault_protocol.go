@@ -68,7 +68,7 @@ func (v *Vault) AddBulkProgress(ctx context.Context, text string, progress func(
 	v.opMu.Lock()
 	defer v.opMu.Unlock()
 	chunk := addChunk
-	if _, ok := v.secrets.(keychain.Batcher); ok {
+	if _, ok := v.kc().(keychain.Batcher); ok {
 		chunk = len(ext.Keys) // one write for everything
 	}
 	var kerr error
@@ -211,7 +211,7 @@ func (v *Vault) addLocked(ctx context.Context, keys []string, res *AddResult) er
 // keychainProblem is the user-facing text of a keychain error.
 func keychainProblem(err error) string {
 	if errors.Is(err, keychain.ErrUnavailable) {
-		return "The keychain is not available (" + err.Error() + "). Unlock it, or choose the encrypted file store in Settings."
+		return "The keychain is not available (" + err.Error() + "). Unlock it, or move the keys to the encrypted file store (Settings → Key storage, or the command secret-store move file)."
 	}
 	return err.Error()
 }

@@ -83,7 +83,14 @@ func (e *fileEnvelope) aad() []byte {
 // wrong passphrase from a damaged file. The file is 0600 in a 0700
 // directory and every write is atomic (temporary file, fsync, rename,
 // fsync of the directory), so a crash leaves either the old or the new
-// content. One process should own the file at a time.
+// content.
+//
+// Several processes may open the same file (the app, and a command-line
+// tool while the app is not running): every write takes an exclusive lock
+// on a companion file (path + ".lock"; flock on Unix, LockFileEx on
+// Windows), re-reads the file under the lock and applies its change to
+// what it read, so no process overwrites another's change. Reads pick up
+// a file changed by another process (its size or time changed).
 type File struct {
 	path string
 
@@ -91,6 +98,82 @@ type File struct {
 	env     fileEnvelope // public parameters of the current file
 	aead    cipher.AEAD
 	secrets map[string]string
+	seen    stamp // the file as last read or written
+}
+
+// stamp identifies a version of the file.
+type stamp struct {
+	size int64
+	mod  int64
+}
+
+func stampOf(path string) (stamp, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return stamp{}, err
+	}
+	return stamp{size: st.Size(), mod: st.ModTime().UnixNano()}, nil
+}
+
+// withLock runs fn holding the cross-process lock of the file.
+func (f *File) withLock(fn func() error) error {
+	lf, err := os.OpenFile(f.path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return unavailable(fmt.Errorf("keychain file: lock: %w", err))
+	}
+	defer lf.Close()
+	if err := lockFile(lf); err != nil {
+		return unavailable(fmt.Errorf("keychain file: lock: %w", err))
+	}
+	defer unlockFile(lf)
+	return fn()
+}
+
+// refresh is reload for reads: a file that cannot be read right now (it
+// is being replaced by hand, a disk error) leaves the content last read.
+// f.mu must be held.
+func (f *File) refresh() error {
+	err := f.reload()
+	if errors.Is(err, ErrUnavailable) {
+		return nil
+	}
+	return err
+}
+
+// reload re-reads the file when another process changed it. f.mu must be
+// held.
+func (f *File) reload() error {
+	st, err := stampOf(f.path)
+	if err != nil {
+		return unavailable(fmt.Errorf("keychain file: %w", err))
+	}
+	if st == f.seen {
+		return nil
+	}
+	data, err := os.ReadFile(f.path)
+	if err != nil {
+		return unavailable(fmt.Errorf("keychain file: %w", err))
+	}
+	var env fileEnvelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if string(env.Salt) != string(f.env.Salt) || env.Params != f.env.Params {
+		return fmt.Errorf("%w: the file was replaced by another one", ErrCorrupt)
+	}
+	plain, err := f.aead.Open(nil, env.Nonce, env.Ciphertext, env.aad())
+	if err != nil {
+		return fmt.Errorf("%w: authentication failed", ErrCorrupt)
+	}
+	var secrets map[string]string
+	if err := json.Unmarshal(plain, &secrets); err != nil {
+		return fmt.Errorf("%w: bad content", ErrCorrupt)
+	}
+	if secrets == nil {
+		secrets = map[string]string{}
+	}
+	f.env, f.secrets, f.seen = env, secrets, st
+	return nil
 }
 
 // NewFile opens the encrypted store at path, creating it (and its
@@ -105,7 +188,25 @@ func newFile(path, passphrase string, params kdfParams) (*File, error) {
 	if passphrase == "" {
 		return nil, ErrNoPassphrase
 	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("keychain file: create directory: %w", err)
+	}
 	f := &File{path: path}
+	var out *File
+	err := f.withLock(func() error {
+		var err error
+		out, err = f.open(passphrase, params)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// open reads or creates the file; the cross-process lock is held.
+func (f *File) open(passphrase string, params kdfParams) (*File, error) {
+	path := f.path
 	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -125,6 +226,7 @@ func newFile(path, passphrase string, params kdfParams) (*File, error) {
 		if err := f.write(f.secrets); err != nil {
 			return nil, err
 		}
+		f.seen, _ = stampOf(path)
 		return f, nil
 	case err != nil:
 		return nil, fmt.Errorf("keychain file: %w", err)
@@ -153,6 +255,7 @@ func newFile(path, passphrase string, params kdfParams) (*File, error) {
 	if f.secrets == nil {
 		f.secrets = map[string]string{}
 	}
+	f.seen, _ = stampOf(path)
 	// Tighten permissions left loose by hand (on Windows: by ACL).
 	if err := private.File(path); err != nil {
 		return nil, fmt.Errorf("keychain file: %w", err)
@@ -196,6 +299,9 @@ func (f *File) Get(ctx context.Context, account string) (string, error) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.refresh(); err != nil {
+		return "", err
+	}
 	s, ok := f.secrets[account]
 	if !ok {
 		return "", ErrNotFound
@@ -208,14 +314,14 @@ func (f *File) Delete(ctx context.Context, account string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if _, ok := f.secrets[account]; !ok {
-		return ErrNotFound
-	}
-	next := maps.Clone(f.secrets)
-	delete(next, account)
-	return f.commit(next)
+	return f.change(func(cur map[string]string) (map[string]string, error) {
+		if _, ok := cur[account]; !ok {
+			return nil, ErrNotFound
+		}
+		next := maps.Clone(cur)
+		delete(next, account)
+		return next, nil
+	})
 }
 
 // SetMany stores all pairs with one rewrite of the file.
@@ -223,11 +329,11 @@ func (f *File) SetMany(ctx context.Context, secrets map[string]string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	next := maps.Clone(f.secrets)
-	maps.Copy(next, secrets)
-	return f.commit(next)
+	return f.change(func(cur map[string]string) (map[string]string, error) {
+		next := maps.Clone(cur)
+		maps.Copy(next, secrets)
+		return next, nil
+	})
 }
 
 // GetMany returns the secrets of the accounts that have one.
@@ -237,6 +343,9 @@ func (f *File) GetMany(ctx context.Context, accounts []string) (map[string]strin
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.refresh(); err != nil {
+		return nil, err
+	}
 	out := make(map[string]string, len(accounts))
 	for _, a := range accounts {
 		if s, ok := f.secrets[a]; ok {
@@ -252,26 +361,39 @@ func (f *File) DeleteMany(ctx context.Context, accounts []string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	next := maps.Clone(f.secrets)
-	n := len(next)
-	for _, a := range accounts {
-		delete(next, a)
-	}
-	if len(next) == n {
-		return nil
-	}
-	return f.commit(next)
+	return f.change(func(cur map[string]string) (map[string]string, error) {
+		next := maps.Clone(cur)
+		for _, a := range accounts {
+			delete(next, a)
+		}
+		if len(next) == len(cur) {
+			return nil, nil
+		}
+		return next, nil
+	})
 }
 
-// commit writes next and makes it current. f.mu must be held.
-func (f *File) commit(next map[string]string) error {
-	if err := f.write(next); err != nil {
-		return err
-	}
-	f.secrets = next
-	return nil
+// change applies edit to the current content under the cross-process
+// lock (after re-reading the file) and writes the result; a nil result
+// writes nothing.
+func (f *File) change(edit func(cur map[string]string) (map[string]string, error)) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.withLock(func() error {
+		if err := f.reload(); err != nil {
+			return err
+		}
+		next, err := edit(f.secrets)
+		if err != nil || next == nil {
+			return err
+		}
+		if err := f.write(next); err != nil {
+			return err
+		}
+		f.secrets = next
+		f.seen, _ = stampOf(f.path)
+		return nil
+	})
 }
 
 // write encrypts secrets and replaces the file atomically. f.mu must be
@@ -358,5 +480,38 @@ func (f *File) Accounts(ctx context.Context) ([]string, error) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.refresh(); err != nil {
+		return nil, err
+	}
 	return slices.Sorted(maps.Keys(f.secrets)), nil
+}
+
+// Lock takes an exclusive cross-process lock on the file at path (made
+// 0600 if missing), waiting until ctx ends; unlock releases it. It is the
+// lock the file store takes around each write, for callers that need a
+// longer critical section of their own.
+func Lock(ctx context.Context, path string) (unlock func(), err error) {
+	lf, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- lockFile(lf) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			lf.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		return func() { unlockFile(lf); lf.Close() }, nil
+	case <-ctx.Done():
+		// The lock call may still succeed: release it then.
+		go func() {
+			if <-done == nil {
+				unlockFile(lf)
+			}
+			lf.Close()
+		}()
+		return nil, ctx.Err()
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -90,6 +91,7 @@ func TestFilePersistsEncrypted(t *testing.T) {
 		}
 	}
 	entries, _ := os.ReadDir(dir)
+	entries = slices.DeleteFunc(entries, func(e os.DirEntry) bool { return strings.HasSuffix(e.Name(), ".lock") })
 	if len(entries) != 1 {
 		t.Errorf("dir holds %d entries, want only the store (no temporary files left)", len(entries))
 	}
@@ -196,6 +198,7 @@ func TestFileUnwritable(t *testing.T) {
 		t.Fatalf("Get after a failed Set = %v, want ErrNotFound", err)
 	}
 	entries, _ := os.ReadDir(dir)
+	entries = slices.DeleteFunc(entries, func(e os.DirEntry) bool { return strings.HasSuffix(e.Name(), ".lock") })
 	if len(entries) != 1 {
 		t.Fatalf("dir holds %d entries after a failed write, want 1 (temporary file removed)", len(entries))
 	}
@@ -223,5 +226,51 @@ func TestFileConcurrent(t *testing.T) {
 	got, _ := f.GetMany(ctx, []string{"acc0", "acc7"})
 	if len(got) != 2 {
 		t.Fatalf("GetMany = %d secrets, want 2", len(got))
+	}
+}
+
+// TestFileTwoWriters opens one file twice (as two processes do: flock
+// locks are per open file, so the handles exclude each other like two
+// processes) and writes through both at once: every write must survive,
+// and each handle must see the other's secrets.
+func TestFileTwoWriters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.enc")
+	a, err := newFile(path, "pw", testKDF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := newFile(path, "pw", testKDF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for w, f := range []*File{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				if err := f.Set(ctx, fmt.Sprintf("w%d-%d", w, i), "s"); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, f := range []*File{a, b} {
+		got, err := f.Accounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 100 {
+			t.Fatalf("Accounts() after two writers = %d accounts, want 100", len(got))
+		}
+	}
+	if err := a.Delete(ctx, "w1-0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Get(ctx, "w1-0"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get of a secret deleted by the other handle = %v, want ErrNotFound", err)
 	}
 }
