@@ -130,7 +130,7 @@ func (a *App) describe(c storeChoice, keychainErr string) SecretStoreInfo {
 			info.Note = why + "API keys are kept in an encrypted file (" + info.Path + ") whose passphrase was generated at random and saved beside it (" +
 				info.PassphrasePath + ", readable only by you). This protects the keys if the database or the encrypted file alone is copied, " +
 				"but not against someone who can read your files (your user account, an administrator, a backup of the whole folder). " +
-				"To use your own passphrase instead, move the keys to the file store with your passphrase (Settings, the API, or the secret-store command)."
+				"To use your own passphrase instead, move the keys to the file store with your passphrase (the secret-store move command or the API)."
 		} else {
 			info.Note = "API keys are kept in an encrypted file (" + info.Path + ") that only your passphrase opens; give it on every start (GBD_PASSPHRASE or --passphrase-file)."
 		}
@@ -176,7 +176,7 @@ func (a *App) openSecrets(ctx context.Context) error {
 			total += c
 		}
 		if total > 0 {
-			return fmt.Errorf("the %d API keys of this data dir are kept in the %s store, not the %s store: move them with the command \"secret-store move %s\" (or in Settings), or run without --secret-store", total, ch.Kind, want, want)
+			return fmt.Errorf("the %d API keys of this data dir are kept in the %s store, not the %s store: move them with the command \"secret-store move %s\", or run without --secret-store", total, ch.Kind, want, want)
 		}
 		ch = storeChoice{}
 	}

@@ -211,7 +211,7 @@ func (v *Vault) addLocked(ctx context.Context, keys []string, res *AddResult) er
 // keychainProblem is the user-facing text of a keychain error.
 func keychainProblem(err error) string {
 	if errors.Is(err, keychain.ErrUnavailable) {
-		return "The keychain is not available (" + err.Error() + "). Unlock it, or move the keys to the encrypted file store (Settings → Key storage, or the command secret-store move file)."
+		return "The keychain is not available (" + err.Error() + "). Unlock it, or move the keys to the encrypted file store (the command secret-store move file)."
 	}
 	return err.Error()
 }
