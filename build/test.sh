@@ -4,7 +4,8 @@
 # Stages: deps (apt, npm, Go modules) → frontend build → gofmt → go vet → builds (proxy and
 # headless with CGO_ENABLED=0, Windows cross-compile, desktop with WebKitGTK 4.1) → go test
 # -race of every package inside one D-Bus session with an unlocked gnome-keyring and an Xvfb
-# display. The GBD_REQUIRE_* variables make tests that need the keyring, the node clients,
+# display → the Codex CLI (npm @openai/codex) through /v1/responses (TestCodexCLI, its own
+# stage: the package is ~400 MB). The GBD_REQUIRE_* variables make tests that need the keyring, the node clients,
 # Chromium or a display fail instead of skipping. Exits non-zero when any stage fails.
 #
 # Knobs: GBD_TEST_PKGS (default ./...), GBD_TEST_P (go test -p, default 2),
@@ -135,6 +136,14 @@ go_test() {
   dbus-run-session -- bash "$ROOT/build/test.sh" __session
 }
 
+# codex_cli installs the Codex CLI (npm @openai/codex, ~400 MB with its native binary: kept
+# out of build/e2e so the other node tests do not pay for it) and drives `codex exec`
+# through /v1/responses with three model names (TestCodexCLI). ~15 s with a warm npm cache.
+codex_cli() {
+  npm_ci build/e2e/codex
+  GBD_REQUIRE_CODEX=1 go test -count=1 -run '^TestCodexCLI$' ./proxy/
+}
+
 stage "deps (apt, npm ci, go mod download)" deps
 if [ "$failed" -ne 0 ]; then
   summary
@@ -147,5 +156,6 @@ stage "build proxy + headless (CGO_ENABLED=0)" build_nocgo
 stage "build windows (GOOS=windows, cross)" build_windows
 stage "build desktop (-tags $DESKTOP_TAGS)" build_desktop
 stage "go test -race (dbus + keyring + Xvfb)" go_test
+stage "Codex CLI through /v1/responses (npm @openai/codex)" codex_cli
 summary
 exit "$failed"
