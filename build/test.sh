@@ -5,8 +5,8 @@
 # headless with CGO_ENABLED=0, Windows cross-compile, desktop with WebKitGTK 4.1) → go test
 # -race of every package inside one D-Bus session with an unlocked gnome-keyring and an Xvfb
 # display → the Codex CLI (npm @openai/codex) through /v1/responses (TestCodexCLI, its own
-# stage: the package is ~400 MB). The GBD_REQUIRE_* variables make tests that need the keyring, the node clients,
-# Chromium or a display fail instead of skipping. Exits non-zero when any stage fails.
+# stage: the package is ~400 MB). The GBD_REQUIRE_* variables make tests that need the
+# keyring, the node clients, Chromium, a display or the Codex CLI fail instead of skipping. Exits non-zero when any stage fails.
 #
 # Knobs: GBD_TEST_PKGS (default ./...), GBD_TEST_P (go test -p, default 2),
 # GBD_TEST_TIMEOUT (default 40m), GBD_TEST_RUN (go test -run).
