@@ -14,8 +14,8 @@ import (
 )
 
 // A dialect is one client API the proxy speaks: native Gemini (the identity
-// dialect, nativeDialect), OpenAI Chat (openAIDialect) and OpenAI Responses
-// (responsesDialect). ServeHTTP picks
+// dialect, nativeDialect), OpenAI Chat (openAIDialect), OpenAI Responses
+// (responsesDialect) and Anthropic Messages (anthropicDialect). ServeHTTP picks
 // the dialect once per request, from the path (routeOf), and from then on
 // every answer of that request, success or error, is written by it. What
 // does not depend on the dialect is shared: the attempt loop, the key pool,
@@ -63,6 +63,8 @@ func dialectOf(kind route) dialect {
 		return openAIDialect{}
 	case routeResponses:
 		return &responsesDialect{} // per request: it keeps the stream's state
+	case routeAnthropic:
+		return anthropicDialect{}
 	}
 	return nativeDialect{}
 }

@@ -61,19 +61,22 @@ func preflight(w http.ResponseWriter, r *http.Request) {
 	if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
 		h.Set("Access-Control-Allow-Headers", req)
 	} else {
-		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, x-goog-api-key, x-goog-api-client, x-stainless-*")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, x-goog-api-key, x-goog-api-client, x-api-key, anthropic-version, anthropic-beta, x-stainless-*")
 	}
 	h.Set("Access-Control-Max-Age", "86400")
 	w.WriteHeader(http.StatusNoContent)
 }
 
 // clientCredential returns the key a client presented: ?key=, then
-// x-goog-api-key, then Authorization: Bearer.
+// x-goog-api-key, then x-api-key, then Authorization: Bearer.
 func clientCredential(r *http.Request) string {
 	if k := r.URL.Query().Get("key"); k != "" {
 		return k
 	}
 	if k := r.Header.Get("x-goog-api-key"); k != "" {
+		return strings.TrimSpace(k)
+	}
+	if k := r.Header.Get("x-api-key"); k != "" { // Anthropic's SDKs and Claude Code
 		return strings.TrimSpace(k)
 	}
 	auth := r.Header.Get("Authorization")

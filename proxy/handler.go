@@ -89,6 +89,7 @@ const (
 	routeNative
 	routeOpenAI
 	routeResponses
+	routeAnthropic
 )
 
 // dialectRoutes are the client API routes under /v1 that the proxy answers
@@ -97,9 +98,11 @@ const (
 // OpenAI's error shape and never reaches Google. A new dialect adds its
 // paths here (e.g. "/responses", "/messages") with its route kind.
 var dialectRoutes = map[string]route{
-	"/chat/completions": routeOpenAI,
-	"/embeddings":       routeOpenAI,
-	"/responses":        routeResponses,
+	"/chat/completions":      routeOpenAI,
+	"/embeddings":            routeOpenAI,
+	"/responses":             routeResponses,
+	"/messages":              routeAnthropic,
+	"/messages/count_tokens": routeAnthropic,
 }
 
 // nativeV1Collections are the Gemini API collections a /v1/{collection}
@@ -140,6 +143,9 @@ func routeOf(r *http.Request) (route, string) {
 		}
 		if strings.HasPrefix(sub, "/responses/") {
 			return routeResponses, sub // retrieval: answered locally
+		}
+		if strings.HasPrefix(sub, "/messages/") {
+			return routeAnthropic, sub // answered locally in Anthropic's shape
 		}
 		collection, _, _ := strings.Cut(sub[1:], "/")
 		collection, _, _ = strings.Cut(collection, ":")

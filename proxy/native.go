@@ -57,7 +57,7 @@ func forwardedHeaders(in http.Header) http.Header {
 	out := make(http.Header, len(in))
 	for k, vs := range in {
 		switch http.CanonicalHeaderKey(k) {
-		case "Authorization", "X-Goog-Api-Key", "Cookie", "Host", "Content-Length",
+		case "Authorization", "X-Goog-Api-Key", "X-Api-Key", "Cookie", "Host", "Content-Length",
 			"Accept-Encoding", "Origin", "Referer", "X-Forwarded-For", "X-Real-Ip", "Forwarded":
 			continue
 		}

@@ -1,0 +1,202 @@
+package anthropic
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/gemini-balance/desktop/proxy/gemini"
+)
+
+// Meta is what the answer translators need besides Gemini's answer.
+type Meta struct {
+	// Model is the model name the client asked for; the answer names it.
+	Model string
+	// Signatures records each tool_use id's thought signature; may be nil.
+	Signatures Signatures
+}
+
+const idAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// newID returns prefix followed by 24 random base-62 characters.
+func newID(prefix string) string {
+	var b [24]byte
+	rand.Read(b[:])
+	out := make([]byte, 0, len(prefix)+len(b))
+	out = append(out, prefix...)
+	for _, c := range b {
+		out = append(out, idAlphabet[int(c)%len(idAlphabet)])
+	}
+	return string(out)
+}
+
+// messageID is "msg_" + Gemini's responseId, or a fresh id.
+func messageID(responseID string) string {
+	if responseID != "" {
+		return "msg_" + responseID
+	}
+	return newID("msg_")
+}
+
+// StopReason maps Gemini's finishReason: any function call → tool_use,
+// MAX_TOKENS → max_tokens, the safety, recitation and policy blocks →
+// refusal, everything else (STOP included) → end_turn. Gemini does not say
+// whether a stop sequence ended the answer, so stop_sequence is never
+// reported.
+func StopReason(finishReason string, toolUse bool) string {
+	switch {
+	case toolUse:
+		return "tool_use"
+	case finishReason == "MAX_TOKENS":
+		return "max_tokens"
+	case isRefusal(finishReason):
+		return "refusal"
+	}
+	return "end_turn"
+}
+
+func isRefusal(r string) bool {
+	switch r {
+	case "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "LANGUAGE",
+		"IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION":
+		return true
+	}
+	return false
+}
+
+// UsageFrom maps Gemini's usage: input = prompt + tool-use prompt − cached,
+// output = candidates + thoughts, cache read = cached content tokens.
+func UsageFrom(u *gemini.UsageMetadata) Usage {
+	if u == nil {
+		return Usage{}
+	}
+	in := u.PromptTokenCount + u.ToolUsePromptTokenCount - u.CachedContentTokenCount
+	if in < 0 {
+		in = 0
+	}
+	return Usage{InputTokens: in, OutputTokens: u.CandidatesTokenCount + u.ThoughtsTokenCount, CacheReadInputTokens: u.CachedContentTokenCount}
+}
+
+// refusalText explains an answer Gemini blocked without content.
+func refusalText(reason string) string {
+	return "Gemini declined to answer (" + reason + ")."
+}
+
+// FromGeminiJSON translates a generateContent answer body.
+func FromGeminiJSON(body []byte, meta Meta) (*Response, error) {
+	var resp gemini.GenerateContentResponse
+	if err := json.Unmarshal(body, &resp); err != nil {
+		return nil, &Error{Status: http.StatusBadGateway, Type: "api_error", Message: "the upstream answer is not valid JSON"}
+	}
+	return FromGemini(&resp, meta), nil
+}
+
+// FromGemini translates a generateContent answer. Only the first candidate
+// is used (Anthropic has no n). Thought parts become thinking blocks with
+// their signatures; a signature Gemini put on an answer or function-call
+// part travels in a thinking block with empty text just before that part's
+// block, where ToGemini finds it again.
+func FromGemini(resp *gemini.GenerateContentResponse, meta Meta) *Response {
+	out := &Response{ID: messageID(resp.ResponseID), Type: "message", Role: "assistant", Model: meta.Model,
+		Content: []ContentBlock{}, Usage: UsageFrom(resp.UsageMetadata)}
+	finish := ""
+	toolUse := false
+	if len(resp.Candidates) > 0 {
+		c := &resp.Candidates[0]
+		finish = c.FinishReason
+		if c.Content != nil {
+			for i := range c.Content.Parts {
+				p := &c.Content.Parts[i]
+				if p.FunctionCall != nil {
+					toolUse = true
+				}
+				out.Content = appendPart(out.Content, p, meta.Signatures)
+			}
+		}
+	} else if resp.PromptFeedback != nil && resp.PromptFeedback.BlockReason != "" {
+		finish = "SAFETY"
+		out.Content = append(out.Content, textBlock(refusalText(resp.PromptFeedback.BlockReason)))
+	}
+	reason := StopReason(finish, toolUse)
+	if reason == "refusal" && len(out.Content) == 0 {
+		out.Content = append(out.Content, textBlock(refusalText(finish)))
+	}
+	out.StopReason = &reason
+	return out
+}
+
+func textBlock(s string) ContentBlock { return ContentBlock{Type: "text", Text: &s} }
+
+func thinkingBlock(text, sig string) ContentBlock {
+	return ContentBlock{Type: "thinking", Thinking: &text, Signature: &sig}
+}
+
+// appendPart adds the blocks of one Gemini part to blocks, merging text
+// into the text block before it and thought text into an unsigned
+// thinking block before it.
+func appendPart(blocks []ContentBlock, p *gemini.Part, sigs Signatures) []ContentBlock {
+	last := func() *ContentBlock {
+		if len(blocks) == 0 {
+			return nil
+		}
+		return &blocks[len(blocks)-1]
+	}
+	if p.Thought {
+		if p.Text == "" && p.ThoughtSignature == "" {
+			return blocks
+		}
+		if l := last(); l != nil && l.Type == "thinking" && *l.Signature == "" && *l.Thinking != "" && p.Text != "" {
+			s := *l.Thinking + p.Text
+			l.Thinking, l.Signature = &s, &p.ThoughtSignature
+			return blocks
+		}
+		return append(blocks, thinkingBlock(p.Text, p.ThoughtSignature))
+	}
+	if p.ThoughtSignature != "" {
+		blocks = append(blocks, thinkingBlock("", p.ThoughtSignature))
+	}
+	if fc := p.FunctionCall; fc != nil {
+		id := fc.ID
+		if id == "" {
+			id = newID("toolu_")
+		}
+		if p.ThoughtSignature != "" && sigs != nil {
+			sigs.Remember(id, p.ThoughtSignature)
+		}
+		return append(blocks, ContentBlock{Type: "tool_use", ID: id, Name: fc.Name, Input: argsOf(fc.Args)})
+	}
+	text := visibleText(p)
+	if text == "" {
+		return blocks
+	}
+	if l := last(); l != nil && l.Type == "text" {
+		s := *l.Text + text
+		l.Text = &s
+		return blocks
+	}
+	return append(blocks, textBlock(text))
+}
+
+// argsOf returns function-call arguments as a JSON object.
+func argsOf(args json.RawMessage) json.RawMessage {
+	if len(args) == 0 || string(args) == "null" {
+		return json.RawMessage("{}")
+	}
+	return args
+}
+
+// visibleText is the text a non-thought part shows: its text, generated
+// images as Markdown data-URI images, code-execution parts as fenced
+// blocks, so that nothing the model produced disappears.
+func visibleText(p *gemini.Part) string {
+	switch {
+	case p.InlineData != nil:
+		return "![image](data:" + p.InlineData.MIMEType + ";base64," + p.InlineData.Data + ")"
+	case p.ExecutableCode != nil:
+		return "\n```" + strings.ToLower(p.ExecutableCode.Language) + "\n" + p.ExecutableCode.Code + "\n```\n"
+	case p.CodeExecutionResult != nil:
+		return "\n```\n" + p.CodeExecutionResult.Output + "\n```\n"
+	}
+	return p.Text
+}
