@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gemini-balance/desktop/app/store"
 	"github.com/gemini-balance/desktop/proxy/apikey"
@@ -145,5 +146,30 @@ func TestTrafficAndCheckAgree(t *testing.T) {
 		if o.status.Dead() && string(o.status) != string(o.result) {
 			t.Errorf("outcomeOf(%v) = status %q, result %q: dead keys must use one name", c, o.status, o.result)
 		}
+	}
+}
+
+// TestRecorderWritesLogWhenIdle (issue 9 row 12): the request-log rows the
+// recorder queues are written out by itself once the proxy is idle, not
+// only when someone reads the log.
+func TestRecorderWritesLogWhenIdle(t *testing.T) {
+	e := newAPIEnv(t)
+	e.add(e.newKeys(1)...)
+	for range 5 {
+		if got := e.proxyCall("POST", "/v1beta/models/gemini-2.5-flash:generateContent", e.a.AccessKey(), `{"contents":[{"parts":[{"text":"hi"}]}]}`); got != http.StatusOK {
+			t.Fatalf("request = %d, want 200", got)
+		}
+	}
+	ctx := context.Background()
+	waitFor(t, "the recorder to store the 5 requests", func() bool {
+		tot, _ := e.a.store.Totals(ctx, time.Now().Add(-time.Hour), store.ByModel)
+		return len(tot) == 1 && tot[0].Requests == 5
+	})
+	waitFor(t, "the idle recorder to write the log out", func() bool {
+		q, err := e.a.store.QueuedLogRows(ctx)
+		return err == nil && q == 0
+	})
+	if page, err := e.a.store.RequestLog(ctx, store.LogQuery{}); err != nil || page.Total != 5 {
+		t.Fatalf("request log = %d rows, %v, want 5", page.Total, err)
 	}
 }

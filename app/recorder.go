@@ -29,6 +29,9 @@ type Recorder struct {
 	dropped atomic.Int64
 	// unauthenticated counts refused requests since the last flush.
 	unauthenticated atomic.Int64
+	// calls counts every Record call, recording on or off: the proxy's
+	// activity, which decides when the request log is written.
+	calls atomic.Int64
 	// OnFlush, if set before Run, is called after each batch is stored.
 	OnFlush func()
 }
@@ -38,7 +41,20 @@ const (
 	recorderBuffer   = 16384
 	recorderBatch    = 1000
 	recorderInterval = 500 * time.Millisecond
+	// The request-log rows of stored batches are written out (FlushLog)
+	// once the proxy has been idle for logIdle, and at least every
+	// logMaxDelay under continuous traffic; reading the log writes them
+	// out first. Writing them costs as much CPU as the rest of the
+	// statistics together: not on the request path while traffic is high.
+	logIdle      = 2 * time.Second
+	logMaxDelay  = time.Minute
+	logFlushStep = 16 // batches (of up to recorderBatch rows) per tick
 )
+
+// FlushLog writes every request-log row recorded so far out to the log
+// (the recorder does so by itself when the proxy is idle) and returns how
+// many it wrote.
+func (r *Recorder) FlushLog(ctx context.Context) (int, error) { return r.store.FlushLog(ctx, 0) }
 
 // NewRecorder returns an enabled recorder; Run must be running for events
 // to reach the store.
@@ -56,6 +72,7 @@ func (r *Recorder) Dropped() int64 { return r.dropped.Load() }
 
 // Record implements proxy.Recorder. It never blocks.
 func (r *Recorder) Record(res proxy.Result) {
+	r.calls.Add(1)
 	if !r.enabled.Load() {
 		return
 	}
@@ -75,18 +92,45 @@ func (r *Recorder) Run(ctx context.Context) {
 	t := time.NewTicker(recorderInterval)
 	defer t.Stop()
 	batch := make([]proxy.Result, 0, recorderBatch)
+	// The request log: rows queued since queuedAt (zero: none, except
+	// perhaps from an earlier run: written out at the first tick).
+	var queuedAt time.Time
+	lastCalls, lastActive := int64(-1), time.Now()
+	flush := func() {
+		if len(batch) > 0 && queuedAt.IsZero() {
+			queuedAt = time.Now()
+		}
+		r.flush(ctx, batch)
+		batch = batch[:0]
+	}
 	for {
 		select {
 		case res := <-r.ch:
 			batch = append(batch, res)
 			if len(batch) >= recorderBatch {
-				r.flush(ctx, batch)
-				batch = batch[:0]
+				flush()
 			}
-		case <-t.C:
+		case now := <-t.C:
 			if len(batch) > 0 || r.unauthenticated.Load() > 0 {
-				r.flush(ctx, batch)
-				batch = batch[:0]
+				flush()
+			}
+			if c := r.calls.Load(); c != lastCalls {
+				if lastCalls < 0 {
+					queuedAt = now // rows an earlier run left queued
+				}
+				lastCalls, lastActive = c, now
+			}
+			if !queuedAt.IsZero() && (now.Sub(lastActive) >= logIdle || now.Sub(queuedAt) >= logMaxDelay) {
+				// A few batches per tick, so that new results keep being
+				// taken in meanwhile; the backlog drains faster than any
+				// traffic fills it.
+				n, err := r.store.FlushLog(ctx, logFlushStep)
+				switch {
+				case err != nil:
+					r.log.Warn("request log not written", "err", err)
+				case n == 0:
+					queuedAt = time.Time{}
+				}
 			}
 		case <-ctx.Done():
 		drain:
@@ -98,8 +142,11 @@ func (r *Recorder) Run(ctx context.Context) {
 					break drain
 				}
 			}
-			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			r.flush(fctx, batch)
+			if _, err := r.store.FlushLog(fctx, 0); err != nil {
+				r.log.Warn("request log not written", "err", err)
+			}
 			cancel()
 			return
 		}

@@ -45,9 +45,17 @@ type logRow struct {
 	ThoughtTokens int64
 }
 
-// insertLog appends one request-log row per event (aggregate events
+// The request log is written in two steps, so that recording costs the
+// request path almost nothing: RecordBatch queues a batch's rows as ONE
+// row of request_log_pending (its JSON, as built for the other
+// statements), and FlushLog moves queued batches into request_log, one
+// row per request, in order. Readers (RequestLog, WipeLog, Compact) flush
+// first, so the log they see is always complete; the app's recorder
+// flushes when the proxy is idle and at least every minute.
+
+// queueLog queues one request-log row per event (aggregate events
 // excepted), in event order, with one statement.
-func insertLog(tx *gorm.DB, events []UsageEvent) error {
+func queueLog(tx *gorm.DB, events []UsageEvent) error {
 	n := 0
 	for i := range events {
 		if events[i].Count == 0 {
@@ -82,12 +90,80 @@ func insertLog(tx *gorm.DB, events []UsageEvent) error {
 			j.int(e.ThoughtTokens)
 		}
 	})
-	return tx.Exec(rowsCTE+`INSERT INTO request_log (time, route, model, key_id, status, attempts, class, latency_ms, stream,
-			prompt_tokens, output_tokens, thought_tokens)
-		SELECT `+j.col(0, false)+`, `+j.col(1, true)+`, `+j.col(2, true)+`, `+j.col(3, true)+`, `+j.col(4, false)+`,
-			`+j.col(5, false)+`, `+j.col(6, true)+`, `+j.col(7, false)+`, `+j.col(8, false)+`, `+j.col(9, false)+`,
-			`+j.col(10, false)+`, `+j.col(11, false)+`
-		FROM r ORDER BY k`, j.text()).Error
+	return tx.Exec(`INSERT INTO request_log_pending (rows, hex, n) VALUES (?, ?, ?)`, j.text(), j.hex, n).Error
+}
+
+// flushBatches bounds the queued batches moved per transaction (the write
+// lock is not held for long).
+const flushBatches = 8
+
+// FlushLog moves queued batches into the request log, oldest first, and
+// returns how many rows it wrote: every batch when maxBatches ≤ 0, else at
+// most maxBatches of them.
+func (s *Store) FlushLog(ctx context.Context, maxBatches int) (int, error) {
+	total := 0
+	for done := 0; maxBatches <= 0 || done < maxBatches; done += flushBatches {
+		limit := flushBatches
+		if maxBatches > 0 {
+			limit = min(limit, maxBatches-done)
+		}
+		n, err := s.flushSome(ctx, limit)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("store: flush request log: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	return total, nil
+}
+
+// QueuedLogRows returns how many request-log rows wait for FlushLog.
+func (s *Store) QueuedLogRows(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.WithContext(ctx).Raw(`SELECT COALESCE(SUM(n), 0) FROM request_log_pending`).Scan(&n).Error; err != nil {
+		return 0, fmt.Errorf("store: queued log rows: %w", err)
+	}
+	return n, nil
+}
+
+// flushSome moves up to limit queued batches in one transaction.
+func (s *Store) flushSome(ctx context.Context, limit int) (int, error) {
+	var n int
+	err := s.statsTx(ctx, func(tx *gorm.DB) error {
+		var last struct {
+			ID int64
+			N  int
+		}
+		if err := tx.Raw(`SELECT MAX(id) AS id, SUM(n) AS n FROM (SELECT id, n FROM request_log_pending ORDER BY id LIMIT ?)`, limit).Scan(&last).Error; err != nil {
+			return err
+		}
+		if last.ID == 0 {
+			n = 0
+			return nil
+		}
+		// A batch's strings are hex-encoded when one of them could not be
+		// carried as a JSON string (see jsonRows).
+		col := func(i int, str bool) string {
+			c := "r.value->>" + strconv.Itoa(i)
+			if str {
+				return "CASE WHEN p.hex THEN CAST(unhex(" + c + ") AS TEXT) ELSE " + c + " END"
+			}
+			return c
+		}
+		if err := tx.Exec(`INSERT INTO request_log (time, route, model, key_id, status, attempts, class, latency_ms, stream,
+				prompt_tokens, output_tokens, thought_tokens)
+			SELECT `+col(0, false)+`, `+col(1, true)+`, `+col(2, true)+`, `+col(3, true)+`, `+col(4, false)+`,
+				`+col(5, false)+`, `+col(6, true)+`, `+col(7, false)+`, `+col(8, false)+`, `+col(9, false)+`,
+				`+col(10, false)+`, `+col(11, false)+`
+			FROM request_log_pending p, json_each(p.rows) r WHERE p.id <= ? ORDER BY p.id, r.key`, last.ID).Error; err != nil {
+			return err
+		}
+		n = last.N
+		return tx.Exec(`DELETE FROM request_log_pending WHERE id <= ?`, last.ID).Error
+	})
+	return n, err
 }
 
 // jsonRows builds a batch of rows as ONE JSON array of arrays, bound as a
@@ -228,6 +304,9 @@ func (s *Store) RequestLog(ctx context.Context, q LogQuery) (LogPage, error) {
 		}
 	}
 	cond := strings.Join(where, " AND ")
+	if _, err := s.FlushLog(ctx, 0); err != nil {
+		return LogPage{}, err
+	}
 	db := s.db.WithContext(ctx)
 	var total int64
 	if err := db.Raw(`SELECT COUNT(*) FROM request_log WHERE `+cond, args...).Scan(&total).Error; err != nil {
@@ -254,11 +333,23 @@ func (s *Store) RequestLog(ctx context.Context, q LogQuery) (LogPage, error) {
 // WipeLog deletes the whole request log and returns how many rows it held.
 // Usage statistics are kept.
 func (s *Store) WipeLog(ctx context.Context) (int, error) {
-	res := s.db.WithContext(ctx).Exec(`DELETE FROM request_log`)
-	if res.Error != nil {
-		return 0, fmt.Errorf("store: wipe log: %w", res.Error)
+	var n int
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var queued int64
+		if err := tx.Raw(`SELECT COALESCE(SUM(n), 0) FROM request_log_pending`).Scan(&queued).Error; err != nil {
+			return err
+		}
+		if err := tx.Exec(`DELETE FROM request_log_pending`).Error; err != nil {
+			return err
+		}
+		res := tx.Exec(`DELETE FROM request_log`)
+		n = int(res.RowsAffected + queued)
+		return res.Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: wipe log: %w", err)
 	}
-	return int(res.RowsAffected), nil
+	return n, nil
 }
 
 // Retention says how long statistics and log rows are kept.
@@ -283,6 +374,9 @@ type Compacted struct {
 // Compact applies the retention r as of now in one transaction, then
 // checkpoints the WAL. Zero durations in r keep everything of that kind.
 func (s *Store) Compact(ctx context.Context, now time.Time, r Retention) (Compacted, error) {
+	if _, err := s.FlushLog(ctx, 0); err != nil {
+		return Compacted{}, err
+	}
 	var c Compacted
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		c = Compacted{}

@@ -21,6 +21,7 @@ type migration struct {
 var migrations = []migration{
 	{1, "keys, settings, usage, request log", migrate1},
 	{2, "one vocabulary for key verdicts", migrate2},
+	{3, "request log queue", migrate3},
 }
 
 func execAll(tx *gorm.DB, stmts ...string) error {
@@ -122,6 +123,20 @@ func migrate2(tx *gorm.DB) error {
 		`UPDATE keys SET status = 'expired' WHERE status = 'invalid' AND reason = 'API key expired'`,
 		`UPDATE keys SET prev_status = 'expired' WHERE prev_status = 'invalid' AND reason = 'API key expired'`,
 		`UPDATE keys SET last_result = 'expired' WHERE last_result = 'invalid' AND reason = 'API key expired'`,
+	)
+}
+
+// migrate3 adds the queue of request-log batches (see FlushLog): one row
+// per recorded batch, its rows as the JSON array RecordBatch built, hex
+// when its strings are hex-encoded, n its row count.
+func migrate3(tx *gorm.DB) error {
+	return execAll(tx,
+		`CREATE TABLE request_log_pending (
+			id   INTEGER PRIMARY KEY,
+			rows TEXT NOT NULL,
+			hex  INTEGER NOT NULL,
+			n    INTEGER NOT NULL
+		)`,
 	)
 }
 

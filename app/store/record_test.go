@@ -152,3 +152,59 @@ func BenchmarkRecordBatch(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*perBatch), "µs/event")
 }
+
+// TestRequestLogQueue (issue 9 row 12): RecordBatch only queues the
+// request-log rows of a batch (one row per batch, cheap on the request
+// path); FlushLog writes them out in order; every reader flushes first, so
+// the log is complete whenever it is read; queued rows survive a restart.
+func TestRequestLogQueue(t *testing.T) {
+	s, path := openTest(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	var all []UsageEvent
+	for b := range 3 {
+		var batch []UsageEvent
+		for i := range 100 {
+			batch = append(batch, UsageEvent{Time: now.Add(time.Duration(b*100+i) * time.Millisecond), Route: "gemini",
+				Model: "m", Status: 200, Attempts: 1, Class: "ok", PromptTokens: int64(b*100 + i)})
+		}
+		batch = append(batch, UsageEvent{Time: now, Class: "unauthenticated", Count: 50, Status: 401}) // no log rows
+		if err := s.RecordBatch(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, batch[:100]...)
+	}
+	var direct int64
+	s.db.Raw(`SELECT COUNT(*) FROM request_log`).Scan(&direct)
+	if q, err := s.QueuedLogRows(ctx); err != nil || q != 300 || direct != 0 {
+		t.Fatalf("after 3 batches: %d queued (%v), %d in request_log; want 300 queued, 0 written", q, err, direct)
+	}
+	// A restart keeps the queue.
+	s.Close()
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n, err := s.FlushLog(ctx, 2); err != nil || n != 200 {
+		t.Fatalf("FlushLog(2 batches) = %d, %v, want 200", n, err)
+	}
+	page, err := s.RequestLog(ctx, LogQuery{Limit: MaxPageSize})
+	if err != nil || page.Total != 300 || len(page.Entries) != 300 {
+		t.Fatalf("RequestLog() = %d of %d, %v; want all 300 (the reader flushes)", len(page.Entries), page.Total, err)
+	}
+	for i, e := range page.Entries {
+		if w := all[len(all)-1-i]; e.PromptTokens != w.PromptTokens || !e.Time.Equal(w.Time) {
+			t.Fatalf("RequestLog()[%d] = %+v, want %+v (newest first, in recording order)", i, e, w)
+		}
+	}
+	if q, _ := s.QueuedLogRows(ctx); q != 0 {
+		t.Fatalf("%d rows still queued after a read", q)
+	}
+	if err := s.RecordBatch(ctx, all[:10]); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.WipeLog(ctx); err != nil || n != 310 {
+		t.Fatalf("WipeLog() = %d, %v, want 310 (written and queued rows)", n, err)
+	}
+}

@@ -146,6 +146,25 @@ func jsonStrings(ids []string) string {
 	return string(b)
 }
 
+// statsTx runs fn in one transaction on a connection that does not fsync
+// at commit (synchronous=NORMAL, in WAL mode: the WAL is synced at
+// checkpoints). Statistics are not worth an fsync per batch: a power loss
+// may drop the last seconds of them, a crash (kill -9) loses nothing.
+// Everything else keeps synchronous=FULL.
+func (s *Store) statsTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.db.WithContext(ctx).Connection(func(c *gorm.DB) error {
+		if err := c.Exec(`PRAGMA synchronous = NORMAL`).Error; err != nil {
+			return err
+		}
+		err := c.Transaction(fn)
+		// Back to the pool's setting, even when ctx has ended.
+		if rerr := c.WithContext(context.WithoutCancel(ctx)).Exec(`PRAGMA synchronous = FULL`).Error; rerr != nil && err == nil {
+			err = rerr
+		}
+		return err
+	})
+}
+
 // Scrub rewrites the database file (VACUUM) and empties the WAL, so that
 // deleted or overwritten values (e.g. secrets an older version stored in
 // plaintext) no longer linger in free pages or old WAL frames.

@@ -49,7 +49,8 @@ type keyAgg struct {
 // RecordBatch stores a batch of events in ONE transaction: the per-minute
 // and per-hour usage buckets (the hourly rollup is maintained as events
 // arrive), the per-key counters and last-used times, and one request-log
-// row per event (an aggregate event, Count > 0, gets none). Meant to be called by a batching recorder, never on the
+// row per event (an aggregate event, Count > 0, gets none), queued for
+// FlushLog. Meant to be called by a batching recorder, never on the
 // request path.
 func (s *Store) RecordBatch(ctx context.Context, events []UsageEvent) error {
 	if len(events) == 0 {
@@ -91,7 +92,7 @@ func (s *Store) RecordBatch(ctx context.Context, events []UsageEvent) error {
 			k.lastUsed = max(k.lastUsed, e.Time.UnixMilli())
 		}
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.statsTx(ctx, func(tx *gorm.DB) error {
 		if err := upsertBuckets(tx, "usage_minute", minute); err != nil {
 			return err
 		}
@@ -101,7 +102,7 @@ func (s *Store) RecordBatch(ctx context.Context, events []UsageEvent) error {
 		if err := updateKeys(tx, keys); err != nil {
 			return err
 		}
-		return insertLog(tx, events)
+		return queueLog(tx, events)
 	})
 	if err != nil {
 		return fmt.Errorf("store: record %d events: %w", len(events), err)

@@ -255,6 +255,10 @@ func (rep *Report) checkVault(cfg config) {
 				rep.add(Check{Issue: 4, Name: "statistics recording on ÷ off: capacity (CPU per request off ÷ on)", Value: st.OffCPUUS / st.OnCPUUS, Unit: "x", Target: "-", Result: "INFO",
 					Detail: fmt.Sprintf("the throughput ratio an app that is the only busy process would see; on %.1f µs/req, off %.1f µs/req (medians)", st.OnCPUUS, st.OffCPUUS)})
 			}
+			if st.LogRows > 0 && st.OnCPUUS > 0 {
+				rep.add(Check{Issue: 4, Name: "statistics recording: capacity counting the deferred request-log write-out (off ÷ (on + write-out))", Value: st.OffCPUUS / (st.OnCPUUS + st.LogCPUUS), Unit: "x", Target: "-", Result: "INFO",
+					Detail: fmt.Sprintf("the app writes request-log rows out when the proxy is idle, or once a minute under continuous traffic: %d rows written after the runs, %.1f µs CPU per row", st.LogRows, st.LogCPUUS)})
+			}
 		}
 	}
 	for _, t := range v.Add {

@@ -53,11 +53,15 @@ type StatsReport struct {
 	PerRound []float64 `json:"perRound"`
 	OnCPUUS  float64   `json:"onCpuUsPerRequest"`
 	OffCPUUS float64   `json:"offCpuUsPerRequest"`
-	Errors   int       `json:"errors"`
-	SentOn   int64     `json:"sentWhileOn"` // requests answered while recording was on (warm-up included)
-	Recorded int64     `json:"recorded"`    // requests the store counted at the end
-	Dropped  int64     `json:"dropped"`     // results the recorder dropped (buffer full)
-	FirstErr string    `json:"firstError,omitempty"`
+	// LogRows and LogCPUUS: the request-log rows written out after the
+	// runs (the app defers that to idle time) and the CPU it took per row.
+	LogRows  int64   `json:"logRowsWrittenAfter"`
+	LogCPUUS float64 `json:"logWriteCpuUsPerRow"`
+	Errors   int     `json:"errors"`
+	SentOn   int64   `json:"sentWhileOn"` // requests answered while recording was on (warm-up included)
+	Recorded int64   `json:"recorded"`    // requests the store counted at the end
+	Dropped  int64   `json:"dropped"`     // results the recorder dropped (buffer full)
+	FirstErr string  `json:"firstError,omitempty"`
 }
 
 // StoreTiming is a timing with one secret store.
@@ -117,7 +121,8 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 // serveApp runs the whole app (file secret store, SQLite in f.dataDir,
 // the real Recorder) with the pool keys, the fake as upstream and the
 // parent's access key. Besides "stat" it answers "stats on", "stats off"
-// ("ok") and "recorded" ("recorded <requests in the store> <dropped>").
+// ("ok"), "flush log" ("flushed <request-log rows written out>") and
+// "recorded" ("recorded <requests in the store> <dropped>").
 func serveApp(f childFlags) (string, func(), map[string]func() string, error) {
 	ctx := context.Background()
 	keys, err := readKeys(f.keysFile)
@@ -161,6 +166,13 @@ func serveApp(f childFlags) (string, func(), map[string]func() string, error) {
 	extra := map[string]func() string{
 		"stats on":  func() string { a.Stats().SetEnabled(true); return "ok" },
 		"stats off": func() string { a.Stats().SetEnabled(false); return "ok" },
+		"flush log": func() string {
+			n, err := a.Stats().FlushLog(ctx)
+			if err != nil {
+				return "error " + err.Error()
+			}
+			return fmt.Sprintf("flushed %d", n)
+		},
 		"recorded": func() string {
 			n, err := storedRequests(filepath.Join(f.dataDir, "gemini-balance.db"), started.Add(-time.Minute))
 			if err != nil {
@@ -279,15 +291,35 @@ func (b *bench) stats(ctx context.Context, upstream, keysFile string, profile []
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	line, err := c.command(ctx, "recorded")
+	// The app writes request-log rows out when the proxy is idle (or once a
+	// minute under traffic): do it now and measure what it costs.
+	cpu0, err := c.stat(ctx)
+	if err != nil {
+		return nil, err
+	}
+	line, err := c.command(ctx, "flush log")
+	if err != nil {
+		return nil, err
+	}
+	cpu1, err := c.stat(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := fmt.Sscanf(line, "flushed %d", &rep.LogRows); err != nil {
+		return nil, fmt.Errorf("app said %q", line)
+	}
+	if rep.LogRows > 0 {
+		rep.LogCPUUS = float64((cpu1.CPU - cpu0.CPU).Microseconds()) / float64(rep.LogRows)
+	}
+	line, err = c.command(ctx, "recorded")
 	if err != nil {
 		return nil, err
 	}
 	if _, err := fmt.Sscanf(line, "recorded %d %d", &rep.Recorded, &rep.Dropped); err != nil {
 		return nil, fmt.Errorf("app said %q", line)
 	}
-	fmt.Fprintf(b.log, "bench: statistics on ÷ off %.3fx (per round %s); the store counted %d requests, %d sent while on, %d dropped\n",
-		rep.Ratio, fmtRounds(rep.PerRound, "%.3f"), rep.Recorded, rep.SentOn, rep.Dropped)
+	fmt.Fprintf(b.log, "bench: statistics on ÷ off %.3fx (per round %s); the store counted %d requests, %d sent while on, %d dropped; %d request-log rows written out afterwards, %.1f µs CPU per row\n",
+		rep.Ratio, fmtRounds(rep.PerRound, "%.3f"), rep.Recorded, rep.SentOn, rep.Dropped, rep.LogRows, rep.LogCPUUS)
 	return rep, nil
 }
 
