@@ -3,6 +3,8 @@ package app
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -13,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gemini-balance/desktop/app/keychain"
 	"github.com/gemini-balance/desktop/app/store"
 )
 
@@ -185,6 +188,25 @@ func fileHolds(t *testing.T, dir string, secrets ...string) []string {
 // secrets still work, after a restart too, and later changes never reach
 // the file either.
 func TestSecretsNotInDatabase(t *testing.T) {
+	t.Run("file", func(t *testing.T) {
+		testSecretsNotInDatabase(t, Options{SecretStore: "file", Passphrase: "pw"})
+	})
+	t.Run("keychain", func(t *testing.T) {
+		realKeychain(t) // skips without a working Secret Service
+		var b [6]byte
+		rand.Read(b[:])
+		svc := "gbd-secrets-test-" + hex.EncodeToString(b[:])
+		t.Cleanup(func() {
+			kc := keychain.NewOS(svc, 10*time.Second)
+			for _, acc := range []string{accountAccessKey, accountProxyAuth} {
+				kc.Delete(context.Background(), acc)
+			}
+		})
+		testSecretsNotInDatabase(t, Options{SecretStore: "keychain", KeychainService: svc})
+	})
+}
+
+func testSecretsNotInDatabase(t *testing.T, opts Options) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	const (
@@ -210,7 +232,9 @@ func TestSecretsNotInDatabase(t *testing.T) {
 
 	open := func() *App {
 		t.Helper()
-		a, err := New(ctx, Options{DataDir: dir, SecretStore: "file", Passphrase: "pw"})
+		o := opts
+		o.DataDir = dir
+		a, err := New(ctx, o)
 		if err != nil {
 			t.Fatal(err)
 		}
