@@ -44,6 +44,10 @@ type Settings struct {
 	// stalls after its first byte.
 	UpstreamTimeoutSec   int `json:"upstreamTimeoutSec"`
 	StreamIdleTimeoutSec int `json:"streamIdleTimeoutSec"`
+	// ImageFetchAllowHosts are local or private hosts (names, addresses,
+	// ranges) the image fetcher may reach; it reaches public ones only
+	// otherwise.
+	ImageFetchAllowHosts []string `json:"imageFetchAllowHosts"`
 	// CheckConcurrency bounds parallel key checks.
 	CheckConcurrency int `json:"checkConcurrency"`
 	// LogRetentionDays and LogMaxRows bound the request log.
@@ -132,6 +136,9 @@ func (s Settings) Validate() error {
 	if s.StreamIdleTimeoutSec < 5 || s.StreamIdleTimeoutSec > 3600 {
 		return fmt.Errorf("stream idle timeout %d s: use 5 to 3600 seconds", s.StreamIdleTimeoutSec)
 	}
+	if err := proxy.ValidateFetchAllowList(s.ImageFetchAllowHosts); err != nil {
+		return err
+	}
 	if s.CheckConcurrency < 1 || s.CheckConcurrency > 64 {
 		return fmt.Errorf("check concurrency %d: use 1 to 64", s.CheckConcurrency)
 	}
@@ -160,18 +167,19 @@ func (s Settings) Validate() error {
 func (s Settings) proxyConfig() proxy.Config {
 	strategy, _ := keypool.ParseStrategy(s.Strategy)
 	return proxy.Config{
-		Addr:              s.Addr(),
-		AccessKey:         s.AccessKey,
-		Passthrough:       s.Passthrough,
-		Paused:            s.Paused,
-		MaxAttempts:       s.MaxAttempts,
-		Upstream:          s.Upstream,
-		UpstreamProxy:     s.UpstreamProxy,
-		AllowedHosts:      s.AllowedHosts,
-		MaxBodyBytes:      int64(s.MaxBodyMB) << 20,
-		UpstreamTimeout:   time.Duration(s.UpstreamTimeoutSec) * time.Second,
-		StreamIdleTimeout: time.Duration(s.StreamIdleTimeoutSec) * time.Second,
-		Aliases:           s.Aliases,
-		Strategy:          strategy,
+		Addr:                 s.Addr(),
+		AccessKey:            s.AccessKey,
+		Passthrough:          s.Passthrough,
+		Paused:               s.Paused,
+		MaxAttempts:          s.MaxAttempts,
+		Upstream:             s.Upstream,
+		UpstreamProxy:        s.UpstreamProxy,
+		AllowedHosts:         s.AllowedHosts,
+		MaxBodyBytes:         int64(s.MaxBodyMB) << 20,
+		UpstreamTimeout:      time.Duration(s.UpstreamTimeoutSec) * time.Second,
+		StreamIdleTimeout:    time.Duration(s.StreamIdleTimeoutSec) * time.Second,
+		ImageFetchAllowHosts: s.ImageFetchAllowHosts,
+		Aliases:              s.Aliases,
+		Strategy:             strategy,
 	}
 }

@@ -60,10 +60,18 @@ type Config struct {
 	// Aliases maps client model names (e.g. "gpt-4o-mini") to Gemini models
 	// on the OpenAI routes. Nothing is substituted unless listed here.
 	Aliases map[string]string
-	// ImageFetchTimeout and ImageFetchMaxBytes bound http(s) image URLs that
-	// OpenAI requests ask the proxy to fetch.
-	ImageFetchTimeout  time.Duration
-	ImageFetchMaxBytes int64
+	// ImageFetchTimeout and ImageFetchMaxBytes bound each http(s) image URL
+	// that client requests ask the proxy to fetch (15 s, 20 MiB);
+	// ImageFetchMaxCount and ImageFetchTotalBytes bound them per request
+	// (16 images, 20 MiB in all; never more than MaxBodyBytes).
+	ImageFetchTimeout    time.Duration
+	ImageFetchMaxBytes   int64
+	ImageFetchMaxCount   int
+	ImageFetchTotalBytes int64
+	// ImageFetchAllowHosts lists host names, addresses and ranges
+	// (192.168.1.0/24) the image fetcher may reach although they are
+	// local or private; by default it reaches public addresses only.
+	ImageFetchAllowHosts []string
 	// BodyReadTimeout bounds reading a request body (default 2 minutes): a
 	// client that sends its body slower is cut off with 408.
 	BodyReadTimeout time.Duration
@@ -122,6 +130,19 @@ func (c Config) Normalize() (Config, error) {
 	}
 	if c.ImageFetchMaxBytes <= 0 {
 		c.ImageFetchMaxBytes = 20 << 20
+	}
+	if c.ImageFetchMaxCount <= 0 {
+		c.ImageFetchMaxCount = 16
+	}
+	if c.ImageFetchTotalBytes <= 0 {
+		c.ImageFetchTotalBytes = 20 << 20
+	}
+	// Base64 makes 4 bytes of 3: the fetched images must fit the body limit
+	// once encoded.
+	c.ImageFetchTotalBytes = min(c.ImageFetchTotalBytes, c.MaxBodyBytes/4*3)
+	c.ImageFetchMaxBytes = min(c.ImageFetchMaxBytes, c.ImageFetchTotalBytes)
+	if _, err := parseFetchAllowList(c.ImageFetchAllowHosts); err != nil {
+		return c, err
 	}
 	if c.BodyReadTimeout <= 0 {
 		c.BodyReadTimeout = 2 * time.Minute

@@ -527,7 +527,9 @@ func TestNodeOpenAIClient(t *testing.T) {
 	})
 
 	t.Run("image_url", func(t *testing.T) {
-		e := newEnv(t, 1)
+		// The image server is on loopback, which the fetcher refuses
+		// unless the user allows it.
+		e := newEnv(t, 1, func(c *Config) { c.ImageFetchAllowHosts = []string{"127.0.0.1"} })
 		img := nodePNG(t)
 		srv := newNodeImageServer(t, img)
 		res := e.runNodeOpenAI(t, "image_url", map[string]string{"IMAGE_URL": srv.URL + "/cat.png"})

@@ -1,12 +1,9 @@
 package proxy
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -272,41 +269,4 @@ func (s *Server) openAIModel(rq *request, id string) {
 		return
 	}
 	rq.writeJSON(openai.FromGeminiModel(m))
-}
-
-// imageFetcher returns the function that fetches http(s) image URLs of
-// OpenAI requests: through the upstream proxy setting, with a timeout and a
-// size cap, and with none of the client's credentials.
-func (s *Server) imageFetcher(cfg *Config) openai.FetchFunc {
-	return func(ctx context.Context, raw string) (string, []byte, error) {
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return "", nil, fmt.Errorf("image URL must be an absolute http(s) URL")
-		}
-		ctx, cancel := context.WithTimeout(ctx, cfg.ImageFetchTimeout)
-		defer cancel()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-		if err != nil {
-			return "", nil, fmt.Errorf("image URL: %v", err)
-		}
-		req.Header.Set("User-Agent", "gemini-balance-desktop")
-		client := &http.Client{Transport: s.transport.Load()}
-		resp, err := client.Do(req)
-		if err != nil {
-			return "", nil, fmt.Errorf("could not fetch the image at %s: %s", u.Redacted(), describeNetErr(err))
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return "", nil, fmt.Errorf("could not fetch the image at %s: HTTP %d", u.Redacted(), resp.StatusCode)
-		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, cfg.ImageFetchMaxBytes+1))
-		if err != nil {
-			return "", nil, fmt.Errorf("could not fetch the image at %s: %s", u.Redacted(), describeNetErr(err))
-		}
-		if int64(len(data)) > cfg.ImageFetchMaxBytes {
-			return "", nil, fmt.Errorf("the image at %s is larger than %s", u.Redacted(), humanBytes(cfg.ImageFetchMaxBytes))
-		}
-		mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-		return mt, data, nil
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -65,7 +66,9 @@ type Server struct {
 
 	cfg       atomic.Pointer[Config]
 	transport atomic.Pointer[http.Transport]
-	affinity  *affinity
+	// fetchClient fetches image URLs of client requests (fetch.go).
+	fetchClient atomic.Pointer[http.Client]
+	affinity    *affinity
 	// signatures restores Gemini 3 thought signatures of tool calls that
 	// OpenAI clients replay without extra_content.
 	signatures *openai.SignatureCache
@@ -116,6 +119,19 @@ func (s *Server) Update(cfg Config) (restart bool, err error) {
 			return false, err
 		}
 		if prev := s.transport.Swap(t); prev != nil {
+			prev.CloseIdleConnections()
+		}
+	}
+	if old == nil || old.UpstreamProxy != cfg.UpstreamProxy || !slices.Equal(old.ImageFetchAllowHosts, cfg.ImageFetchAllowHosts) {
+		pol, err := parseFetchAllowList(cfg.ImageFetchAllowHosts)
+		if err != nil {
+			return false, err
+		}
+		fc, err := newFetchClient(cfg.UpstreamProxy, pol)
+		if err != nil {
+			return false, err
+		}
+		if prev := s.fetchClient.Swap(fc); prev != nil {
 			prev.CloseIdleConnections()
 		}
 	}

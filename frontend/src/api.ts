@@ -151,6 +151,7 @@ export interface Settings {
   maxBodyMB: number
   upstreamTimeoutSec: number
   streamIdleTimeoutSec: number
+  imageFetchAllowHosts: string[]
   checkConcurrency: number
   logRetentionDays: number
   logMaxRows: number
@@ -474,6 +475,7 @@ function settings(v: unknown): Settings {
     maxBodyMB: num(o.maxBodyMB),
     upstreamTimeoutSec: num(o.upstreamTimeoutSec),
     streamIdleTimeoutSec: num(o.streamIdleTimeoutSec),
+    imageFetchAllowHosts: arr(o.imageFetchAllowHosts).map(str),
     checkConcurrency: num(o.checkConcurrency),
     logRetentionDays: num(o.logRetentionDays),
     logMaxRows: num(o.logMaxRows),

@@ -49,6 +49,7 @@ const groups: [Key, Field[]][] = [
       { name: 'maxBodyMB', label: 'fMaxBody', kind: 'number' },
       { name: 'upstreamTimeoutSec', label: 'fUpstreamTimeout', hint: 'hUpstreamTimeout', kind: 'number' },
       { name: 'streamIdleTimeoutSec', label: 'fStreamIdle', hint: 'hStreamIdle', kind: 'number' },
+      { name: 'imageFetchAllowHosts', label: 'fImageAllow', hint: 'hImageAllow', kind: 'list', placeholder: 'nas.lan, 192.168.1.0/24' },
     ],
   ],
   [
@@ -103,6 +104,7 @@ export function fieldOf(message: string): Name | undefined {
     [/^max body/i, 'maxBodyMB'],
     [/^upstream timeout/i, 'upstreamTimeoutSec'],
     [/^stream idle timeout/i, 'streamIdleTimeoutSec'],
+    [/^image fetch allowed host/i, 'imageFetchAllowHosts'],
     [/^check concurrency/i, 'checkConcurrency'],
     [/retention/i, 'logRetentionDays'],
     [/^language/i, 'language'],
@@ -233,7 +235,7 @@ export function settingsPanel(applied: (s: Settings) => void): SettingsPanel {
       const v = s[name]
       if (input instanceof HTMLInputElement && input.type === 'checkbox') input.checked = v === true
       else if (name === 'aliases') input.value = aliasesText(s.aliases)
-      else if (name === 'allowedHosts') input.value = s.allowedHosts.join(', ')
+      else if (name === 'allowedHosts' || name === 'imageFetchAllowHosts') input.value = s[name].join(', ')
       else input.value = String(v ?? '')
     }
     clearMarks()
@@ -254,7 +256,7 @@ export function settingsPanel(applied: (s: Settings) => void): SettingsPanel {
         const a = parseAliases(input.value)
         if (typeof a === 'string') return { error: a, field: name }
         out[name] = a
-      } else if (name === 'allowedHosts') {
+      } else if (name === 'allowedHosts' || name === 'imageFetchAllowHosts') {
         out[name] = parseList(input.value)
       } else {
         out[name] = input.value.trim()

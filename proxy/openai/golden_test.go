@@ -3,6 +3,7 @@ package openai
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -24,14 +25,16 @@ var testAliases = map[string]string{"gpt-4o-mini": "gemini-2.5-flash"}
 // fakePNG is a 1×1 PNG, what the fake image fetcher serves.
 var fakePNG = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00")
 
-func fakeFetch(_ context.Context, url string) (string, []byte, error) {
+// fakeFetch serves fakePNG typed as the proxy's fetcher would (it sniffs
+// the type when the server gives none), and a JPEG with a parameter.
+func fakeFetch(_ context.Context, url string) (*gemini.Blob, error) {
 	switch url {
 	case "https://example.com/cat.png":
-		return "", fakePNG, nil // no type: sniffed
+		return &gemini.Blob{MIMEType: "image/png", Data: base64.StdEncoding.EncodeToString(fakePNG)}, nil
 	case "https://example.com/typed.jpg":
-		return "image/jpeg; charset=binary", []byte{0xff, 0xd8, 0xff}, nil
+		return &gemini.Blob{MIMEType: "image/jpeg; charset=binary", Data: base64.StdEncoding.EncodeToString([]byte{0xff, 0xd8, 0xff})}, nil
 	}
-	return "", nil, errors.New("HTTP 404 Not Found")
+	return nil, errors.New("HTTP 404 Not Found")
 }
 
 func testRequestOptions() RequestOptions {

@@ -3,7 +3,6 @@ package openai
 import (
 	"context"
 	"encoding/base64"
-	"net/http"
 	"net/url"
 	"path"
 	"strings"
@@ -74,18 +73,18 @@ func imagePart(ctx context.Context, raw string, param string, fetch FetchFunc) (
 		if fetch == nil {
 			return gemini.Part{}, invalid(param, "%s: image URLs are not supported here; send the image as a data URI", param)
 		}
-		mime, data, err := fetch(ctx, u)
+		blob, err := fetch(ctx, u)
 		if err != nil {
 			return gemini.Part{}, invalid(param, "%s: could not fetch the image: %s", param, gemini.Redact(err.Error()))
 		}
-		if len(data) == 0 {
+		if blob == nil || blob.Data == "" {
 			return gemini.Part{}, invalid(param, "%s: the image URL returned no data", param)
 		}
-		mime = strings.TrimSpace(strings.Split(mime, ";")[0])
-		if mime == "" || mime == "application/octet-stream" || mime == "binary/octet-stream" {
-			mime = strings.Split(http.DetectContentType(data), ";")[0]
+		blob.MIMEType = strings.TrimSpace(strings.Split(blob.MIMEType, ";")[0])
+		if blob.MIMEType == "" {
+			blob.MIMEType = "application/octet-stream"
 		}
-		return gemini.Part{InlineData: &gemini.Blob{MIMEType: mime, Data: base64.StdEncoding.EncodeToString(data)}}, nil
+		return gemini.Part{InlineData: blob}, nil
 	default:
 		return gemini.Part{}, invalid(param, "%s: unsupported image URL; use a data URI or an http(s) URL", param)
 	}

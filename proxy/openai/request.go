@@ -18,10 +18,11 @@ import (
 const SkipThoughtSignature = "skip_thought_signature_validator"
 
 // FetchFunc fetches an http(s) image URL for an image_url content part and
-// returns its MIME type (may be empty: then it is sniffed) and bytes. The
-// server supplies one that goes through the upstream proxy with a size cap
-// and a timeout. Its error text is shown to the client.
-type FetchFunc func(ctx context.Context, url string) (mime string, data []byte, err error)
+// returns it as inline data: its MIME type (sniffed when the server did not
+// say) and its bytes, base64-encoded. The proxy's fetcher bounds the time,
+// the size and the addresses it may reach; its error text is shown to the
+// client.
+type FetchFunc func(ctx context.Context, url string) (*gemini.Blob, error)
 
 // RequestOptions are the settings ToGemini needs from the server.
 type RequestOptions struct {

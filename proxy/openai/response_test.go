@@ -447,9 +447,9 @@ func TestContextPassedToFetch(t *testing.T) {
 	type key struct{}
 	ctx := context.WithValue(context.Background(), key{}, "v")
 	var seen any
-	opts := RequestOptions{FetchImage: func(ctx context.Context, _ string) (string, []byte, error) {
+	opts := RequestOptions{FetchImage: func(ctx context.Context, _ string) (*gemini.Blob, error) {
 		seen = ctx.Value(key{})
-		return "image/png", []byte{1}, nil
+		return &gemini.Blob{MIMEType: "image/png", Data: "AQ=="}, nil
 	}}
 	req, _ := ParseChatRequest([]byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"http://x/y"}}]}]}`))
 	if _, err := ToGemini(ctx, req, opts); err != nil || seen != "v" {

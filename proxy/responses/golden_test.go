@@ -3,6 +3,7 @@ package responses
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gemini-balance/desktop/proxy/gemini"
 	"github.com/gemini-balance/desktop/proxy/openai"
 )
 
@@ -28,11 +30,11 @@ var testAliases = map[string]string{
 // fakePNG is a 1×1 PNG, what the fake image fetcher serves.
 var fakePNG = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00")
 
-func fakeFetch(_ context.Context, url string) (string, []byte, error) {
+func fakeFetch(_ context.Context, url string) (*gemini.Blob, error) {
 	if url == "https://example.com/cat.png" {
-		return "image/png", fakePNG, nil
+		return &gemini.Blob{MIMEType: "image/png", Data: base64.StdEncoding.EncodeToString(fakePNG)}, nil
 	}
-	return "", nil, errors.New("HTTP 404 Not Found")
+	return nil, errors.New("HTTP 404 Not Found")
 }
 
 func testOptions() RequestOptions {
