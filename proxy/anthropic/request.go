@@ -3,7 +3,6 @@ package anthropic
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -17,9 +16,11 @@ import (
 const SkipThoughtSignature = "skip_thought_signature_validator"
 
 // FetchFunc fetches an http(s) URL of an image or document block and
-// returns its MIME type (may be empty: then it is sniffed) and bytes. Its
-// error text is shown to the client.
-type FetchFunc func(ctx context.Context, url string) (mime string, data []byte, err error)
+// returns it as inline data: its MIME type (sniffed when the server did
+// not say) and its bytes, base64-encoded. It is the proxy's guarded
+// fetcher (the same type as openai.FetchFunc); its error text is shown to
+// the client.
+type FetchFunc func(ctx context.Context, url string) (*gemini.Blob, error)
 
 // Signatures keeps the thought signature of each tool call by tool_use id,
 // for clients that replay a tool_use without the thinking block that
@@ -426,18 +427,14 @@ func (t *translator) media(b *Block, at string) ([]gemini.Part, *Error) {
 		if t.opts.Fetch == nil {
 			return nil, invalid("%s.source.url: URLs are not supported here; send the data as base64", at)
 		}
-		mime, data, err := t.opts.Fetch(t.ctx, u)
+		blob, err := t.opts.Fetch(t.ctx, u)
 		if err != nil {
 			return nil, invalid("%s.source.url: could not fetch it: %s", at, gemini.Redact(err.Error()))
 		}
-		if len(data) == 0 {
+		if blob == nil || blob.Data == "" {
 			return nil, invalid("%s.source.url: the URL returned no data", at)
 		}
-		mime = strings.TrimSpace(strings.Split(mime, ";")[0])
-		if mime == "" || mime == "application/octet-stream" || mime == "binary/octet-stream" {
-			mime = strings.Split(http.DetectContentType(data), ";")[0]
-		}
-		return []gemini.Part{{InlineData: &gemini.Blob{MIMEType: mime, Data: base64.StdEncoding.EncodeToString(data)}}}, nil
+		return []gemini.Part{{InlineData: blob}}, nil
 	case "text":
 		if b.Type != "document" {
 			return nil, invalid("%s.source.type: text sources are for documents", at)
