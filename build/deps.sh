@@ -8,8 +8,8 @@ BUILD_APT=(libgtk-3-dev libwebkit2gtk-4.1-dev pkg-config gcc)
 # look at windows, and Chromium for the browser tests.
 TEST_APT=(xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools imagemagick x11-utils xdotool xclip chromium fonts-wqy-microhei)
 # The Windows lane: the Windows build under wine 8, with the stand-in bcryptprimitives.dll built
-# by mingw-w64 (build/wine/prefix.sh).
-WINE_APT=(wine wine64 gcc-mingw-w64-x86-64)
+# by mingw-w64 (build/wine/prefix.sh); locales for a Chinese host locale (wine's UI language).
+WINE_APT=(wine wine64 gcc-mingw-w64-x86-64 locales)
 
 # Minimum Node.js for Vite 8 (and the pinned client SDKs).
 NODE_MIN=20.19.0

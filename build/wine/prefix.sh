@@ -5,7 +5,7 @@
 #
 # Debian 12's wine 8 lacks bcryptprimitives.dll, which Go ≥ 1.24 loads at start
 # (ProcessPrng): without it every Go program dies at once. This script builds the stand-in
-# from bcryptprimitives.c (it forwards to RtlGenRandom) with x86_64-w64-mingw32-gcc and puts it
+# from dll/bcryptprimitives.c (it forwards to RtlGenRandom) with x86_64-w64-mingw32-gcc and puts it
 # in the prefix's system32. It also skips wine's Mono and Gecko installers (they would ask
 # through a dialog), so it runs without a display. `wineboot -i` takes ~10 s on 2 cores; a
 # prefix made before (same DLL source) is reused as it is.
@@ -20,7 +20,7 @@ prefix=$(cd "$1" && pwd)
 export WINEPREFIX=$prefix WINEDEBUG=-all WINEARCH=win64 WINEDLLOVERRIDES="mscoree,mshtml="
 sys32=$prefix/drive_c/windows/system32
 stamp=$prefix/.gbd-prefix
-want=$(cat "$here/bcryptprimitives.c" "$here/bcryptprimitives.def" | sha256sum | cut -d' ' -f1)
+want=$(cat "$here/dll/bcryptprimitives.c" "$here/dll/bcryptprimitives.def" | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f "$sys32/bcryptprimitives.dll" ]; then
   exit 0
 fi
@@ -35,7 +35,7 @@ if [ ! -f "$sys32/kernel32.dll" ]; then
 fi
 [ -f "$sys32/kernel32.dll" ] || { echo "$0: wineboot did not create $prefix" >&2; exit 1; }
 x86_64-w64-mingw32-gcc -shared -O2 -s -nostdlib -Wl,--entry,DllMain \
-  -o "$sys32/bcryptprimitives.dll" "$here/bcryptprimitives.c" "$here/bcryptprimitives.def" \
+  -o "$sys32/bcryptprimitives.dll" "$here/dll/bcryptprimitives.c" "$here/dll/bcryptprimitives.def" \
   -lkernel32 -ladvapi32
 printf '%s\n' "$want" >"$stamp"
 echo "wine prefix ready in $prefix ($(($(date +%s) - start)) s)" >&2
