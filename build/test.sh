@@ -132,6 +132,29 @@ build_desktop() {
   go build -tags "$DESKTOP_TAGS" -o "$BIN" .
 }
 
+# The Windows lane: the Windows build under wine 8 (build/wine/wine_test.go says what it covers).
+# Its wine prefix lives in a temp dir; WINEDEBUG=-all; a display from xvfb-run for the console
+# and the message box.
+wine_lane() {
+  local tmp rc=0
+  tmp=$(mktemp -d)
+  GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -tags desktop,production -ldflags -H=windowsgui \
+    -o "$tmp/gemini-balance-desktop.exe" .
+  GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -o "$tmp/consolehost.exe" ./build/wine/consolehost
+  local p
+  for p in app app/private proxy/sysproxy; do
+    GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -c -o "$tmp/$(basename "$p").test.exe" "./$p"
+  done
+  local t0=$SECONDS
+  build/wine/prefix.sh "$tmp/prefix"
+  echo "wine prefix: $((SECONDS - t0)) s"
+  GBD_WINE_DIR=$tmp xvfb-run -a -s '-screen 0 1280x800x24 -nolisten tcp' \
+    go test -count=1 -v -timeout 5m -run TestWindowsUnderWine ./build/wine/ || rc=$?
+  WINEPREFIX=$tmp/prefix wineserver -k 2>/dev/null || true
+  rm -rf "$tmp"
+  return "$rc"
+}
+
 go_test() {
   dbus-run-session -- bash "$ROOT/build/test.sh" __session
 }
@@ -155,6 +178,7 @@ stage "go vet" go_vet
 stage "build proxy + headless (CGO_ENABLED=0)" build_nocgo
 stage "build windows (GOOS=windows, cross)" build_windows
 stage "build desktop (-tags $DESKTOP_TAGS)" build_desktop
+stage "windows under wine (build/wine)" wine_lane
 stage "go test -race (dbus + keyring + Xvfb)" go_test
 stage "Codex CLI through /v1/responses (npm @openai/codex)" codex_cli
 summary

@@ -228,7 +228,7 @@ func api(t *testing.T, addr, password, method, path string, body any, out any) i
 	return resp.StatusCode
 }
 
-func testKey(i int) string { return fmt.Sprintf("AIzaSyWineLane%02d_abcdefghijklmnopqrstu", i) }
+func testKey(i int) string { return fmt.Sprintf("AIzaSyWineLane%02d_abcdefghijklmnopqrstuv", i) }
 
 const internetSettings = `HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings`
 
