@@ -83,8 +83,8 @@ func TestGoAnthropicSDKText(t *testing.T) {
 
 // TestGoAnthropicSDKToolRoundTrip: Gemini answers with a function call that
 // carries a thought signature; the SDK's own ToParam replays the turn with a
-// tool_result, and Gemini gets the function call back with its signature
-// byte for byte, non-stream and stream.
+// tool_result to a second proxy, and Gemini gets the function call back with
+// its signature byte for byte, non-stream and stream.
 func TestGoAnthropicSDKToolRoundTrip(t *testing.T) {
 	for _, stream := range []bool{false, true} {
 		t.Run(map[bool]string{false: "whole", true: "stream"}[stream], func(t *testing.T) {
@@ -137,13 +137,17 @@ func TestGoAnthropicSDKToolRoundTrip(t *testing.T) {
 			if msg.StopReason != "tool_use" || toolID == "" || !thinking {
 				t.Fatalf("answer = %s, want thinking and a tool_use", msg.RawJSON())
 			}
-			e.fake.ScriptAll() // back to the default answer
+			// The second turn goes to another proxy, which never saw the
+			// first answer: the signature can only come from the replayed
+			// thinking blocks.
+			e2 := newEnv(t, 1)
+			client2 := anthropicClient(e2)
 			params.Messages = append(params.Messages, msg.ToParam(),
 				anthropic.NewUserMessage(anthropic.NewToolResultBlock(toolID, "2025-07-28T10:00:00Z", false)))
-			if _, err := client.Messages.New(ctx, params); err != nil {
+			if _, err := client2.Messages.New(ctx, params); err != nil {
 				t.Fatalf("second turn: %v", err)
 			}
-			reqs := e.fake.Requests()
+			reqs := e2.fake.Requests()
 			var sent gemini.GenerateContentRequest
 			if err := json.Unmarshal(reqs[len(reqs)-1].Body, &sent); err != nil {
 				t.Fatal(err)
