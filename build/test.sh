@@ -2,7 +2,8 @@
 # Installs everything the tests need and runs every check and test:
 #   bash build/test.sh
 # Stages: deps (apt, npm, Go modules) → frontend build → gofmt → go vet → builds (proxy and
-# headless with CGO_ENABLED=0, Windows cross-compile, desktop with WebKitGTK 4.1) → go test
+# headless with CGO_ENABLED=0, Windows cross-compile, desktop with WebKitGTK 4.1) → the Windows
+# build under wine 8 (build/wine, ~2 min) → go test
 # -race of every package inside one D-Bus session with an unlocked gnome-keyring and an Xvfb
 # display → the Codex CLI (npm @openai/codex) through /v1/responses (TestCodexCLI, its own
 # stage: the package is ~400 MB). The GBD_REQUIRE_* variables make tests that need the
