@@ -24,13 +24,20 @@ const (
 	kindStream                 // native streamGenerateContent?alt=sse
 	kindChat                   // OpenAI chat completion
 	kindChatStream             // OpenAI chat completion, stream
+	kindResponses              // OpenAI Responses
+	kindResponsesStream        // OpenAI Responses, stream
 )
 
-func (k kind) stream() bool { return k == kindStream || k == kindChatStream }
-func (k kind) openAI() bool { return k == kindChat || k == kindChatStream }
+func (k kind) stream() bool {
+	return k == kindStream || k == kindChatStream || k == kindResponsesStream
+}
+func (k kind) openAI() bool    { return k == kindChat || k == kindChatStream }
+func (k kind) responses() bool { return k == kindResponses || k == kindResponsesStream }
+func (k kind) native() bool    { return k == kindGenerate || k == kindStream }
 
 func (k kind) String() string {
-	return [...]string{"native generateContent", "native stream (SSE)", "OpenAI chat", "OpenAI chat stream"}[k]
+	return [...]string{"native generateContent", "native stream (SSE)", "OpenAI chat", "OpenAI chat stream",
+		"OpenAI Responses", "OpenAI Responses stream"}[k]
 }
 
 // benchModel is the model every request names.
@@ -41,6 +48,10 @@ var (
 	nativeBody     = []byte(`{"contents":[{"role":"user","parts":[{"text":"What is the capital of Wyoming?"}]}],"generationConfig":{"temperature":0.2}}`)
 	chatBody       = []byte(`{"model":"` + benchModel + `","messages":[{"role":"user","content":"What is the capital of Wyoming?"}],"temperature":0.2}`)
 	chatStreamBody = []byte(`{"model":"` + benchModel + `","messages":[{"role":"user","content":"What is the capital of Wyoming?"}],"temperature":0.2,"stream":true}`)
+	// The Responses bodies are what a Codex-like client sends for one
+	// prompt, without its tools: input items, store false, include.
+	responsesBody       = []byte(`{"model":"` + benchModel + `","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"What is the capital of Wyoming?"}]}],"temperature":0.2,"store":false,"include":["reasoning.encrypted_content"]}`)
+	responsesStreamBody = []byte(`{"model":"` + benchModel + `","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"What is the capital of Wyoming?"}]}],"temperature":0.2,"store":false,"include":["reasoning.encrypted_content"],"stream":true}`)
 	// firstText marks the first text chunk of the fake's synthetic stream
 	// (proxytest.SyntheticText(1)) in native events and OpenAI chunks alike.
 	firstText = []byte("chunk 1 ")
@@ -80,6 +91,10 @@ func (e *endpoint) newRequest(ctx context.Context, k kind) (*http.Request, error
 		path, body = "/v1/chat/completions", chatBody
 	case kindChatStream:
 		path, body = "/v1/chat/completions", chatStreamBody
+	case kindResponses:
+		path, body = "/v1/responses", responsesBody
+	case kindResponsesStream:
+		path, body = "/v1/responses", responsesStreamBody
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.base+path, bytes.NewReader(body))
 	if err != nil {
@@ -90,7 +105,7 @@ func (e *endpoint) newRequest(ctx context.Context, k kind) (*http.Request, error
 	if cred == "" {
 		cred = e.keys[rand.IntN(len(e.keys))]
 	}
-	if k.openAI() {
+	if !k.native() {
 		req.Header.Set("Authorization", "Bearer "+cred)
 	} else {
 		req.Header.Set("x-goog-api-key", cred)
@@ -141,9 +156,13 @@ func (e *endpoint) do(ctx context.Context, k kind, events int) (sample, error) {
 		s.why = "an error event"
 	case k.openAI() && !st.done:
 		s.why = "no data: [DONE] at the end"
-	case !k.openAI() && st.events != events:
+	case k.responses() && st.failed:
+		s.why = "a response.failed event"
+	case k.responses() && !bytes.HasPrefix(st.last, []byte(`{"type":"response.completed"`)):
+		s.why = "no response.completed at the end"
+	case k.native() && st.events != events:
 		s.why = fmt.Sprintf("%d events, want %d", st.events, events)
-	case !k.openAI() && !bytes.Contains(st.last, []byte(`"finishReason"`)):
+	case k.native() && !bytes.Contains(st.last, []byte(`"finishReason"`)):
 		s.why = "the last event has no finishReason"
 	}
 	s.cut = s.why != ""
@@ -165,6 +184,7 @@ type sseStats struct {
 	ttft       time.Duration // when the first event with firstText was whole
 	done       bool          // OpenAI: the last event was [DONE]
 	errorEvent bool          // OpenAI: an event carried an error object
+	failed     bool          // Responses: a response.failed event
 	err        error         // a read error other than EOF
 }
 
@@ -184,6 +204,9 @@ func readSSE(r io.Reader, start time.Time) sseStats {
 		}
 		if bytes.HasPrefix(data, []byte(`{"error"`)) {
 			st.errorEvent = true
+		}
+		if bytes.HasPrefix(data, []byte(`{"type":"response.failed"`)) {
+			st.failed = true
 		}
 		st.last = append(st.last[:0], data...)
 		data, inData = data[:0], false

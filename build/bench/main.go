@@ -317,12 +317,14 @@ func (b *bench) probe(ctx context.Context) (openAI bool, note string) {
 		}
 		return false, "OpenAI scenarios skipped: /v1/chat/completions failed: " + err.Error()
 	}
-	st, err := ours.do(pctx, kindChatStream, b.cfg.events)
-	if err != nil {
-		return false, "OpenAI scenarios skipped: stream failed: " + err.Error()
-	}
-	if st.cut {
-		return false, "OpenAI scenarios skipped: the probe stream counts as cut: " + st.why
+	for _, k := range []kind{kindChatStream, kindResponses, kindResponsesStream} {
+		st, err := ours.do(pctx, k, b.cfg.events)
+		if err != nil {
+			return false, fmt.Sprintf("OpenAI scenarios skipped: %s failed: %v", k, err)
+		}
+		if st.cut {
+			return false, fmt.Sprintf("OpenAI scenarios skipped: the %s probe counts as cut: %s", k, st.why)
+		}
 	}
 	return true, ""
 }
@@ -335,7 +337,7 @@ func (b *bench) warmUp(ctx context.Context, openAI bool) error {
 		e := b.eps[name]
 		kinds := []kind{kindGenerate, kindStream}
 		if name == "ours" && openAI {
-			kinds = append(kinds, kindChat, kindChatStream)
+			kinds = append(kinds, kindChat, kindChatStream, kindResponses, kindResponsesStream)
 		}
 		for _, k := range kinds {
 			n := min(b.cfg.n64/4, 1000)
@@ -381,6 +383,9 @@ func (b *bench) scenarios(openAI bool) []scenario {
 			{ID: fmt.Sprintf("openai-chat-c%d", c.conc), Title: fmt.Sprintf("OpenAI chat, c=%d", c.conc), Kind: kindChat, Conc: c.conc, N: c.n64, Targets: []string{"ours"}, Native: s[1].ID},
 		}, s[2:]...)...)
 		s = append(s, scenario{ID: fmt.Sprintf("openai-stream-c%d", c.conc), Title: fmt.Sprintf("OpenAI stream (%d ev), c=%d", c.events, c.conc), Kind: kindChatStream, Conc: c.conc, N: c.nStream, Targets: []string{"ours"}, Native: s[len(s)-1].ID})
+		s = append(s,
+			scenario{ID: fmt.Sprintf("responses-c%d", c.conc), Title: fmt.Sprintf("OpenAI Responses, c=%d", c.conc), Kind: kindResponses, Conc: c.conc, N: c.n64, Targets: []string{"ours"}, Native: fmt.Sprintf("native-generate-c%d", c.conc)},
+			scenario{ID: fmt.Sprintf("responses-stream-c%d", c.conc), Title: fmt.Sprintf("OpenAI Responses stream (%d ev), c=%d", c.events, c.conc), Kind: kindResponsesStream, Conc: c.conc, N: c.nStream, Targets: []string{"ours"}, Native: fmt.Sprintf("native-stream-c%d", c.conc)})
 	}
 	return s
 }
