@@ -20,12 +20,12 @@ import (
 type kind int
 
 const (
-	kindGenerate   kind = iota // native generateContent
-	kindStream                 // native streamGenerateContent?alt=sse
-	kindChat                   // OpenAI chat completion
-	kindChatStream             // OpenAI chat completion, stream
-	kindResponses              // OpenAI Responses
-	kindResponsesStream        // OpenAI Responses, stream
+	kindGenerate        kind = iota // native generateContent
+	kindStream                      // native streamGenerateContent?alt=sse
+	kindChat                        // OpenAI chat completion
+	kindChatStream                  // OpenAI chat completion, stream
+	kindResponses                   // OpenAI Responses
+	kindResponsesStream             // OpenAI Responses, stream
 )
 
 func (k kind) stream() bool {
