@@ -37,9 +37,18 @@ type desktop struct {
 	browser *browserShell
 }
 
-// runDesktop opens the window and the tray and blocks until the user quits.
-func runDesktop(a *app.App, hidden bool, log *slog.Logger) error {
+// runDesktop opens the window and the tray and blocks until the user
+// quits or sig ends (SIGINT/SIGTERM): then the app quits as from the
+// tray's Quit — streams in flight finish, the tray icon is removed.
+func runDesktop(sig context.Context, a *app.App, hidden bool, log *slog.Logger) error {
 	d := &desktop{app: a, log: log, sysLang: app.SystemLanguage()}
+	// Wails also catches SIGINT/SIGTERM, but only to close the window,
+	// which hides it while a tray is shown: quit for real.
+	go func() {
+		<-sig.Done()
+		log.Info("signal received: quitting")
+		d.Quit()
+	}()
 	d.tray = tray.New(d, log)
 	// Checked before wails.Run, so that Wails' own "Missing Requirements"
 	// dialog (which ends the app) never shows.
@@ -59,7 +68,9 @@ func runDesktop(a *app.App, hidden bool, log *slog.Logger) error {
 		MinWidth:          720,
 		MinHeight:         480,
 		StartHidden:       hidden,
-		HideWindowOnClose: true,
+		// Closing the window asks beforeClose, which hides it while the
+		// tray can bring it back and quits otherwise.
+		HideWindowOnClose: false,
 		AssetServer:       &assetserver.Options{Assets: a.UIAssets()},
 		OnStartup:         d.startup,
 		OnBeforeClose:     d.beforeClose,
@@ -84,6 +95,10 @@ func (d *desktop) ctx() context.Context {
 func (d *desktop) startup(ctx context.Context) {
 	d.wctx.Store(&ctx)
 	d.begin(ctx)
+	if d.quits.Load() {
+		// A signal came before the window existed.
+		runtime.Quit(ctx)
+	}
 }
 
 // begin starts the proxy and the tray and feeds them status updates until
@@ -133,11 +148,20 @@ func trayState(s app.Status, lang, sysLang string) tray.State {
 	}
 }
 
-// beforeClose hides the window instead of quitting, unless Quit was chosen.
+// beforeClose hides the window instead of quitting while the tray icon
+// can bring it back. Without a tray host (on Linux: no
+// StatusNotifierWatcher, as on many desktops and every headless X
+// server), closing the window quits: the app never lingers as an
+// invisible process. Quit (tray, signal) always quits.
 func (d *desktop) beforeClose(ctx context.Context) bool {
 	w, h := runtime.WindowGetSize(ctx)
 	d.app.SaveWindowSize(w, h)
 	if d.quits.Load() {
+		return false
+	}
+	if !d.tray.Shown() {
+		d.log.Info("window closed and no tray icon to bring it back: quitting")
+		d.quits.Store(true)
 		return false
 	}
 	runtime.WindowHide(ctx)

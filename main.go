@@ -166,7 +166,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: running headless instead (the web UI is at the address below).\n", reason)
 		return serve(ctx, a, o, stdout, stderr)
 	}
-	if err := runDesktop(a, o.hidden, log); err != nil {
+	if err := runDesktop(ctx, a, o.hidden, log); err != nil {
 		if errors.Is(err, errNoDesktop) {
 			fmt.Fprintln(stderr, "this binary was built without the desktop window (build with -tags desktop,production): running headless instead.")
 			return serve(ctx, a, o, stdout, stderr)

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 
@@ -13,4 +14,4 @@ import (
 // desktop tag (the headless, CGO_ENABLED=0 build).
 var errNoDesktop = errors.New("built without desktop support")
 
-func runDesktop(*app.App, bool, *slog.Logger) error { return errNoDesktop }
+func runDesktop(context.Context, *app.App, bool, *slog.Logger) error { return errNoDesktop }

@@ -6,7 +6,7 @@
 BUILD_APT=(libgtk-3-dev libwebkit2gtk-4.1-dev pkg-config gcc)
 # And to run every test: a virtual display, a session bus with an unlocked keyring, tools to
 # look at windows, and Chromium for the browser tests.
-TEST_APT=(xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools imagemagick x11-utils xdotool xclip chromium fonts-wqy-microhei)
+TEST_APT=(xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools imagemagick x11-utils xdotool xclip chromium fonts-wqy-microhei python3)
 # The Windows lane: the Windows build under wine 8, with the stand-in bcryptprimitives.dll built
 # by mingw-w64 (build/wine/prefix.sh); locales for a Chinese host locale (wine's UI language).
 WINE_APT=(wine wine64 gcc-mingw-w64-x86-64 locales)

@@ -47,6 +47,22 @@ func (t *Tray) start() error {
 	return nil
 }
 
+// hostPresent reports whether a tray host owns the StatusNotifierWatcher
+// name on the session bus right now.
+func hostPresent() bool {
+	conn, err := dbus.SessionBusPrivateNoAutoStartup()
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	if conn.Auth(nil) != nil || conn.Hello() != nil {
+		return false
+	}
+	var has bool
+	err = conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, watcherName).Store(&has)
+	return err == nil && has
+}
+
 func (t *Tray) stop() {
 	t.mu.Lock()
 	end := t.end

@@ -24,6 +24,9 @@ func (t *Tray) start() error {
 	return nil
 }
 
+// hostPresent reports whether the system shows tray icons: always here.
+func hostPresent() bool { return true }
+
 func (t *Tray) stop() {
 	systray.Quit()
 }

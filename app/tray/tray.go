@@ -3,8 +3,11 @@ package tray
 import (
 	"errors"
 	"fmt"
+	"io"
+	stdlog "log"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 
 	"fyne.io/systray"
@@ -103,6 +106,7 @@ func (t *Tray) Start() error {
 	}
 	t.started = true
 	t.mu.Unlock()
+	quietLibrary(t.log)
 	if err := t.start(); err != nil {
 		t.mu.Lock()
 		t.stopped = true // nothing to stop
@@ -113,6 +117,44 @@ func (t *Tray) Start() error {
 	}
 	t.log.Info("tray started")
 	return nil
+}
+
+// Shown reports whether the icon is on screen, or will be: the tray was
+// started and not stopped, and the desktop has a tray host (on Linux, a
+// StatusNotifierWatcher on the session bus now). Without one, nothing
+// can bring a hidden window back: the app must quit instead of hiding.
+func (t *Tray) Shown() bool {
+	t.mu.Lock()
+	on := t.started && !t.stopped
+	t.mu.Unlock()
+	return on && hostPresent()
+}
+
+// libraryLog takes the tray library's log lines (it writes its errors with
+// the standard logger, e.g. "systray error: failed to register: …" when
+// there is no tray host) off the terminal: they go to the app's logger at
+// debug level, so the user reads the app's own message only.
+type libraryLog struct {
+	log  *slog.Logger
+	next io.Writer
+}
+
+func (l libraryLog) Write(p []byte) (int, error) {
+	line := strings.TrimSpace(string(p))
+	if strings.Contains(line, "systray error:") || strings.Contains(line, "Failed to read icon format") {
+		l.log.Debug("tray library", "msg", line)
+		return len(p), nil
+	}
+	return l.next.Write(p)
+}
+
+// quietLibrary routes the tray library's log through libraryLog. The
+// standard logger is process-global, like the tray library itself: only
+// this package touches it.
+func quietLibrary(log *slog.Logger) {
+	if _, done := stdlog.Writer().(libraryLog); !done {
+		stdlog.SetOutput(libraryLog{log: log, next: stdlog.Writer()})
+	}
 }
 
 // Stop removes the icon and ends the tray's goroutines. It is safe to call more than once,
