@@ -62,12 +62,12 @@ func runDesktop(sig context.Context, a *app.App, hidden bool, log *slog.Logger) 
 	}
 	w, h := a.WindowSize()
 	return wails.Run(&wopts.App{
-		Title:             "Gemini Balance Desktop",
-		Width:             w,
-		Height:            h,
-		MinWidth:          720,
-		MinHeight:         480,
-		StartHidden:       hidden,
+		Title:       "Gemini Balance Desktop",
+		Width:       w,
+		Height:      h,
+		MinWidth:    720,
+		MinHeight:   480,
+		StartHidden: hidden,
 		// Closing the window asks beforeClose, which hides it while the
 		// tray can bring it back and quits otherwise.
 		HideWindowOnClose: false,
