@@ -346,9 +346,14 @@ func (f *imageFetch) fetch(ctx context.Context, raw string) (*gemini.Blob, error
 	if n == 0 {
 		return nil, fetchError(u, "the URL returned no data")
 	}
+	// One allocation for the whole encoded image: its exact size when the
+	// server said it, else the most it may be (pages that are never
+	// written are never resident), so the buffer is never copied to grow.
 	var out strings.Builder
 	if resp.ContentLength > 0 {
 		out.Grow(base64.StdEncoding.EncodedLen(int(resp.ContentLength)))
+	} else if n == len(head) {
+		out.Grow(base64.StdEncoding.EncodedLen(int(limit)))
 	}
 	enc := base64.NewEncoder(base64.StdEncoding, &out)
 	enc.Write(head[:n])

@@ -7,10 +7,11 @@
 //	go run ./build/bench -strict    # exit 1 when a target is missed
 //	go run ./build/bench -only rss  # one part: load, keypool, rss, stats, add, startup, check
 //	go run ./build/bench -only vault  # the four parts of issue 4
+//	go run ./build/bench -only abuse  # issue 9: oversized image fetch, connection floods
 //	go run ./build/bench -cpuprofile /tmp/prof   # pprof of each server
 //
 // Other flags set the counts (-n1, -n64, -nstream, -nrss, -rounds, -c,
-// -vault-keys, -reps),
+// -vault-keys, -reps, -flood, -flood-parallel, -slow-headers),
 // the fake (-latency, -events, -interval, -check-latency) and the time limits (-run-timeout,
 // -timeout); -baseline-full-duplex lets the baseline call EnableFullDuplex,
 // without which httputil.ReverseProxy cuts some SSE streams
@@ -82,6 +83,22 @@
 //	XDG_DATA_HOME=$(mktemp -d) dbus-run-session -- sh -c \
 //	  'printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null; go run ./build/bench -only vault'
 //
+// The abuse part (issue 9) runs a proxy child of its own and reads its
+// memory from /proc:
+//   - 20 key-less connections … at a time: -flood (20,000) connections, at
+//     most -flood-parallel (1,024) open at once, each sending a POST head
+//     with Content-Length: 100, no key and no body, and holding its side
+//     open until the server answers and closes; meanwhile an authenticated
+//     generateContent every 50 ms on a kept-alive connection (its max
+//     latency is the figure), and the proxy's VmHWM.
+//   - -slow-headers (10,000) connections that send a request line and one
+//     header and then nothing, held until the server closes them
+//     (ReadHeaderTimeout): peak RSS, time until closed, probe latency.
+//   - a ~1.9 KB /v1/chat/completions with 20 image_url parts pointing at a
+//     20 MB file on a loopback server (allowed for the image fetcher with
+//     -image-allow): its status and the proxy's RSS growth (VmHWM after −
+//     VmRSS before); then the same file without Content-Length.
+//
 // Only loopback addresses are used; every run is bounded in requests and
-// time.
+// time (the file-descriptor limit bounds the connection counts too).
 package main

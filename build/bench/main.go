@@ -40,10 +40,12 @@ type config struct {
 	jsonFile                        string
 	vaultKeys, reps                 int
 	checkLatency                    time.Duration
+	floodConns, floodParallel       int
+	slowConns                       int
 }
 
 // groups are the parts -only can pick; "vault" is the four of issue 4.
-var groups = []string{"load", "keypool", "rss", "stats", "add", "startup", "check"}
+var groups = []string{"load", "keypool", "rss", "stats", "add", "startup", "check", "abuse"}
 
 // vaultGroups are the parts of issue 4.
 var vaultGroups = []string{"stats", "add", "startup", "check"}
@@ -89,10 +91,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fl.DurationVar(&c.timeout, "timeout", 15*time.Minute, "time limit of the whole command")
 	fl.StringVar(&c.profileDir, "cpuprofile", "", "directory to write CPU profiles of the servers to (proxy.pprof, baseline.pprof)")
 	fl.BoolVar(&c.fullDuplex, "baseline-full-duplex", false, "let the baseline call EnableFullDuplex (avoids the stream cuts of golang/go#40747)")
-	fl.StringVar(&c.only, "only", "", "run only one part: load, keypool, rss, or of issue 4: stats, add, startup, check (vault: those four)")
+	fl.StringVar(&c.only, "only", "", "run only one part: load, keypool, rss, abuse (issue 9), or of issue 4: stats, add, startup, check (vault: those four)")
 	fl.IntVar(&c.vaultKeys, "vault-keys", 1000, "issue 4: keys to add, start with and check")
 	fl.IntVar(&c.reps, "reps", 3, "issue 4: repetitions of the add and startup timings (the median is reported)")
 	fl.DurationVar(&c.checkLatency, "check-latency", 100*time.Millisecond, "issue 4: the fake's delay for the key check")
+	fl.IntVar(&c.floodConns, "flood", 20000, "issue 9: key-less connections announcing a body they never send")
+	fl.IntVar(&c.floodParallel, "flood-parallel", 1024, "issue 9: of those, at most this many at once")
+	fl.IntVar(&c.slowConns, "slow-headers", 10000, "issue 9: connections holding half-sent headers")
 	fl.StringVar(&c.logMode, "proxy-log", "discard", "proxy request log: discard (formatted like the app's, then dropped) or none")
 	if err := fl.Parse(args); err != nil {
 		return c, err
@@ -119,6 +124,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.rounds < 1 || c.n1 < 1 || c.n64 < 1 || c.nStream < 1 || c.conc < 1 || c.events < 1 || c.keys < 1 || c.vaultKeys < 1 || c.reps < 1 {
 		return c, errors.New("counts must be at least 1")
+	}
+	if c.floodConns < 1 || c.floodParallel < 1 || c.slowConns < 0 || c.floodConns > 100_000 || c.floodParallel > 8192 || c.slowConns > 15_000 {
+		return c, errors.New("-flood 1..100000, -flood-parallel 1..8192, -slow-headers 0..15000: the benchmark is bounded on purpose")
 	}
 	if c.n1 > 1_000_000 || c.n64 > 1_000_000 || c.nStream > 100_000 || c.nRSS > 100_000 || c.conc > 4096 || c.rounds > 50 || c.vaultKeys > 100_000 || c.reps > 20 {
 		return c, errors.New("counts too large: the benchmark is bounded on purpose")
@@ -293,6 +301,9 @@ func benchmark(ctx context.Context, cfg config, log io.Writer) (*Report, error) 
 	}
 	if slices.ContainsFunc(vaultGroups, cfg.runs) {
 		rep.Vault = b.vault(ctx, upstream, keysFile, profile)
+	}
+	if cfg.runs("abuse") {
+		rep.Abuse = b.abuse(ctx, upstream, keysFile)
 	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()

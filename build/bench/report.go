@@ -39,6 +39,7 @@ type Report struct {
 	Keypool       []KeypoolResult  `json:"keypool"`
 	RSS           *RSSReport       `json:"rss"`
 	Vault         *VaultReport     `json:"vault,omitempty"`
+	Abuse         *AbuseReport     `json:"abuse,omitempty"`
 	Checks        []Check          `json:"checks"`
 	Passed        int              `json:"passed"`
 	Failed        int              `json:"failed"`
@@ -214,6 +215,7 @@ func (rep *Report) check(cfg config) {
 	}
 	rep.checkRSS(cfg)
 	rep.checkVault(cfg)
+	rep.checkAbuse()
 }
 
 // checkRSS evaluates the memory targets of issue 2.

@@ -48,6 +48,7 @@ type childFlags struct {
 	fullDuplex bool
 	dataDir    string
 	passphrase string
+	imageAllow string
 }
 
 // runChild serves one role until its stdin closes. It prints
@@ -68,6 +69,7 @@ func runChild(role string, args []string) int {
 	fl.BoolVar(&f.fullDuplex, "full-duplex", false, "baseline: call EnableFullDuplex before proxying (golang/go#40747)")
 	fl.StringVar(&f.dataDir, "data-dir", "", "app: its data directory")
 	fl.StringVar(&f.passphrase, "passphrase", "", "app: passphrase of its file secret store")
+	fl.StringVar(&f.imageAllow, "image-allow", "", "proxy: hosts the image fetcher may reach besides public ones (comma-separated)")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
@@ -254,10 +256,11 @@ func serveProxy(f childFlags) (string, func(), error) {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	srv, err := proxy.New(proxy.Config{
-		Addr:          "127.0.0.1:0",
-		AccessKey:     f.accessKey,
-		Upstream:      f.upstream,
-		UpstreamProxy: "direct",
+		Addr:                 "127.0.0.1:0",
+		AccessKey:            f.accessKey,
+		Upstream:             f.upstream,
+		UpstreamProxy:        "direct",
+		ImageFetchAllowHosts: splitList(f.imageAllow),
 	}, pool, &countingRecorder{}, nil, logger)
 	if err != nil {
 		return "", nil, err
@@ -271,4 +274,15 @@ func serveProxy(f childFlags) (string, func(), error) {
 		srv.Shutdown(ctx)
 	}
 	return srv.Addr(), stop, nil
+}
+
+// splitList splits a comma-separated flag value.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
