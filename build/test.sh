@@ -6,8 +6,10 @@
 # build under wine 8 (build/wine, ~2 min) → go test
 # -race of every package inside one D-Bus session with an unlocked gnome-keyring and an Xvfb
 # display → the Codex CLI (npm @openai/codex) through /v1/responses (TestCodexCLI, its own
-# stage: the package is ~400 MB). The GBD_REQUIRE_* variables make tests that need the
-# keyring, the node clients, Chromium, a display or the Codex CLI fail instead of skipping. Exits non-zero when any stage fails.
+# stage: the package is ~400 MB) → Claude Code (npm @anthropic-ai/claude-code) through
+# /v1/messages (TestClaudeCodeCLI, its own stage for the same reason; ~30 s with install).
+# The GBD_REQUIRE_* variables make tests that need the
+# keyring, the node clients, Chromium, a display, the Codex CLI or Claude Code fail instead of skipping. Exits non-zero when any stage fails.
 #
 # Knobs: GBD_TEST_PKGS (default ./...), GBD_TEST_P (go test -p, default 2),
 # GBD_TEST_TIMEOUT (default 40m), GBD_TEST_RUN (go test -run).
@@ -168,6 +170,11 @@ codex_cli() {
   GBD_REQUIRE_CODEX=1 go test -count=1 -run '^TestCodexCLI$' ./proxy/
 }
 
+claude_code_cli() {
+  npm_ci build/e2e/claude
+  GBD_REQUIRE_CLAUDE=1 go test -count=1 -run '^TestClaudeCodeCLI$' ./proxy/
+}
+
 stage "deps (apt, npm ci, go mod download)" deps
 if [ "$failed" -ne 0 ]; then
   summary
@@ -182,5 +189,6 @@ stage "build desktop (-tags $DESKTOP_TAGS)" build_desktop
 stage "windows under wine (build/wine)" wine_lane
 stage "go test -race (dbus + keyring + Xvfb)" go_test
 stage "Codex CLI through /v1/responses (npm @openai/codex)" codex_cli
+stage "Claude Code through /v1/messages (npm @anthropic-ai/claude-code)" claude_code_cli
 summary
 exit "$failed"
