@@ -22,13 +22,14 @@ var procAttachConsole = windows.NewLazySystemDLL("kernel32.dll").NewProc("Attach
 // there is no parent console and nothing changes.
 func attachConsole() {
 	in, out, errh := stdValid(windows.STD_INPUT_HANDLE), stdValid(windows.STD_OUTPUT_HANDLE), stdValid(windows.STD_ERROR_HANDLE)
+	// Attached, Ctrl+C in that console reaches the app (serve shuts down
+	// cleanly). This fails when there is no parent console (a
+	// double-click: then CONOUT$ below cannot be opened either) and when a
+	// console is already attached (then CONOUT$ is that console).
+	procAttachConsole.Call(uintptr(attachParentProcess))
 	if out && errh {
 		return
 	}
-	// This fails when there is no parent console (a double-click: then
-	// CONOUT$ below cannot be opened either) and when a console is already
-	// attached (then CONOUT$ is that console).
-	procAttachConsole.Call(uintptr(attachParentProcess))
 	if !out {
 		if f := openConsole("CONOUT$", windows.STD_OUTPUT_HANDLE); f != nil {
 			os.Stdout = f

@@ -143,6 +143,7 @@ wine_lane() {
   tmp=$(mktemp -d)
   GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -tags desktop,production -ldflags -H=windowsgui \
     -o "$tmp/gemini-balance-desktop.exe" .
+  GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -o "$tmp/gemini-balance-desktop.com" ./build/windows/cli
   GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -o "$tmp/consolehost.exe" ./build/wine/consolehost
   local p
   for p in app app/private proxy/sysproxy; do

@@ -26,6 +26,7 @@ import (
 // The lane's inputs, made by build/test.sh (wine_lane):
 //
 //	$GBD_WINE_DIR/gemini-balance-desktop.exe  the Windows build (-tags desktop,production, -H=windowsgui)
+//	$GBD_WINE_DIR/gemini-balance-desktop.com  its console twin (build/windows/cli)
 //	$GBD_WINE_DIR/consolehost.exe             build/wine/consolehost
 //	$GBD_WINE_DIR/*.test.exe                  Windows test binaries of packages with Windows code
 //	$GBD_WINE_DIR/prefix                      the wine prefix (build/wine/prefix.sh)
@@ -334,6 +335,20 @@ func TestWindowsUnderWine(t *testing.T) {
 			if body == "" || !strings.Contains(body, tc.want) {
 				t.Errorf("%v printed %q to the console, want text containing %q", tc.args, body, tc.want)
 			}
+		}
+	})
+
+	t.Run("ConsoleTwin", func(t *testing.T) {
+		// gemini-balance-desktop.com beside the exe: cmd picks it before the
+		// .exe, waits for it and gets the exit code.
+		cmdline := fmt.Sprintf(`cd /d %s && gemini-balance-desktop frobnicate`, win(l.dir))
+		out, errOut, code := l.wine(time.Minute, "cmd", "/c", cmdline)
+		if code != 2 || !strings.Contains(out+errOut, `unknown command "frobnicate"`) {
+			t.Errorf("cmd /c %q: exit %d, output %q %q; want exit 2 and the error", cmdline, code, out, errOut)
+		}
+		cmdline = fmt.Sprintf(`cd /d %s && gemini-balance-desktop version`, win(l.dir))
+		if out, errOut, code := l.wine(time.Minute, "cmd", "/c", cmdline); code != 0 || strings.TrimSpace(out) == "" {
+			t.Errorf("cmd /c %q: exit %d, output %q %q", cmdline, code, out, errOut)
 		}
 	})
 
