@@ -70,7 +70,7 @@ func newAPIEnvAddr(t *testing.T, addr string) *apiEnv {
 	logs := &lockedBuffer{}
 	ctx := context.Background()
 	a, err := New(ctx, Options{
-		DataDir: t.TempDir(), SecretStore: "file", Passphrase: "pw", Addr: addr,
+		DataDir: t.TempDir(), SecretStore: "file", Passphrase: "pw", Addr: addr, hashLogN: testHashLogN,
 		Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
@@ -1264,7 +1264,7 @@ func FuzzAdminAPIBulkAdd(f *testing.F) {
 	f.Add("\x00\xff\"\\")
 	f.Add("")
 	ctx := context.Background()
-	a, err := New(ctx, Options{DataDir: f.TempDir(), SecretStore: "file", Passphrase: "pw"})
+	a, err := New(ctx, Options{DataDir: f.TempDir(), SecretStore: "file", Passphrase: "pw", hashLogN: testHashLogN})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -59,6 +59,10 @@ type Options struct {
 	// unreachable (go-keyring keeps one D-Bus connection per process, so a
 	// test cannot take the bus away).
 	keychainDown bool
+	// hashLogN, set by tests, lowers the scrypt cost (log2 N) of new
+	// admin password hashes (0: the real cost, ~32 MiB and 0.1 s a hash,
+	// several seconds under the race detector).
+	hashLogN int
 	// KeychainTimeout bounds every keychain call (default 10s).
 	KeychainTimeout time.Duration
 }

@@ -32,18 +32,22 @@ const (
 // MinAdminPasswordLen is the shortest admin password accepted.
 const MinAdminPasswordLen = 12
 
-// hashPassword returns the encoded scrypt hash of pw with a fresh salt.
-func hashPassword(pw string) (string, error) {
+// hashPassword returns the encoded scrypt hash of pw with a fresh salt;
+// logN is log2 of scrypt's N (0: scryptLogN; the hash records it).
+func hashPassword(pw string, logN int) (string, error) {
+	if logN == 0 {
+		logN = scryptLogN
+	}
 	salt := make([]byte, scryptSalt)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	dk, err := scrypt.Key([]byte(pw), salt, 1<<scryptLogN, scryptR, scryptP, scryptKeyLen)
+	dk, err := scrypt.Key([]byte(pw), salt, 1<<logN, scryptR, scryptP, scryptKeyLen)
 	if err != nil {
 		return "", err
 	}
 	enc := base64.RawStdEncoding
-	return fmt.Sprintf("scrypt$%d$%d$%d$%s$%s", scryptLogN, scryptR, scryptP, enc.EncodeToString(salt), enc.EncodeToString(dk)), nil
+	return fmt.Sprintf("scrypt$%d$%d$%d$%s$%s", logN, scryptR, scryptP, enc.EncodeToString(salt), enc.EncodeToString(dk)), nil
 }
 
 // errBadHash reports a stored hash this version cannot read.

@@ -19,6 +19,11 @@ import (
 	"github.com/gemini-balance/desktop/app/store"
 )
 
+// testHashLogN is the scrypt cost of admin password hashes in tests (the
+// real one takes seconds under the race detector); TestPasswordHash checks
+// the real one.
+const testHashLogN = 10
+
 // reset forgets every address (tests of other things send wrong passwords
 // on purpose).
 func (t *throttle) reset() {
@@ -189,7 +194,7 @@ func fileHolds(t *testing.T, dir string, secrets ...string) []string {
 // the file either.
 func TestSecretsNotInDatabase(t *testing.T) {
 	t.Run("file", func(t *testing.T) {
-		testSecretsNotInDatabase(t, Options{SecretStore: "file", Passphrase: "pw"})
+		testSecretsNotInDatabase(t, Options{SecretStore: "file", Passphrase: "pw", hashLogN: testHashLogN})
 	})
 	t.Run("keychain", func(t *testing.T) {
 		realKeychain(t) // skips without a working Secret Service
@@ -202,7 +207,7 @@ func TestSecretsNotInDatabase(t *testing.T) {
 				kc.Delete(context.Background(), acc)
 			}
 		})
-		testSecretsNotInDatabase(t, Options{SecretStore: "keychain", KeychainService: svc})
+		testSecretsNotInDatabase(t, Options{SecretStore: "keychain", KeychainService: svc, hashLogN: testHashLogN})
 	})
 }
 
@@ -287,5 +292,32 @@ func testSecretsNotInDatabase(t *testing.T, opts Options) {
 	}
 	if _, err := a.secrets.Get(ctx, accountProxyAuth); err != nil {
 		t.Errorf("secret store %s: %v", accountProxyAuth, err)
+	}
+}
+
+// TestPasswordHash: the real cost is scrypt N=2^15, r=8, p=1; the hash
+// records its parameters, so older or cheaper hashes still verify; a
+// damaged hash never verifies.
+func TestPasswordHash(t *testing.T) {
+	h, err := hashPassword("a long enough password", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "scrypt$15$8$1$") {
+		t.Fatalf("hashPassword() = %q, want scrypt$15$8$1$…", h)
+	}
+	if ok, err := verifyPassword(h, "a long enough password"); !ok || err != nil {
+		t.Errorf("verifyPassword(right) = %v, %v, want true", ok, err)
+	}
+	cheap, _ := hashPassword("x", testHashLogN)
+	for pw, want := range map[string]bool{"x": true, "y": false, "": false} {
+		if ok, err := verifyPassword(cheap, pw); ok != want || err != nil {
+			t.Errorf("verifyPassword(N=2^%d, %q) = %v, %v, want %v", testHashLogN, pw, ok, err, want)
+		}
+	}
+	for _, bad := range []string{"", "plain", "scrypt$15$8$1$AAAA", "scrypt$40$8$1$" + strings.Repeat("A", 22) + "$" + strings.Repeat("A", 43), strings.Replace(h, "scrypt", "bcrypt", 1)} {
+		if ok, err := verifyPassword(bad, "a long enough password"); ok || err == nil {
+			t.Errorf("verifyPassword(%q) = %v, %v, want false and an error", bad, ok, err)
+		}
 	}
 }

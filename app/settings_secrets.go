@@ -93,21 +93,15 @@ func (a *App) loadSettings(ctx context.Context) error {
 	}
 	plaintext := false // the row held a secret in plaintext
 
-	// The admin password: only its hash is kept.
+	// The admin password: only its hash is kept. On a first run there is
+	// none (no web login, no Bearer token) until the admin-password
+	// command or the window (which needs none) sets one and shows it.
 	if s.AdminPassword != "" {
 		plaintext = true
 		if hash == "" {
-			if hash, err = hashPassword(s.AdminPassword); err != nil {
+			if hash, err = hashPassword(s.AdminPassword, a.opts.hashLogN); err != nil {
 				return err
 			}
-		}
-	}
-	if hash == "" {
-		// First run: a random password nobody knows yet; the
-		// admin-password command (or the window, which needs none) sets
-		// one the user sees.
-		if hash, err = hashPassword(def.AdminPassword); err != nil {
-			return err
 		}
 	}
 	s.AdminPassword = ""
@@ -164,7 +158,11 @@ func (a *App) loadSettings(ctx context.Context) error {
 		row.AccessKey = legacyKey
 		row.UpstreamProxy = s.UpstreamProxy
 	}
-	if err := a.store.PutSettings(ctx, map[string]any{settingsRow: row, adminHashRow: hash}); err != nil {
+	rows := map[string]any{settingsRow: row}
+	if hash != "" {
+		rows[adminHashRow] = hash
+	}
+	if err := a.store.PutSettings(ctx, rows); err != nil {
 		return fmt.Errorf("save settings: %w", err)
 	}
 	if plaintext && !keepPlain {
@@ -205,7 +203,7 @@ func (a *App) saveSecrets(ctx context.Context, old, s Settings) (string, error) 
 	if s.AdminPassword == "" {
 		return "", nil
 	}
-	return hashPassword(s.AdminPassword)
+	return hashPassword(s.AdminPassword, a.opts.hashLogN)
 }
 
 // ResetAdminPassword sets a new random admin password and returns it (the

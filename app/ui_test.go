@@ -89,7 +89,7 @@ func newUIEnv(t *testing.T) *uiEnv {
 	logs := &lockedBuffer{}
 	ctx := context.Background()
 	a, err := New(ctx, Options{
-		DataDir: t.TempDir(), SecretStore: "file", Passphrase: "pw", Addr: "127.0.0.1:0",
+		DataDir: t.TempDir(), SecretStore: "file", Passphrase: "pw", Addr: "127.0.0.1:0", hashLogN: testHashLogN,
 		Assets: os.DirFS(uiDist),
 		Log:    slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})

@@ -208,3 +208,36 @@ func TestRequestLogQueue(t *testing.T) {
 		t.Fatalf("WipeLog() = %d, %v, want 310 (written and queued rows)", n, err)
 	}
 }
+
+// BenchmarkFlushLog writes queued request-log rows out (what the recorder
+// defers to idle time), in batches of 1000 rows.
+func BenchmarkFlushLog(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "gbd.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	const perBatch = 1000
+	batch := make([]UsageEvent, perBatch)
+	start := time.Now().Add(-time.Hour)
+	b.ReportAllocs()
+	for n := range b.N {
+		b.StopTimer()
+		for i := range batch {
+			j := n*perBatch + i
+			batch[i] = UsageEvent{Time: start.Add(time.Duration(j) * time.Millisecond), Route: "gemini", Model: "gemini-2.5-flash",
+				KeyID: fmt.Sprintf("k%016x", j%40), Status: 200, Attempts: 1, Class: "ok", Latency: time.Duration(j%900) * time.Millisecond,
+				PromptTokens: int64(j % 4000), OutputTokens: int64(j % 1500)}
+		}
+		if err := s.RecordBatch(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, err := s.FlushLog(ctx, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*perBatch), "µs/row")
+}
