@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gemini-balance/desktop/proxy/apikey"
@@ -299,14 +300,9 @@ func dropBody(w http.ResponseWriter, r *http.Request) {
 	http.NewResponseController(w).SetReadDeadline(time.Now())
 }
 
-// Time limits for reading request bodies; a client that sends slower than
-// this is cut off (answered 408 when it is still listening).
-const (
-	// uploadIdleTimeout bounds each read of a streamed upload body, and
-	// uploadReadTimeout the whole upload.
-	uploadIdleTimeout = time.Minute
-	uploadReadTimeout = time.Hour
-)
+// uploadReadTimeout bounds a whole streamed upload body; each of its reads
+// must make progress within half of Config.BodyReadTimeout.
+const uploadReadTimeout = time.Hour
 
 // readBody reads r's body, at most limit bytes, within timeout.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64, timeout time.Duration) ([]byte, error) {
@@ -327,31 +323,54 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, timeout time.
 }
 
 // uploadBody streams an upload body: every read must make progress within
-// uploadIdleTimeout and the whole body arrive within uploadReadTimeout.
+// idle and the whole body arrive within uploadReadTimeout. A read that
+// fails ends the reading from this client for good (failed says why).
 type uploadBody struct {
 	body io.ReadCloser
 	rc   *http.ResponseController
+	idle time.Duration
 	end  time.Time
+
+	mu  sync.Mutex
+	err error
 }
 
-func newUploadBody(w http.ResponseWriter, body io.ReadCloser) *uploadBody {
-	return &uploadBody{body: body, rc: http.NewResponseController(w), end: time.Now().Add(uploadReadTimeout)}
+func newUploadBody(w http.ResponseWriter, body io.ReadCloser, idle time.Duration) *uploadBody {
+	return &uploadBody{body: body, rc: http.NewResponseController(w), idle: idle, end: time.Now().Add(uploadReadTimeout)}
 }
 
 func (u *uploadBody) Read(p []byte) (int, error) {
-	d := time.Now().Add(uploadIdleTimeout)
+	d := time.Now().Add(u.idle)
 	if d.After(u.end) {
 		d = u.end
 	}
 	u.rc.SetReadDeadline(d)
 	n, err := u.body.Read(p)
-	if err != nil {
+	switch {
+	case err == io.EOF:
 		u.done()
+	case err != nil:
+		u.mu.Lock()
+		u.err = err
+		u.mu.Unlock()
+		u.rc.SetReadDeadline(time.Now()) // nothing more is read from this client
 	}
 	return n, err
 }
 
 func (u *uploadBody) Close() error { return u.body.Close() }
 
-// done clears the deadline once the upload's answer is in.
-func (u *uploadBody) done() { u.rc.SetReadDeadline(time.Time{}) }
+// failed returns the error of a read that failed, or nil.
+func (u *uploadBody) failed() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.err
+}
+
+// done clears the deadline once the upload is read (or the answer is in),
+// unless a read failed.
+func (u *uploadBody) done() {
+	if u.failed() == nil {
+		u.rc.SetReadDeadline(time.Time{})
+	}
+}

@@ -141,3 +141,17 @@ func TestSlowBodyCutOff(t *testing.T) {
 		t.Errorf("stream after the body: %d events, want 3 (the body deadline must not cut the answer)", got)
 	}
 }
+
+func TestSlowUploadCutOff(t *testing.T) {
+	e := newEnv(t, 1, func(c *Config) { c.BodyReadTimeout = 400 * time.Millisecond })
+	addr := strings.TrimPrefix(e.base, "http://")
+	// A media upload announces 1000 bytes, sends 10, then stalls: every
+	// read of a streamed upload must make progress within half the body
+	// timeout.
+	head := fmt.Sprintf("POST /upload/v1beta/files?uploadType=media HTTP/1.1\r\nHost: 127.0.0.1\r\nx-goog-api-key: %s\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n0123456789", e.accessKey)
+	resp, conn, br := sendHeadOnly(t, addr, head)
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Errorf("stalled upload: status = %d, want 408", resp.StatusCode)
+	}
+	wantClosed(t, conn, br)
+}

@@ -132,9 +132,10 @@ func (nativeDialect) serve(s *Server, rq *request) {
 	res.Stream = c.stream
 
 	upload := strings.HasPrefix(r.URL.Path, "/upload/")
+	var ub *uploadBody
 	if upload {
 		if r.ContentLength != 0 {
-			ub := newUploadBody(w, http.MaxBytesReader(w, r.Body, cfg.MaxUploadBytes))
+			ub = newUploadBody(w, http.MaxBytesReader(w, r.Body, cfg.MaxUploadBytes), cfg.BodyReadTimeout/2)
 			defer ub.done()
 			c.bodyStream = ub
 		}
@@ -153,6 +154,16 @@ func (nativeDialect) serve(s *Server, rq *request) {
 	}
 
 	a, err := s.exchange(r.Context(), cfg, c, res)
+	if ub != nil && ub.failed() != nil {
+		// The client's upload broke off or stalled: that, not the
+		// upstream, is what the answer is about.
+		if a != nil {
+			a.close()
+		}
+		dropBody(w, r)
+		rq.fail(bodyError(ub.failed()))
+		return
+	}
 	if err != nil {
 		rq.fail(asLocalError(err))
 		return
