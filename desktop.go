@@ -42,6 +42,12 @@ type desktop struct {
 // tray's Quit — streams in flight finish, the tray icon is removed.
 func runDesktop(sig context.Context, a *app.App, hidden bool, log *slog.Logger) error {
 	d := &desktop{app: a, log: log, sysLang: app.SystemLanguage()}
+	// Checked before wails.Run, so that Wails' own "Missing Requirements"
+	// dialog (which ends the app) never shows.
+	if missing := webview2Missing(); missing != "" {
+		d.tray = tray.New(d, log)
+		return d.runBrowser(sig, hidden, missing)
+	}
 	// Wails also catches SIGINT/SIGTERM, but only to close the window,
 	// which hides it while a tray is shown: quit for real.
 	go func() {
@@ -50,11 +56,6 @@ func runDesktop(sig context.Context, a *app.App, hidden bool, log *slog.Logger) 
 		d.Quit()
 	}()
 	d.tray = tray.New(d, log)
-	// Checked before wails.Run, so that Wails' own "Missing Requirements"
-	// dialog (which ends the app) never shows.
-	if missing := webview2Missing(); missing != "" {
-		return d.runBrowser(hidden, missing)
-	}
 	if tray.StartBeforeRun {
 		if err := d.tray.Start(); err != nil {
 			log.Warn("no tray icon", "err", err)

@@ -5,9 +5,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 )
 
 // webview2DownloadURL is Microsoft's page for the WebView2 runtime (the
@@ -39,8 +36,19 @@ func (b *browserShell) open() {
 // is missing. It says so in a native message box that offers Microsoft's
 // download page, and blocks until the user quits from the tray or the
 // process is told to stop.
-func (d *desktop) runBrowser(hidden bool, missing string) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+func (d *desktop) runBrowser(sig context.Context, hidden bool, missing string) error {
+	// Without Wails there is no single-instance lock: a second launch
+	// opens the web UI of the first and ends.
+	release, first := d.browserInstanceLock()
+	if !first {
+		d.log.Info("already running without a window: opening its web UI")
+		if err := openURL(d.app.Status().GeminiBaseURL + "/"); err != nil {
+			d.log.Warn("cannot open the browser", "err", err)
+		}
+		return nil
+	}
+	defer release()
+	ctx, stop := context.WithCancel(sig)
 	defer stop()
 	d.browser = &browserShell{d: d, quit: stop}
 	d.log.Warn("no window: the UI opens in the browser", "missing", missing)

@@ -12,3 +12,5 @@ var errWindowsOnly = errors.New("only used on Windows")
 func openURL(string) error      { return errWindowsOnly }
 func setClipboard(string) error { return errWindowsOnly }
 func askYesNo(_, _ string) bool { return false }
+
+func (d *desktop) browserInstanceLock() (release func(), first bool) { return func() {}, true }

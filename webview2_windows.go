@@ -105,3 +105,19 @@ func setClipboard(text string) error {
 	}
 	return nil // the clipboard owns h now
 }
+
+// browserInstanceLock takes a per-user named mutex that marks an instance
+// running without a window; first is false when another instance has it.
+func (d *desktop) browserInstanceLock() (release func(), first bool) {
+	name, _ := windows.UTF16PtrFromString(`Local\` + instanceID + `.browser`)
+	h, err := windows.CreateMutex(nil, false, name)
+	if err == windows.ERROR_ALREADY_EXISTS {
+		windows.CloseHandle(h)
+		return nil, false
+	}
+	if err != nil {
+		d.log.Warn("single-instance lock", "err", err)
+		return func() {}, true
+	}
+	return func() { windows.CloseHandle(h) }, true
+}

@@ -579,6 +579,17 @@ func TestWindowsUnderWine(t *testing.T) {
 		if st.StatusCode != 200 {
 			t.Errorf("GET /api/status with the link's session = %d, want 200", st.StatusCode)
 		}
+		// A second launch opens the first one's UI and ends.
+		if out, errOut, code := l.wine(time.Minute, l.exe, "--data-dir", data, "--addr", daddr); code != 0 {
+			t.Errorf("second launch: exit %d: %s %s", code, out, errOut)
+		}
+		waitFor(t, "the second launch to open the UI", 30*time.Second, func() bool {
+			b, _ := os.ReadFile(opened)
+			return strings.Contains(string(b), "http://"+daddr+"/\n")
+		})
+		if n := strings.Count(app.logs.String(), "msg=\"message shown\""); n != 1 {
+			t.Errorf("the message was shown %d times, want once", n)
+		}
 		// Yes (the default button) opens Microsoft's download page.
 		exec.Command("xdotool", "windowactivate", "--sync", win).Run()
 		exec.Command("xdotool", "key", "--window", win, "Return").Run()
