@@ -34,9 +34,10 @@
 // signature as thoughtSignature, both ways. A signature Gemini puts on an
 // answer or function-call part (Gemini 3 validates those of function calls)
 // travels in a thinking block with empty text placed just before that part's
-// block; ToGemini gives such a signature to the next part of the turn, or to
-// an empty text part when none follows (where Gemini puts the signature of a
-// streamed answer). So a client that replays assistant turns as it got them,
+// block (for the signature Gemini sends on the last, empty part of a
+// streamed answer: just after the text block); ToGemini gives such a
+// signature to the next part of the turn, or to the turn's last part when
+// none follows. So a client that replays assistant turns as it got them,
 // as Claude Code and the SDKs do, sends Gemini exactly what Gemini sent.
 // Each tool_use id's signature is also recorded (Meta.Signatures) and
 // restored for a tool_use replayed without its thinking block; when none is

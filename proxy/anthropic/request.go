@@ -43,9 +43,9 @@ type Options struct {
 
 // Translated is a Messages request ready for Gemini.
 type Translated struct {
-	Model  string // Gemini model id
-	Stream bool
-	Body   *gemini.GenerateContentRequest
+	Model  string                         `json:"model"` // Gemini model id
+	Stream bool                           `json:"stream"`
+	Body   *gemini.GenerateContentRequest `json:"body"`
 }
 
 // ParseRequest decodes a Messages (or count_tokens) body. Unknown fields are
@@ -302,7 +302,7 @@ func (t *translator) userParts(blocks []Block, at string) ([]gemini.Part, *Error
 // thought part with its signature; a thinking block without text (what
 // FromGemini and the stream emit for a signature Gemini put on an answer
 // or function-call part) gives its signature to the next part of the turn,
-// or, at the end of the turn, to an empty text part.
+// or, at the end of the turn, to its last unsigned answer part.
 func (t *translator) assistantParts(blocks []Block, at string) ([]gemini.Part, *Error) {
 	out := make([]gemini.Part, 0, len(blocks))
 	pending := ""
@@ -357,7 +357,15 @@ func (t *translator) assistantParts(blocks []Block, at string) ([]gemini.Part, *
 		}
 	}
 	if pending != "" {
-		out = append(out, gemini.Part{Text: "", ThoughtSignature: pending})
+		// A signature after the turn's last block belongs to its last
+		// part (where Gemini puts the signature of a streamed answer); a
+		// part of its own, with no data, would be refused.
+		for i := len(out) - 1; i >= 0; i-- {
+			if !out[i].Thought && out[i].ThoughtSignature == "" {
+				out[i].ThoughtSignature = pending
+				break
+			}
+		}
 	}
 	return out, nil
 }

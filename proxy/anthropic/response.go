@@ -15,6 +15,18 @@ type Meta struct {
 	Model string
 	// Signatures records each tool_use id's thought signature; may be nil.
 	Signatures Signatures
+	// NewID makes the ids Gemini does not give (message, tool_use) from a
+	// prefix ("msg_", "toolu_"); nil: random ids. Tests make them
+	// deterministic.
+	NewID func(prefix string) string
+}
+
+// id returns a fresh id with prefix.
+func (m *Meta) id(prefix string) string {
+	if m.NewID != nil {
+		return m.NewID(prefix)
+	}
+	return newID(prefix)
 }
 
 const idAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -32,11 +44,11 @@ func newID(prefix string) string {
 }
 
 // messageID is "msg_" + Gemini's responseId, or a fresh id.
-func messageID(responseID string) string {
+func (m *Meta) messageID(responseID string) string {
 	if responseID != "" {
 		return "msg_" + responseID
 	}
-	return newID("msg_")
+	return m.id("msg_")
 }
 
 // StopReason maps Gemini's finishReason: any function call → tool_use,
@@ -83,6 +95,22 @@ func refusalText(reason string) string {
 	return "Gemini declined to answer (" + reason + ")."
 }
 
+// promptBlock says why Gemini refused the prompt itself ("" when it did
+// not): the block reason, with Google's message when there is one.
+func promptBlock(pf *gemini.PromptFeedback) string {
+	if pf == nil || (pf.BlockReason == "" && pf.BlockReasonMessage == "") {
+		return ""
+	}
+	reason := pf.BlockReason
+	if reason == "" {
+		reason = "BLOCKED"
+	}
+	if pf.BlockReasonMessage != "" {
+		reason += ": " + pf.BlockReasonMessage
+	}
+	return reason
+}
+
 // FromGeminiJSON translates a generateContent answer body.
 func FromGeminiJSON(body []byte, meta Meta) (*Response, error) {
 	var resp gemini.GenerateContentResponse
@@ -98,7 +126,7 @@ func FromGeminiJSON(body []byte, meta Meta) (*Response, error) {
 // part travels in a thinking block with empty text just before that part's
 // block, where ToGemini finds it again.
 func FromGemini(resp *gemini.GenerateContentResponse, meta Meta) *Response {
-	out := &Response{ID: messageID(resp.ResponseID), Type: "message", Role: "assistant", Model: meta.Model,
+	out := &Response{ID: meta.messageID(resp.ResponseID), Type: "message", Role: "assistant", Model: meta.Model,
 		Content: []ContentBlock{}, Usage: UsageFrom(resp.UsageMetadata)}
 	finish := ""
 	toolUse := false
@@ -111,12 +139,12 @@ func FromGemini(resp *gemini.GenerateContentResponse, meta Meta) *Response {
 				if p.FunctionCall != nil {
 					toolUse = true
 				}
-				out.Content = appendPart(out.Content, p, meta.Signatures)
+				out.Content = appendPart(out.Content, p, &meta)
 			}
 		}
-	} else if resp.PromptFeedback != nil && resp.PromptFeedback.BlockReason != "" {
+	} else if block := promptBlock(resp.PromptFeedback); block != "" {
 		finish = "SAFETY"
-		out.Content = append(out.Content, textBlock(refusalText(resp.PromptFeedback.BlockReason)))
+		out.Content = append(out.Content, textBlock(refusalText(block)))
 	}
 	reason := StopReason(finish, toolUse)
 	if reason == "refusal" && len(out.Content) == 0 {
@@ -135,7 +163,7 @@ func thinkingBlock(text, sig string) ContentBlock {
 // appendPart adds the blocks of one Gemini part to blocks, merging text
 // into the text block before it and thought text into an unsigned
 // thinking block before it.
-func appendPart(blocks []ContentBlock, p *gemini.Part, sigs Signatures) []ContentBlock {
+func appendPart(blocks []ContentBlock, p *gemini.Part, meta *Meta) []ContentBlock {
 	last := func() *ContentBlock {
 		if len(blocks) == 0 {
 			return nil
@@ -159,10 +187,10 @@ func appendPart(blocks []ContentBlock, p *gemini.Part, sigs Signatures) []Conten
 	if fc := p.FunctionCall; fc != nil {
 		id := fc.ID
 		if id == "" {
-			id = newID("toolu_")
+			id = meta.id("toolu_")
 		}
-		if p.ThoughtSignature != "" && sigs != nil {
-			sigs.Remember(id, p.ThoughtSignature)
+		if p.ThoughtSignature != "" && meta.Signatures != nil {
+			meta.Signatures.Remember(id, p.ThoughtSignature)
 		}
 		return append(blocks, ContentBlock{Type: "tool_use", ID: id, Name: fc.Name, Input: argsOf(fc.Args)})
 	}

@@ -65,8 +65,8 @@ func (t *StreamTranslator) Translate(dst, data []byte) ([]byte, error) {
 		dst = t.start(dst, r.ResponseID)
 	}
 	if len(r.Candidates) == 0 {
-		if pf := r.PromptFeedback; pf != nil && pf.BlockReason != "" {
-			t.blocked = pf.BlockReason
+		if block := promptBlock(r.PromptFeedback); block != "" {
+			t.blocked = block
 		}
 		return dst, nil
 	}
@@ -116,7 +116,7 @@ func (t *StreamTranslator) start(dst []byte, responseID string) []byte {
 	t.started = true
 	u := UsageFrom(t.usage)
 	dst = append(dst, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"...)
-	dst = appendString(dst, messageID(responseID))
+	dst = appendString(dst, t.meta.messageID(responseID))
 	dst = append(dst, `,"type":"message","role":"assistant","model":`...)
 	dst = appendString(dst, t.meta.Model)
 	dst = append(dst, `,"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":`...)
@@ -157,7 +157,7 @@ func (t *StreamTranslator) part(dst []byte, p *gemini.Part) []byte {
 		t.toolUse = true
 		id := fc.ID
 		if id == "" {
-			id = newID("toolu_")
+			id = t.meta.id("toolu_")
 		}
 		if p.ThoughtSignature != "" && t.meta.Signatures != nil {
 			t.meta.Signatures.Remember(id, p.ThoughtSignature)
