@@ -648,7 +648,7 @@ func TestUIWindowBindingsInChromium(t *testing.T) {
 		t.Errorf("export file holds %d keys, want %d", n, len(e.keys))
 	}
 	want := []string{
-		"AccessKey", "AddKeys", "AdminPassword", "CancelCheck", "CheckKeys", "ExportKeysToFile", "GetSettings",
+		"AccessKey", "AddKeys", "ResetAdminPassword", "CancelCheck", "CheckKeys", "ExportKeysToFile", "GetSettings",
 		"ListKeys", "PruneDeadKeys", "RequestLog", "RestoreKeys", "RevealKey", "SaveSettings", "SetKeyEnabled",
 		"SetKeyLabel", "SetPassthrough", "SetPaused", "Stats", "StatsSeries", "StatsToday", "Status", "WipeLog",
 	}

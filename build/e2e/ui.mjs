@@ -157,6 +157,9 @@ try {
     await tid('login-error').waitFor({ state: 'visible' })
     out.loginError = (await tid('login-error').textContent()).trim()
     await shot('login-light-en.png')
+    // A wrong password makes this address wait 250 ms before its next try
+    // (the server's throttle answers 429 meanwhile).
+    await page.waitForTimeout(600)
     await tid('login-password').fill(env.ADMIN_PASSWORD)
     await tid('login-submit').click()
     await tid('tab-keys').waitFor()
