@@ -19,7 +19,7 @@ type Class int
 // The classes of upstream answers.
 const (
 	ClassOK          Class = iota // a usable answer (including a refusal the client must see, e.g. finishReason SAFETY)
-	ClassKeyInvalid               // the key is invalid or expired
+	ClassKeyInvalid               // the key is invalid (an expired one is ClassKeyExpired)
 	ClassKeyDenied                // the key may not use the API (service disabled or blocked, leaked, project suspended)
 	ClassQuotaDaily               // the daily quota of (key, model) is used up
 	ClassRateLimited              // (key, model) is rate limited for a while
