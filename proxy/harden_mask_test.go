@@ -87,6 +87,28 @@ func TestSecretsMaskedInUpstreamAnswers(t *testing.T) {
 	})
 }
 
+func TestSecretsMaskedOnEveryDialect(t *testing.T) {
+	for _, tc := range []struct{ name, path, body string }{
+		{"openai chat", "/v1/chat/completions", `{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"Hi"}]}`},
+		{"openai responses", "/v1/responses", `{"model":"gemini-2.5-flash","input":"Hi"}`},
+		{"anthropic messages", "/v1/messages", `{"model":"gemini-2.5-flash","max_tokens":64,"messages":[{"role":"user","content":"Hi"}]}`},
+		{"native", gen("gemini-2.5-flash"), generateBody},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, 1)
+			// A 500 (so the key is not disabled) whose message echoes the
+			// pool key and the access key, and a header that does too.
+			body := []byte(`{"error":{"code":500,"message":"internal error for key ` + e.keys[0] + ` / ` + e.accessKey + `","status":"INTERNAL"}}`)
+			e.fake.ScriptAll(proxytest.Always(proxytest.WithHeader("X-Debug", e.keys[0], proxytest.Fixture(500, "application/json", body))))
+			resp, got := e.doWith("POST", tc.path, tc.body, map[string]string{"Authorization": "Bearer " + e.accessKey, "x-goog-api-key": e.accessKey, "anthropic-version": "2023-06-01"})
+			if resp.StatusCode != http.StatusInternalServerError {
+				t.Errorf("status = %d, want 500; body %.300s", resp.StatusCode, got)
+			}
+			wantNoSecrets(t, e, tc.name, resp, got)
+		})
+	}
+}
+
 func BenchmarkSecretMasker(b *testing.B) {
 	m := secretMasker{access: []byte("gbd-0123456789abcdef0123456789abcdef")}
 	chunk := []byte(`data: {"candidates":[{"content":{"parts":[{"text":"` + strings.Repeat("lorem ipsum dolor sit amet ", 20) + `"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":120,"totalTokenCount":123},"modelVersion":"gemini-2.5-flash"}` + "\r\n\r\n")
