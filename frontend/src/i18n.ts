@@ -44,6 +44,7 @@ const en = {
   password: 'Admin password',
   signIn: 'Sign in',
   wrongPassword: 'Wrong password.',
+  loginThrottled: 'Too many wrong passwords from this computer: wait a few seconds, then try again.',
 
   // common
   cancel: 'Cancel',
@@ -327,6 +328,7 @@ const zh: Record<Key, string> = {
   password: '管理密码',
   signIn: '登录',
   wrongPassword: '密码错误。',
+  loginThrottled: '来自此电脑的错误密码过多：请等几秒后再试。',
 
   cancel: '取消',
   close: '关闭',

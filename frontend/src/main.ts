@@ -334,7 +334,8 @@ function showLogin(message?: string): void {
       .login(input.value)
       .then(() => startApp())
       .catch((err: unknown) => {
-        error.textContent = err instanceof api.ApiError && err.status === 401 ? t('wrongPassword') : api.errorText(err)
+        error.textContent =
+          err instanceof api.ApiError && err.status === 401 ? t('wrongPassword') : err instanceof api.ApiError && err.status === 429 ? t('loginThrottled') : api.errorText(err)
         error.hidden = false
         input.select()
       })
