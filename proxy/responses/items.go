@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/gemini-balance/desktop/proxy/gemini"
@@ -53,6 +52,9 @@ func (c *conv) collect(items []Item, nPrior int) *openai.Error {
 		case "reasoning":
 			if it.EncryptedContent != nil {
 				if id, sig, ok := DecodeSignature(*it.EncryptedContent); ok {
+					if c.sigByCall == nil {
+						c.sigByCall = map[string]string{}
+					}
 					c.sigByCall[id] = sig
 				}
 			}
@@ -202,7 +204,7 @@ func (c *conv) parts(raw json.RawMessage, p string, media bool) ([]gemini.Part, 
 	out := make([]gemini.Part, 0, len(items))
 	for j := range items {
 		cp := &items[j]
-		pp := fmt.Sprintf("%s[%d]", p, j)
+		pp := index(p, j)
 		part, e := c.part(cp, pp, media)
 		if e != nil {
 			return nil, e
@@ -294,6 +296,9 @@ func (c *conv) call(it *Item, ref ToolRef, args json.RawMessage, p string) *open
 		return openai.Invalid(p+".call_id", "%s.call_id is required", p)
 	}
 	name := c.ts.geminiName(ref)
+	if c.callNames == nil {
+		c.callNames = map[string]string{}
+	}
 	c.callNames[it.CallID] = name
 	sig := c.sigByCall[it.CallID]
 	if sig == "" {

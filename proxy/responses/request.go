@@ -155,11 +155,7 @@ func toGemini(ctx context.Context, req *Request, opts RequestOptions) (*Translat
 		history = append(history, prior...)
 	}
 	nPrior := len(history)
-	items, e := inputItems(req.Input)
-	if e != nil {
-		return nil, e
-	}
-	history = append(history, items...)
+	store := req.Store == nil || *req.Store
 
 	body := &gemini.GenerateContentRequest{}
 	ts := newToolSet()
@@ -172,14 +168,12 @@ func toGemini(ctx context.Context, req *Request, opts RequestOptions) (*Translat
 			return nil, e
 		}
 	}
-	c := &conv{ctx: ctx, fetch: opts.FetchImage, sigs: opts.Signatures, ts: ts, callNames: map[string]string{}, sigByCall: map[string]string{}}
-	decoded := make([]Item, len(history))
-	for i, raw := range history {
-		p := itemParam(i, nPrior)
-		if e := decodeItem(raw, &decoded[i], p); e != nil {
-			return nil, e
-		}
+	c := &conv{ctx: ctx, fetch: opts.FetchImage, sigs: opts.Signatures, ts: ts}
+	decoded, items, e := decodeInput(history, req.Input, store)
+	if e != nil {
+		return nil, e
 	}
+	history = append(history, items...)
 	if e := c.collect(decoded, nPrior); e != nil {
 		return nil, e
 	}
@@ -211,7 +205,6 @@ func toGemini(ctx context.Context, req *Request, opts RequestOptions) (*Translat
 	}
 	body.GenerationConfig = gc
 
-	store := req.Store == nil || *req.Store
 	return &Translated{
 		Model:  model,
 		Stream: req.Stream,
@@ -229,9 +222,50 @@ func toGemini(ctx context.Context, req *Request, opts RequestOptions) (*Translat
 
 func itemParam(i, nPrior int) string {
 	if i < nPrior {
-		return fmt.Sprintf("previous_response_id (item %d)", i)
+		return "previous_response_id (item " + strconv.Itoa(i) + ")"
 	}
-	return fmt.Sprintf("input[%d]", i-nPrior)
+	return index("input", i-nPrior)
+}
+
+// index is param + "[i]", the name of an array element in error messages.
+func index(param string, i int) string {
+	return param + "[" + strconv.Itoa(i) + "]"
+}
+
+// decodeInput decodes the stored items of previous_response_id (prior) and
+// input. raw are input's items as JSON, for the store: only split out when
+// the response is to be stored (keep), else input is decoded in one pass.
+func decodeInput(prior []json.RawMessage, input json.RawMessage, keep bool) (items []Item, raw []json.RawMessage, e *openai.Error) {
+	in := bytes.TrimSpace(input)
+	if !keep && len(in) > 0 && in[0] == '[' {
+		var list []Item
+		if json.Unmarshal(in, &list) == nil {
+			items = make([]Item, len(prior), len(prior)+len(list))
+			for i, r := range prior {
+				if e := decodeItem(r, &items[i], itemParam(i, len(prior))); e != nil {
+					return nil, nil, e
+				}
+			}
+			return append(items, list...), nil, nil
+		}
+		// Decode item by item below, for an error that names the item.
+	}
+	raw, e = inputItems(input)
+	if e != nil {
+		return nil, nil, e
+	}
+	items = make([]Item, len(prior)+len(raw))
+	for i, r := range prior {
+		if e := decodeItem(r, &items[i], itemParam(i, len(prior))); e != nil {
+			return nil, nil, e
+		}
+	}
+	for i, r := range raw {
+		if e := decodeItem(r, &items[len(prior)+i], itemParam(len(prior)+i, len(prior))); e != nil {
+			return nil, nil, e
+		}
+	}
+	return items, raw, nil
 }
 
 // inputItems splits input (a string or an array of items) into raw items.
@@ -359,13 +393,17 @@ func thinking(r *Reasoning, model string) (*gemini.ThinkingConfig, *openai.Error
 	return tc, nil
 }
 
-// echo is the request's settings as the response object repeats them.
+// echo is the request's settings as the response object repeats them:
+// JSON object members without braces.
 func echo(req *Request, store bool) []byte {
-	b := make([]byte, 0, 256+len(req.Tools)+len(req.Instructions))
-	raw := func(name string, v json.RawMessage, def string) {
+	b := make([]byte, 0, 320+len(req.Tools)+len(req.Instructions)+len(req.ToolChoice)+len(req.Metadata))
+	key := func(name string) {
 		b = append(b, '"')
 		b = append(b, name...)
 		b = append(b, `":`...)
+	}
+	raw := func(name string, v json.RawMessage, def string) {
+		key(name)
 		if v = bytes.TrimSpace(v); len(v) > 0 {
 			b = append(b, v...)
 		} else {
@@ -374,30 +412,34 @@ func echo(req *Request, store bool) []byte {
 		b = append(b, ',')
 	}
 	num := func(name string, f *float64) {
-		var v json.RawMessage
+		key(name)
 		if f != nil {
-			v = strconv.AppendFloat(nil, *f, 'g', -1, 64)
+			b = strconv.AppendFloat(b, *f, 'g', -1, 64)
+		} else {
+			b = append(b, "null"...)
 		}
-		raw(name, v, "null")
+		b = append(b, ',')
 	}
 	str := func(name, s, def string) {
-		var v json.RawMessage
+		key(name)
 		if s != "" {
-			v = appendString(nil, s)
+			b = appendString(b, s)
+		} else {
+			b = append(b, def...)
 		}
-		raw(name, v, def)
+		b = append(b, ',')
 	}
 	raw("instructions", req.Instructions, "null")
-	var mot json.RawMessage
+	key("max_output_tokens")
 	if req.MaxOutputTokens != nil {
-		mot = strconv.AppendInt(nil, int64(*req.MaxOutputTokens), 10)
+		b = strconv.AppendInt(b, int64(*req.MaxOutputTokens), 10)
+	} else {
+		b = append(b, "null"...)
 	}
-	raw("max_output_tokens", mot, "null")
-	ptc := "true"
-	if req.ParallelToolCalls != nil && !*req.ParallelToolCalls {
-		ptc = "false"
-	}
-	raw("parallel_tool_calls", json.RawMessage(ptc), "")
+	b = append(b, ',')
+	key("parallel_tool_calls")
+	b = strconv.AppendBool(b, req.ParallelToolCalls == nil || *req.ParallelToolCalls)
+	b = append(b, ',')
 	str("previous_response_id", req.PreviousResponseID, "null")
 	var effort, summary string
 	if r := req.Reasoning; r != nil {
@@ -406,25 +448,32 @@ func echo(req *Request, store bool) []byte {
 			summary = r.GenerateSummary
 		}
 	}
-	b = append(b, `"reasoning":{`...)
+	key("reasoning")
+	b = append(b, '{')
 	str("effort", effort, "null")
 	str("summary", summary, "null")
 	b[len(b)-1] = '}'
 	b = append(b, ',')
-	raw("store", json.RawMessage(strconv.FormatBool(store)), "")
+	key("store")
+	b = strconv.AppendBool(b, store)
+	b = append(b, ',')
 	num("temperature", req.Temperature)
-	b = append(b, `"text":{`...)
-	var format json.RawMessage
+	key("text")
+	b = append(b, '{')
 	verbosity := "medium"
+	var format *TextFormat
 	if tx := req.Text; tx != nil {
-		if tx.Format != nil {
-			format, _ = json.Marshal(tx.Format)
-		}
+		format = tx.Format
 		if tx.Verbosity != "" {
 			verbosity = tx.Verbosity
 		}
 	}
-	raw("format", format, `{"type":"text"}`)
+	if format != nil {
+		f, _ := json.Marshal(format)
+		raw("format", f, "")
+	} else {
+		raw("format", nil, `{"type":"text"}`)
+	}
 	str("verbosity", verbosity, "")
 	b[len(b)-1] = '}'
 	b = append(b, ',')

@@ -38,11 +38,12 @@ type toolSet struct {
 	noted  map[string]bool
 }
 
-func newToolSet() *toolSet {
-	return &toolSet{refs: map[string]ToolRef{}, byRef: map[ToolRef]string{}, noted: map[string]bool{}}
-}
+func newToolSet() *toolSet { return &toolSet{} }
 
 func (ts *toolSet) note(key, msg string) {
+	if ts.noted == nil {
+		ts.noted = map[string]bool{}
+	}
 	if !ts.noted[key] {
 		ts.noted[key] = true
 		ts.notes = append(ts.notes, msg)
@@ -78,6 +79,9 @@ func (ts *toolSet) geminiName(ref ToolRef) string {
 		}
 		n += suffix
 	}
+	if ts.refs == nil {
+		ts.refs, ts.byRef = map[string]ToolRef{}, map[ToolRef]string{}
+	}
 	ts.refs[n] = ref
 	ts.byRef[ref] = n
 	return n
@@ -104,7 +108,7 @@ func sanitizeName(s string, ref ToolRef) string {
 // add declares the tools of list (param names it in error messages).
 func (ts *toolSet) add(list []Tool, param string) *openai.Error {
 	for i := range list {
-		if e := ts.addOne(&list[i], fmt.Sprintf("%s[%d]", param, i), ""); e != nil {
+		if e := ts.addOne(&list[i], index(param, i), ""); e != nil {
 			return e
 		}
 	}
@@ -152,7 +156,7 @@ func (ts *toolSet) addOne(t *Tool, p, namespace string) *openai.Error {
 		}
 		for j := range t.Tools {
 			m := &t.Tools[j]
-			mp := fmt.Sprintf("%s.tools[%d]", p, j)
+			mp := index(p+".tools", j)
 			if m.Type != "function" && m.Type != "custom" {
 				return openai.Invalid(mp+".type", "%s.type %q cannot be in a namespace; use function or custom", mp, m.Type)
 			}

@@ -37,10 +37,16 @@ type ResponseMeta struct {
 
 const idAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
+// randomID returns 24 random alphanumerics (143 bits), 8 from each of three
+// random 64-bit numbers.
 func randomID() string {
 	var b [24]byte
-	for i := range b {
-		b[i] = idAlphabet[rand.IntN(len(idAlphabet))]
+	for i := 0; i < len(b); i += 8 {
+		x := rand.Uint64()
+		for j := i; j < i+8; j++ {
+			b[j] = idAlphabet[x%62]
+			x /= 62
+		}
 	}
 	return string(b[:])
 }
@@ -250,6 +256,9 @@ func (t *StreamTranslator) part(p *gemini.Part) {
 		}
 		t.openItem("reasoning")
 		t.buf.WriteString(p.Text)
+		if !t.emit {
+			return
+		}
 		t.ev(Event{Type: "response.reasoning_summary_text.delta", ItemID: t.output[t.open].ID, OutputIndex: t.open, Delta: p.Text})
 	default:
 		s := visibleText(p)
@@ -259,6 +268,9 @@ func (t *StreamTranslator) part(p *gemini.Part) {
 		t.visible = true
 		t.openItem("message")
 		t.buf.WriteString(s)
+		if !t.emit {
+			return
+		}
 		t.ev(Event{Type: "response.output_text.delta", ItemID: t.output[t.open].ID, OutputIndex: t.open, Delta: s})
 	}
 }
