@@ -195,7 +195,7 @@ func (c *cli) runLocal(ctx context.Context, a *app.App) int {
 		fmt.Fprintln(c.stdout, p)
 	case "keys":
 		if c.sub == "list" {
-			page, err := a.Keys().List(ctx, app.KeyQuery{Limit: 1 << 30})
+			page, err := a.ListKeys(ctx, app.KeyQuery{Limit: 1 << 30})
 			if err != nil {
 				return fail(err)
 			}
@@ -210,7 +210,7 @@ func (c *cli) runLocal(ctx context.Context, a *app.App) int {
 		if _, err := a.Keys().Reconcile(ctx); err != nil {
 			return fail(err)
 		}
-		res, err := a.Keys().AddBulk(ctx, text)
+		res, err := a.AddKeys(ctx, text)
 		if err != nil && res.Failed == 0 {
 			return fail(err)
 		}

@@ -23,7 +23,8 @@ import (
 var errNoDesktop error
 
 // desktop is the window and the tray around the app. It implements the
-// tray's actions by calling the same App methods as the window.
+// tray's actions by calling the same App methods as the management API
+// (which bound their own time and publish the new status).
 type desktop struct {
 	app   *app.App
 	log   *slog.Logger
@@ -72,11 +73,12 @@ func runDesktop(sig context.Context, a *app.App, hidden bool, log *slog.Logger) 
 		// Closing the window asks beforeClose, which hides it while the
 		// tray can bring it back and quits otherwise.
 		HideWindowOnClose: false,
-		AssetServer:       &assetserver.Options{Assets: a.UIAssets()},
-		OnStartup:         d.startup,
-		OnBeforeClose:     d.beforeClose,
-		OnShutdown:        d.shutdown,
-		Bind:              []any{app.NewBindings(a)},
+		// The window reaches the management API in-process (app.WindowHandler);
+		// Wails' runtime is left for events and the save dialog.
+		AssetServer:   &assetserver.Options{Assets: a.UIAssets(), Middleware: a.WindowHandler},
+		OnStartup:     d.startup,
+		OnBeforeClose: d.beforeClose,
+		OnShutdown:    d.shutdown,
 		SingleInstanceLock: &wopts.SingleInstanceLock{
 			UniqueId:               instanceID,
 			OnSecondInstanceLaunch: func(wopts.SecondInstanceData) { d.OpenWindow() },
@@ -95,6 +97,12 @@ func (d *desktop) ctx() context.Context {
 
 func (d *desktop) startup(ctx context.Context) {
 	d.wctx.Store(&ctx)
+	d.app.SetSaveDialog(func(_ context.Context, dir, name string) (string, error) {
+		return runtime.SaveFileDialog(ctx, runtime.SaveDialogOptions{
+			DefaultDirectory: dir, DefaultFilename: name, Title: "Export keys",
+			Filters: []runtime.FileFilter{{DisplayName: "Text files (*.txt)", Pattern: "*.txt"}},
+		})
+	})
 	d.begin(ctx)
 	if d.quits.Load() {
 		// A signal came before the window existed.

@@ -11,15 +11,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
 // TestDesktopWindow starts the real desktop binary (GBD_BIN, built with
 // -tags desktop,production,webkit2_41) on the X display, finds its window,
-// takes a screenshot and checks that something was drawn, that the proxy
-// serves, and that a second launch hands over to the first instance and
-// exits. build/test.sh runs it under Xvfb with GBD_REQUIRE_DISPLAY=1.
+// takes a screenshot and checks that something was drawn, that the page
+// read the status through the window's in-process way to the management
+// API (Wails' asset server → app.WindowHandler, logged at debug level),
+// that the proxy serves, and that a second launch hands over to the first
+// instance and exits. build/test.sh runs it under Xvfb with
+// GBD_REQUIRE_DISPLAY=1.
 func TestDesktopWindow(t *testing.T) {
 	required := os.Getenv("GBD_REQUIRE_DISPLAY") == "1"
 	skip := func(format string, args ...any) {
@@ -47,13 +51,13 @@ func TestDesktopWindow(t *testing.T) {
 
 	addr := freeAddr(t)
 	dir := t.TempDir()
-	env := append(os.Environ(), "GBD_PASSPHRASE=window-test", "GBD_SECRET_STORE=file", "GBD_DATA_DIR="+dir, "GBD_ADDR="+addr)
+	env := append(os.Environ(), "GBD_PASSPHRASE=window-test", "GBD_SECRET_STORE=file", "GBD_DATA_DIR="+dir, "GBD_ADDR="+addr, "GBD_LOG_LEVEL=debug")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
 	first := exec.CommandContext(ctx, bin)
 	first.Env = env
-	var log strings.Builder
+	var log lockedLog
 	first.Stdout, first.Stderr = &log, &log
 	if err := first.Start(); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
@@ -93,8 +97,22 @@ func TestDesktopWindow(t *testing.T) {
 		t.Errorf("window name = %q, %v", name, err)
 	}
 
+	// The page asked for the status in-process: Wails' asset server handed
+	// the request to app.WindowHandler, which served it without a login.
+	waitFor(t, exited, 30*time.Second, "the window's page to read /api/status in-process", func() bool {
+		for _, line := range strings.Split(log.String(), "\n") {
+			if strings.Contains(line, `msg="window API request"`) && strings.Contains(line, "path=/api/status") && strings.Contains(line, "status=200") {
+				return true
+			}
+		}
+		return false
+	})
+	if strings.Contains(log.String(), "window API request refused") {
+		t.Errorf("the app refused a request of its own window's page")
+	}
+
 	// Something was drawn: the UI, not a blank or black window. The page
-	// loads its status over the bindings; give it a moment to render.
+	// loads its status through the API; give it a moment to render.
 	shot := filepath.Join(dir, "window.png")
 	waitFor(t, exited, 30*time.Second, "the window to show the UI", func() bool {
 		if err := exec.Command("import", "-window", win, shot).Run(); err != nil {
@@ -124,6 +142,24 @@ func TestDesktopWindow(t *testing.T) {
 	if n := countWindows(); n != 1 {
 		t.Errorf("windows named Gemini Balance Desktop = %d, want 1 (single instance)", n)
 	}
+}
+
+// lockedLog collects a child's output while the test reads it.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func freeAddr(t *testing.T) string {

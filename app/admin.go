@@ -1,15 +1,16 @@
 package app
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -76,59 +77,6 @@ func (s *sessions) dropAll() {
 	clear(s.byID)
 }
 
-// apiError is the management API's error shape.
-type apiError struct {
-	Error string `json:"error"`
-}
-
-func writeAPIJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":"could not encode the answer"}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(b)
-}
-
-func writeAPIError(w http.ResponseWriter, status int, format string, args ...any) {
-	writeAPIJSON(w, status, apiError{Error: fmt.Sprintf(format, args...)})
-}
-
-// decodeAPIBody reads a JSON body strictly: unknown fields, trailing data,
-// wrong types and oversize bodies are a 400/413 with a message that names
-// the problem.
-func decodeAPIBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		var te *json.UnmarshalTypeError
-		var se *json.SyntaxError
-		switch {
-		case errors.As(err, &mbe):
-			writeAPIError(w, http.StatusRequestEntityTooLarge, "request body is larger than %d MiB", maxAPIBody>>20)
-		case errors.Is(err, io.EOF):
-			writeAPIError(w, http.StatusBadRequest, "request body is empty; send JSON")
-		case errors.As(err, &te):
-			writeAPIError(w, http.StatusBadRequest, "field %q must be %s, not %s", te.Field, te.Type.String(), te.Value)
-		case errors.As(err, &se):
-			writeAPIError(w, http.StatusBadRequest, "malformed JSON at byte %d: %v", se.Offset, err)
-		case strings.HasPrefix(err.Error(), "json: unknown field"):
-			writeAPIError(w, http.StatusBadRequest, "%s", strings.TrimPrefix(err.Error(), "json: "))
-		default:
-			writeAPIError(w, http.StatusBadRequest, "invalid JSON: %v", err)
-		}
-		return false
-	}
-	if dec.More() {
-		writeAPIError(w, http.StatusBadRequest, "unexpected data after the JSON value")
-		return false
-	}
-	return true
-}
-
 // sameOrigin reports whether a cookie-authenticated request that changes
 // state comes from this UI: its Origin (or, failing that, Referer) names
 // the Host it was sent to, or the browser says it is same-origin.
@@ -147,17 +95,16 @@ func sameOrigin(r *http.Request) bool {
 	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
-// throttled answers 429 with Retry-After when r's client must still wait
-// after failed password tries, and reports whether it did.
-func (a *App) throttled(w http.ResponseWriter, r *http.Request) bool {
+// throttled is a 429 with Retry-After when r's client must still wait
+// after failed password tries (nil when it need not).
+func (a *App) throttled(w http.ResponseWriter, r *http.Request) error {
 	d := a.throttle.wait(r)
 	if d <= 0 {
-		return false
+		return nil
 	}
 	secs := int((d + time.Second - 1) / time.Second)
 	w.Header().Set("Retry-After", fmt.Sprint(secs))
-	writeAPIError(w, http.StatusTooManyRequests, "too many wrong passwords from this address; try again in %d s", secs)
-	return true
+	return httpError(http.StatusTooManyRequests, "too many wrong passwords from this address; try again in %d s", secs)
 }
 
 // checkPassword checks an admin password (login or Bearer token) from r's
@@ -171,95 +118,200 @@ func (a *App) checkPassword(r *http.Request, pw string) bool {
 	return true
 }
 
-// authed wraps an API handler with the admin check.
-func (a *App) authed(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if auth := r.Header.Get("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
-			tok := strings.TrimSpace(auth[7:])
-			if a.isControlToken(tok) {
-				h(w, r)
-				return
-			}
-			if a.throttled(w, r) {
-				return
-			}
-			if a.checkPassword(r, tok) {
-				h(w, r)
-				return
-			}
-			writeAPIError(w, http.StatusUnauthorized, "invalid admin token")
-			return
+// localUserKey marks, in a request's context, a request of the desktop
+// window: it came in-process through Wails' asset server (WindowHandler),
+// never over the network, and is trusted as the local user.
+type localUserKey struct{}
+
+// isLocalUser reports whether r came from the desktop window.
+func isLocalUser(r *http.Request) bool {
+	on, _ := r.Context().Value(localUserKey{}).(bool)
+	return on
+}
+
+// localOnly limits h to the desktop window (403 for everyone else).
+func localOnly(h apiFunc) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if !isLocalUser(r) {
+			return httpError(http.StatusForbidden, "only the desktop window may do this")
 		}
-		c, err := r.Cookie(sessionCookie)
-		if err != nil || !a.sessions.valid(c.Value) {
-			writeAPIError(w, http.StatusUnauthorized, "log in first (or send Authorization: Bearer <admin password>)")
-			return
-		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead && !sameOrigin(r) {
-			writeAPIError(w, http.StatusForbidden, "cross-site request refused")
-			return
-		}
-		h(w, r)
+		return h(w, r)
 	}
 }
 
-func (a *App) apiLogin(w http.ResponseWriter, r *http.Request) {
-	if !sameOrigin(r) {
-		writeAPIError(w, http.StatusForbidden, "cross-site request refused")
-		return
+// authed wraps an API handler with the admin check: the desktop window,
+// the CLI's control token, an admin Bearer token, or a session cookie
+// (same-origin for changes).
+func (a *App) authed(h http.HandlerFunc) http.HandlerFunc {
+	return serveAPI(func(w http.ResponseWriter, r *http.Request) error {
+		if err := a.admitted(w, r); err != nil {
+			return err
+		}
+		h(w, r)
+		return nil
+	})
+}
+
+// admitted is nil when r may use the management API.
+func (a *App) admitted(w http.ResponseWriter, r *http.Request) error {
+	if isLocalUser(r) {
+		return nil
 	}
-	if a.throttled(w, r) {
-		return
+	if auth := r.Header.Get("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
+		tok := strings.TrimSpace(auth[7:])
+		if a.isControlToken(tok) {
+			return nil
+		}
+		if err := a.throttled(w, r); err != nil {
+			return err
+		}
+		if a.checkPassword(r, tok) {
+			return nil
+		}
+		return httpError(http.StatusUnauthorized, "invalid admin token")
+	}
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || !a.sessions.valid(c.Value) {
+		return httpError(http.StatusUnauthorized, "log in first (or send Authorization: Bearer <admin password>)")
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && !sameOrigin(r) {
+		return httpError(http.StatusForbidden, "cross-site request refused")
+	}
+	return nil
+}
+
+func (a *App) apiLogin(w http.ResponseWriter, r *http.Request) error {
+	if !sameOrigin(r) {
+		return httpError(http.StatusForbidden, "cross-site request refused")
+	}
+	if err := a.throttled(w, r); err != nil {
+		return err
 	}
 	var in struct {
 		Password string `json:"password"`
 	}
-	if !decodeAPIBody(w, r, &in) {
-		return
+	if err := decodeAPIBody(w, r, &in); err != nil {
+		return err
 	}
 	if !a.checkPassword(r, in.Password) {
-		writeAPIError(w, http.StatusUnauthorized, "wrong password")
-		return
+		return &HTTPError{Status: http.StatusUnauthorized, Field: "password", Err: errors.New("wrong password")}
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: a.sessions.create(), Path: "/",
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: int(sessionTTL / time.Second),
 	})
-	writeAPIJSON(w, http.StatusOK, map[string]bool{"loggedIn": true})
+	return answer(w, map[string]bool{"loggedIn": true})
 }
 
-func (a *App) apiLogout(w http.ResponseWriter, r *http.Request) {
+func (a *App) apiLogout(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		a.sessions.drop(c.Value)
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
-	writeAPIJSON(w, http.StatusOK, map[string]bool{"loggedIn": false})
+	return answer(w, map[string]bool{"loggedIn": false})
 }
 
-func (a *App) apiSession(w http.ResponseWriter, r *http.Request) {
+// apiSession says whether the caller is logged in, and whether it is the
+// desktop window (which needs no login and may do what only the local user
+// may, such as exporting to a file).
+func (a *App) apiSession(w http.ResponseWriter, r *http.Request) error {
+	local := isLocalUser(r)
 	c, err := r.Cookie(sessionCookie)
-	writeAPIJSON(w, http.StatusOK, map[string]bool{"loggedIn": err == nil && a.sessions.valid(c.Value)})
+	return answer(w, map[string]bool{"loggedIn": local || (err == nil && a.sessions.valid(c.Value)), "window": local})
 }
 
-func (a *App) apiStatus(w http.ResponseWriter, r *http.Request) {
-	writeAPIJSON(w, http.StatusOK, a.Status())
+func (a *App) apiStatus(w http.ResponseWriter, r *http.Request) error {
+	return answer(w, a.Status())
 }
 
-// adminHandler is the management API and the web UI.
+// adminHandler is the management API and the web UI, as the proxy serves
+// them on its listener.
 func (a *App) adminHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/login", a.apiLogin)
-	mux.HandleFunc("POST /api/logout", a.apiLogout)
-	mux.HandleFunc("GET /api/session", a.apiSession)
-	mux.HandleFunc("GET "+loginLinkPath+"{token}", a.apiLoginOnce)
-	mux.HandleFunc("GET /api/status", a.authed(a.apiStatus))
-	a.apiRoutes(mux)
-	a.secretStoreRoutes(mux)
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeAPIError(w, http.StatusNotFound, "no such API route: %s %s", r.Method, r.URL.Path)
-	})
+	mux := a.apiMux()
 	mux.Handle("/", a.uiHandler())
 	return securityHeaders(mux)
+}
+
+// apiMux routes the management API.
+func (a *App) apiMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/login", serveAPI(a.apiLogin))
+	mux.HandleFunc("POST /api/logout", serveAPI(a.apiLogout))
+	mux.HandleFunc("GET /api/session", serveAPI(a.apiSession))
+	mux.HandleFunc("GET "+loginLinkPath+"{token}", a.apiLoginOnce)
+	mux.HandleFunc("GET /api/status", a.authed(serveAPI(a.apiStatus)))
+	a.apiRoutes(mux)
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeAPIError(w, httpError(http.StatusNotFound, "no such API route: %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+// windowHosts are the hosts Wails' asset server serves the desktop
+// window's page from: wails://wails (Linux, macOS) and
+// http://wails.localhost (Windows, WebView2).
+var windowHosts = []string{"wails", "wails.localhost"}
+
+// WindowHandler is the desktop window's way to the management API, for
+// Wails' assetserver.Options.Middleware: requests for /api/... are served
+// in-process (no network hop, no login: the window is the local user),
+// everything else goes to next (Wails' asset handler, the built UI).
+//
+// The trust comes from the way in, not from anything a request says: this
+// handler is reachable only through Wails' asset server, which only the
+// window's webview talks to (the proxy's listener serves adminHandler,
+// where a Host of "wails" earns nothing). A page from elsewhere that the
+// webview might show is kept out anyway: the Host must be the window's and
+// an Origin or Sec-Fetch-Site, when sent, must say same-origin.
+func (a *App) WindowHandler(next http.Handler) http.Handler {
+	api := securityHeaders(a.apiMux())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if !windowRequest(r) {
+			a.log.Warn("window API request refused", "method", r.Method, "path", r.URL.Path, "host", r.Host, "origin", r.Header.Get("Origin"))
+			writeAPIError(w, httpError(http.StatusForbidden, "not the desktop window's page"))
+			return
+		}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		api.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), localUserKey{}, true)))
+		a.log.Debug("window API request", "method", r.Method, "path", r.URL.Path, "status", rec.status)
+	})
+}
+
+// windowRequest reports whether r is addressed to the window's own origin
+// and, as far as it says, sent by a page of that origin.
+func windowRequest(r *http.Request) bool {
+	host := strings.ToLower(r.Host)
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if !slices.Contains(windowHosts, host) {
+		return false
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return false
+	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		u, err := url.Parse(origin)
+		if err != nil || !strings.EqualFold(u.Host, r.Host) {
+			return false
+		}
+	}
+	return true
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
 }
 
 // securityHeaders keeps the UI out of frames and sniffing.

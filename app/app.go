@@ -103,6 +103,7 @@ type App struct {
 	// testHook, set by crash tests, is called at the steps of a move.
 	testHook func(point string)
 	checks   checkRunner // the key-check job and prune undo (jobs.go)
+	dialog   saveDialog  // the desktop's save-file dialog (ops.go)
 
 	// settingsMu serialises settings changes, read-modify-write included.
 	settingsMu sync.Mutex
@@ -321,23 +322,20 @@ type SettingsChange struct {
 // if the new address is taken the settings are still saved and
 // RestartError says so.
 func (a *App) UpdateSettings(ctx context.Context, s Settings) (SettingsChange, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	a.settingsMu.Lock()
 	defer a.settingsMu.Unlock()
 	return a.updateSettingsLocked(ctx, s)
 }
-
-// InvalidSettingsError says which setting is wrong and why; the
-// management API answers it with 400.
-type InvalidSettingsError struct{ Err error }
-
-func (e *InvalidSettingsError) Error() string { return e.Err.Error() }
-func (e *InvalidSettingsError) Unwrap() error { return e.Err }
 
 // EditSettings applies edit to a copy of the settings in force, then
 // validates, saves and applies the result, with no other change in between
 // (a tray toggle cannot be lost to a concurrent edit). It returns the
 // settings as they were before.
 func (a *App) EditSettings(ctx context.Context, edit func(*Settings) error) (Settings, SettingsChange, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	a.settingsMu.Lock()
 	defer a.settingsMu.Unlock()
 	old := a.Settings()
@@ -366,8 +364,9 @@ func (a *App) updateSettingsLocked(ctx context.Context, s Settings) (SettingsCha
 	if s.AccessKey == "" {
 		s.AccessKey = old.AccessKey
 	}
-	if err := s.Validate(); err != nil {
-		return SettingsChange{}, &InvalidSettingsError{Err: err}
+	s, err := s.Normalize()
+	if err != nil {
+		return SettingsChange{}, err
 	}
 	if s.StartAtLogin != old.StartAtLogin {
 		if err := a.opts.Autostart.Set(s.StartAtLogin); err != nil {

@@ -233,6 +233,8 @@ func (a *App) stopChecks() {
 // Restore by id) until purged. Rate-limited and region-refused keys are
 // never pruned.
 func (a *App) PruneDead(ctx context.Context) (PruneResult, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	res, err := a.vault.Prune(ctx)
 	if err != nil {
 		return res, err
@@ -267,6 +269,8 @@ func (a *App) RestoreLastPrune(ctx context.Context) ([]KeyInfo, error) {
 // quarantined are ignored. The restored ids leave the last prune's undo
 // list.
 func (a *App) RestoreKeys(ctx context.Context, ids []string) ([]KeyInfo, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	keys, err := a.vault.Restore(ctx, ids)
 	a.forgetPruned(idsOfInfo(keys))
 	a.notify()
@@ -279,6 +283,8 @@ func (a *App) RestoreKeys(ctx context.Context, ids []string) ([]KeyInfo, error) 
 // PurgeQuarantined deletes quarantined keys for good (ids; nil: all of
 // them). They leave the last prune's undo list.
 func (a *App) PurgeQuarantined(ctx context.Context, ids []string) (DeleteResult, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	res, err := a.vault.Purge(ctx, ids)
 	a.forgetPruned(res.IDs)
 	a.notify()

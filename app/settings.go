@@ -3,9 +3,10 @@ package app
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
-	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -98,69 +99,74 @@ func (s Settings) Addr() string {
 	return net.JoinHostPort(s.BindAddress, strconv.Itoa(s.Port))
 }
 
-// Validate says, in words a user understands, what is wrong.
-func (s Settings) Validate() error {
-	if s.Port < 1 || s.Port > 65535 {
-		return fmt.Errorf("port %d: use a number from 1 to 65535", s.Port)
+// InvalidSettingsError says which setting is wrong and why; the
+// management API answers it with 400 and the field.
+type InvalidSettingsError struct {
+	// Field is the JSON name of the setting ("" when no one field is).
+	Field string
+	Err   error
+}
+
+func (e *InvalidSettingsError) Error() string { return e.Err.Error() }
+func (e *InvalidSettingsError) Unwrap() error { return e.Err }
+
+// proxyFields are the settings' JSON names of the proxy.Config fields.
+var proxyFields = map[string]string{
+	"Addr": "port", "AccessKey": "accessKey", "MaxAttempts": "maxAttempts",
+	"Upstream": "upstream", "UpstreamProxy": "upstreamProxy", "ImageFetchAllowHosts": "imageFetchAllowHosts",
+}
+
+// Normalize validates s once, in words a user understands: the fields the
+// proxy does not know here, and the proxy's own through
+// proxy.Config.Normalize, whose defaults it takes over (max attempts 0 is
+// the default, an upstream loses its trailing slash). An error is an
+// *InvalidSettingsError naming the field.
+func (s Settings) Normalize() (Settings, error) {
+	_, strategyErr := keypool.ParseStrategy(s.Strategy)
+	checks := []struct {
+		field string
+		bad   bool
+		msg   string
+	}{
+		{"port", s.Port < 1 || s.Port > 65535, fmt.Sprintf("port %d: use a number from 1 to 65535", s.Port)},
+		{"bindAddress", net.ParseIP(s.BindAddress) == nil && s.BindAddress != "localhost",
+			fmt.Sprintf("bind address %q: use an IP address such as 127.0.0.1 (or 0.0.0.0 for the LAN)", s.BindAddress)},
+		{"accessKey", len(s.AccessKey) < 16, "access key: use at least 16 characters"},
+		{"accessKey", strings.ContainsAny(s.AccessKey, " \t\r\n"), "access key: no spaces"},
+		{"adminPassword", s.AdminPassword != "" && len([]rune(s.AdminPassword)) < MinAdminPasswordLen,
+			fmt.Sprintf("admin password: use at least %d characters", MinAdminPasswordLen)},
+		{"strategy", strategyErr != nil, fmt.Sprintf("strategy %q: use random, round_robin or lru", s.Strategy)},
+		{"maxBodyMB", s.MaxBodyMB < 1 || s.MaxBodyMB > 1024, fmt.Sprintf("max body size %d MB: use 1 to 1024", s.MaxBodyMB)},
+		{"upstreamTimeoutSec", s.UpstreamTimeoutSec < 5 || s.UpstreamTimeoutSec > 3600, fmt.Sprintf("upstream timeout %d s: use 5 to 3600 seconds", s.UpstreamTimeoutSec)},
+		{"streamIdleTimeoutSec", s.StreamIdleTimeoutSec < 5 || s.StreamIdleTimeoutSec > 3600, fmt.Sprintf("stream idle timeout %d s: use 5 to 3600 seconds", s.StreamIdleTimeoutSec)},
+		{"checkConcurrency", s.CheckConcurrency < 1 || s.CheckConcurrency > 64, fmt.Sprintf("check concurrency %d: use 1 to 64", s.CheckConcurrency)},
+		{"logRetentionDays", s.LogRetentionDays < 0, "request log retention cannot be negative"},
+		{"logMaxRows", s.LogMaxRows < 0, "request log retention cannot be negative"},
+		{"language", !slices.Contains([]string{"auto", "en", "zh-CN"}, s.Language), fmt.Sprintf("language %q: use auto, en or zh-CN", s.Language)},
+		{"theme", !slices.Contains([]string{"auto", "light", "dark"}, s.Theme), fmt.Sprintf("theme %q: use auto, light or dark", s.Theme)},
 	}
-	if ip := net.ParseIP(s.BindAddress); ip == nil && s.BindAddress != "localhost" {
-		return fmt.Errorf("bind address %q: use an IP address such as 127.0.0.1 (or 0.0.0.0 for the LAN)", s.BindAddress)
-	}
-	if len(s.AccessKey) < 16 {
-		return fmt.Errorf("access key: use at least 16 characters")
-	}
-	if strings.ContainsAny(s.AccessKey, " \t\r\n") {
-		return fmt.Errorf("access key: no spaces")
-	}
-	if s.AdminPassword != "" && len([]rune(s.AdminPassword)) < MinAdminPasswordLen {
-		return fmt.Errorf("admin password: use at least %d characters", MinAdminPasswordLen)
-	}
-	if _, err := keypool.ParseStrategy(s.Strategy); err != nil {
-		return fmt.Errorf("strategy %q: use random, round_robin or lru", s.Strategy)
-	}
-	if s.MaxAttempts < 1 || s.MaxAttempts > 20 {
-		return fmt.Errorf("max attempts %d: use 1 to 20", s.MaxAttempts)
-	}
-	if u, err := url.Parse(s.Upstream); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("upstream URL %q: use an absolute http(s) URL", s.Upstream)
-	}
-	if _, err := proxy.NewTransport(s.UpstreamProxy); err != nil {
-		return err
-	}
-	if s.MaxBodyMB < 1 || s.MaxBodyMB > 1024 {
-		return fmt.Errorf("max body size %d MB: use 1 to 1024", s.MaxBodyMB)
-	}
-	if s.UpstreamTimeoutSec < 5 || s.UpstreamTimeoutSec > 3600 {
-		return fmt.Errorf("upstream timeout %d s: use 5 to 3600 seconds", s.UpstreamTimeoutSec)
-	}
-	if s.StreamIdleTimeoutSec < 5 || s.StreamIdleTimeoutSec > 3600 {
-		return fmt.Errorf("stream idle timeout %d s: use 5 to 3600 seconds", s.StreamIdleTimeoutSec)
-	}
-	if err := proxy.ValidateFetchAllowList(s.ImageFetchAllowHosts); err != nil {
-		return err
-	}
-	if s.CheckConcurrency < 1 || s.CheckConcurrency > 64 {
-		return fmt.Errorf("check concurrency %d: use 1 to 64", s.CheckConcurrency)
-	}
-	if s.LogRetentionDays < 0 || s.LogMaxRows < 0 {
-		return fmt.Errorf("request log retention cannot be negative")
-	}
-	switch s.Language {
-	case "auto", "en", "zh-CN":
-	default:
-		return fmt.Errorf("language %q: use auto, en or zh-CN", s.Language)
-	}
-	switch s.Theme {
-	case "auto", "light", "dark":
-	default:
-		return fmt.Errorf("theme %q: use auto, light or dark", s.Theme)
+	for _, c := range checks {
+		if c.bad {
+			return s, &InvalidSettingsError{Field: c.field, Err: errors.New(c.msg)}
+		}
 	}
 	for from, to := range s.Aliases {
 		if strings.TrimSpace(from) == "" || strings.TrimSpace(to) == "" {
-			return fmt.Errorf("model alias %q → %q: both names are needed", from, to)
+			return s, &InvalidSettingsError{Field: "aliases", Err: fmt.Errorf("model alias %q → %q: both names are needed", from, to)}
 		}
 	}
-	return nil
+	cfg, err := s.proxyConfig().Normalize()
+	if err != nil {
+		var ce *proxy.ConfigError
+		errors.As(err, &ce)
+		field := ""
+		if ce != nil {
+			field = proxyFields[ce.Field]
+		}
+		return s, &InvalidSettingsError{Field: field, Err: err}
+	}
+	s.MaxAttempts, s.Upstream = cfg.MaxAttempts, cfg.Upstream
+	return s, nil
 }
 
 // proxyConfig is the proxy's view of the settings.

@@ -145,10 +145,12 @@ func (a *App) loadSettings(ctx context.Context) error {
 		}
 	}
 
-	if err := s.Validate(); err != nil && s.AccessKey != "" {
+	if ns, err := s.Normalize(); err == nil {
+		s = ns
+	} else if s.AccessKey != "" {
 		a.log.Warn("saved settings are invalid; using defaults for the rest", "err", err)
 		def.AccessKey, def.AdminPassword, def.UpstreamProxy = s.AccessKey, "", s.UpstreamProxy
-		if def.Validate() != nil {
+		if _, err := def.Normalize(); err != nil {
 			def.UpstreamProxy = DefaultSettings().UpstreamProxy
 		}
 		s = def

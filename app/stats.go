@@ -13,25 +13,25 @@ import (
 	"github.com/gemini-balance/desktop/proxy/keypool"
 )
 
-// Statistics and the request log, once for both front doors: the
-// management API (GET /api/stats, /api/stats/series, /api/stats/today,
-// GET and DELETE /api/log) parses the query, calls these and writes the
-// answer as JSON; the window bindings call them and return the answer.
-// Both therefore give the same JSON shapes.
+// Statistics and the request log: the management API (GET /api/stats,
+// /api/stats/series, /api/stats/today, GET and DELETE /api/log) parses the
+// query, calls these and writes the answer as JSON.
 
 // QueryError is a statistics or log query that cannot be answered as
 // asked (an unknown grouping, a malformed time, a range too long). The
 // management API answers it with 400 and the message.
 type QueryError struct {
-	msg string
+	// Param is the query parameter at fault ("" when it is the range).
+	Param string
+	msg   string
 }
 
 // Error returns the message, which names the parameter and says what to
 // send instead.
 func (e *QueryError) Error() string { return e.msg }
 
-func queryError(format string, args ...any) error {
-	return &QueryError{msg: fmt.Sprintf(format, args...)}
+func queryError(param, format string, args ...any) error {
+	return &QueryError{Param: param, msg: fmt.Sprintf(format, args...)}
 }
 
 // UsageCounts are usage sums as the UI and the management API show them.
@@ -217,7 +217,7 @@ func (a *App) StatsTotals(ctx context.Context, by, since string) (StatsAnswer, e
 	case "key_model":
 		g = store.ByKeyModel
 	default:
-		return StatsAnswer{}, queryError("by=%q: use key, model or key_model", by)
+		return StatsAnswer{}, queryError("by", "by=%q: use key, model or key_model", by)
 	}
 	totals, err := a.store.Totals(ctx, from, g)
 	if err != nil {
@@ -247,7 +247,7 @@ func (a *App) StatsSeries(ctx context.Context, q SeriesQuery) (SeriesAnswer, err
 	case "hour":
 		sq.Resolution, def, span = store.Hour, "24h", 30*24*time.Hour
 	default:
-		return SeriesAnswer{}, queryError("resolution=%q: use minute or hour", res)
+		return SeriesAnswer{}, queryError("resolution", "resolution=%q: use minute or hour", res)
 	}
 	if err := checkKeyID(sq.KeyID); err != nil {
 		return SeriesAnswer{}, err
@@ -259,14 +259,14 @@ func (a *App) StatsSeries(ctx context.Context, q SeriesQuery) (SeriesAnswer, err
 	sq.Until = now
 	if q.Until != "" {
 		if sq.Until, err = time.Parse(time.RFC3339, q.Until); err != nil {
-			return SeriesAnswer{}, queryError("until=%q: use a time such as 2025-01-02T15:04:05Z", q.Until)
+			return SeriesAnswer{}, queryError("until", "until=%q: use a time such as 2025-01-02T15:04:05Z", q.Until)
 		}
 	}
 	if !sq.Until.After(sq.Since) {
-		return SeriesAnswer{}, queryError("until must be after since")
+		return SeriesAnswer{}, queryError("until", "until must be after since")
 	}
 	if sq.Until.Sub(sq.Since) > span+time.Hour {
-		return SeriesAnswer{}, queryError("a %s series covers at most %s (the %s buckets kept); ask for a shorter range or resolution=hour", res, span, res)
+		return SeriesAnswer{}, queryError("since", "a %s series covers at most %s (the %s buckets kept); ask for a shorter range or resolution=hour", res, span, res)
 	}
 	points, err := a.store.Series(ctx, sq)
 	if err != nil {
@@ -340,7 +340,7 @@ func keyIDsOf[T any](items []T, id func(T) string) []string {
 // The message masks it: a caller may have sent the key itself.
 func checkKeyID(id string) error {
 	if id != "" && !keyIDPattern.MatchString(id) {
-		return queryError("key=%q: use a key id (k + 16 hex digits), never the key itself", apikey.Mask(id))
+		return queryError("key", "key=%q: use a key id (k + 16 hex digits), never the key itself", apikey.Mask(id))
 	}
 	return nil
 }
@@ -369,10 +369,10 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 		d, err = time.ParseDuration(s)
 	}
 	if err != nil {
-		return time.Time{}, queryError("since=%q: use a duration such as 90m, 24h or 7d, or a time such as 2025-01-02T15:04:05Z", s)
+		return time.Time{}, queryError("since", "since=%q: use a duration such as 90m, 24h or 7d, or a time such as 2025-01-02T15:04:05Z", s)
 	}
 	if d <= 0 {
-		return time.Time{}, queryError("since=%q: the duration must be positive", s)
+		return time.Time{}, queryError("since", "since=%q: the duration must be positive", s)
 	}
 	return now.Add(-d), nil
 }

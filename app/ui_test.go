@@ -318,7 +318,8 @@ type uiResult struct {
 	StartError        string            `json:"startError"`
 	FixPortShown      bool              `json:"fixPortShown"`
 	ZhAfterReload     string            `json:"zhAfterReload"`
-	BindingsCalled    []string          `json:"bindingsCalled"`
+	WindowCalls       []string          `json:"windowCalls"`
+	NetworkCalls      []string          `json:"networkCalls"`
 }
 
 // checkCommon asserts what both faces (browser and window) must have shown and stored.
@@ -555,77 +556,29 @@ func TestUIManyKeysInChromium(t *testing.T) {
 	}
 }
 
-// wailsShim serves the window's Bindings the way Wails calls them: a method by name, its
-// arguments as a JSON array decoded into the parameter types (the count must match), the
-// first result as JSON, a non-nil error as a rejection with its text.
-func wailsShim(t *testing.T, b *Bindings) string {
+// serveWindow serves the built UI the way the desktop window gets it: Wails' asset server
+// calls a.WindowHandler (its assetserver.Options.Middleware) with the asset handler as next. A
+// loopback listener stands in for WebKit's wails:// scheme so that Chromium can load the page;
+// nothing else reaches the handler. It returns the listener's address.
+func serveWindow(t *testing.T, a *App) string {
 	t.Helper()
-	v := reflect.ValueOf(b)
-	errType := reflect.TypeFor[error]()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Access-Control-Allow-Origin", "*")
-		reply := func(code int, body map[string]any) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(code)
-			json.NewEncoder(w).Encode(body)
-		}
-		var in struct {
-			Name string            `json:"name"`
-			Args []json.RawMessage `json:"args"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-			reply(http.StatusBadRequest, map[string]any{"error": err.Error()})
-			return
-		}
-		m := v.MethodByName(in.Name)
-		if !m.IsValid() {
-			reply(http.StatusBadRequest, map[string]any{"error": "no method app.Bindings." + in.Name})
-			return
-		}
-		mt := m.Type()
-		if len(in.Args) != mt.NumIn() {
-			reply(http.StatusBadRequest, map[string]any{"error": fmt.Sprintf("received %d arguments to method 'app.Bindings.%s', expected %d", len(in.Args), in.Name, mt.NumIn())})
-			return
-		}
-		args := make([]reflect.Value, mt.NumIn())
-		for i := range args {
-			p := reflect.New(mt.In(i))
-			if err := json.Unmarshal(in.Args[i], p.Interface()); err != nil {
-				reply(http.StatusBadRequest, map[string]any{"error": fmt.Sprintf("app.Bindings.%s argument %d: %v", in.Name, i, err)})
-				return
-			}
-			args[i] = p.Elem()
-		}
-		out := m.Call(args)
-		if n := len(out); n > 0 && mt.Out(n-1) == errType {
-			if err, _ := out[n-1].Interface().(error); err != nil {
-				reply(http.StatusInternalServerError, map[string]any{"error": err.Error()})
-				return
-			}
-			out = out[:n-1]
-		}
-		var result any
-		if len(out) > 0 {
-			result = out[0].Interface()
-		}
-		reply(http.StatusOK, map[string]any{"result": result})
-	}))
+	srv := httptest.NewServer(a.WindowHandler(http.FileServerFS(os.DirFS(uiDist))))
 	t.Cleanup(srv.Close)
-	return srv.URL
+	return srv.Listener.Addr().String()
 }
 
-// TestUIWindowBindingsInChromium runs the same UI as the desktop window does: no login, every
-// call through window.go.app.Bindings (here answered by the real Bindings methods, called as
-// Wails calls them), the status pushed as the "status" event. It checks the same screens and
-// store state as the browser test, the window-only bits (admin password under Connect, export
-// to a file in Downloads) and that the UI used the bindings it is meant to.
-func TestUIWindowBindingsInChromium(t *testing.T) {
+// TestUIWindowInChromium runs the UI as the desktop window does: the page at
+// http://wails.localhost/ (WebView2's origin for the window), no login, every call through
+// app.WindowHandler, the in-process way in that Wails' asset server takes. It checks the same
+// screens and store state as the browser test, the window-only bits (admin password under
+// Connect, export to a file), that every API call took the window's way in (none went to the
+// proxy's listener) and that the app saw them there.
+func TestUIWindowInChromium(t *testing.T) {
 	e := newUIEnv(t)
 	home := t.TempDir()
 	t.Setenv("HOME", home)
 	os.Mkdir(filepath.Join(home, "Downloads"), 0o700)
-	shim := wailsShim(t, NewBindings(e.a))
-	r := e.run(t, map[string]string{"MODE": "window", "SHIM_URL": shim})
+	r := e.run(t, map[string]string{"MODE": "window", "WINDOW_ADDR": serveWindow(t, e.a)})
 	e.checkCommon(t, r)
 
 	if r.LoginShown {
@@ -647,15 +600,22 @@ func TestUIWindowBindingsInChromium(t *testing.T) {
 	if n := len(strings.Fields(string(data))); n != len(e.keys) {
 		t.Errorf("export file holds %d keys, want %d", n, len(e.keys))
 	}
-	want := []string{
-		"AccessKey", "AddKeys", "ResetAdminPassword", "CancelCheck", "CheckKeys", "ExportKeysToFile", "GetSettings",
-		"ListKeys", "PruneDeadKeys", "RequestLog", "RestoreKeys", "RevealKey", "SaveSettings", "SetKeyEnabled",
-		"SetKeyLabel", "SetPassthrough", "SetPaused", "Stats", "StatsSeries", "StatsToday", "Status", "WipeLog",
+	if len(r.NetworkCalls) > 0 {
+		t.Errorf("the window called the proxy's listener: %v", r.NetworkCalls)
 	}
-	for _, name := range want {
-		if !slices.Contains(r.BindingsCalled, name) {
-			t.Errorf("the UI never called Bindings.%s (called: %v)", name, r.BindingsCalled)
+	want := []string{
+		"GET /api/session", "GET /api/status", "GET /api/keys", "POST /api/keys/bulk", "POST /api/keys/import",
+		"POST /api/keys/check", "DELETE /api/keys/check", "POST /api/keys/prune", "POST /api/keys/restore",
+		"POST /api/keys/export-file", "GET /api/settings", "PATCH /api/settings", "POST /api/settings/admin-password",
+		"GET /api/stats", "GET /api/stats/series", "GET /api/stats/today", "GET /api/log", "DELETE /api/log",
+	}
+	for _, route := range want {
+		if !slices.Contains(r.WindowCalls, route) {
+			t.Errorf("the window never called %s (called: %v)", route, r.WindowCalls)
 		}
+	}
+	if !strings.Contains(e.logs.String(), "window API request") {
+		t.Errorf("the app logged no window API request")
 	}
 }
 
@@ -693,8 +653,7 @@ func TestRetryStartAfterPortInUse(t *testing.T) {
 	if _, err := a.UpdateSettings(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	b := NewBindings(a)
-	if err := b.RetryStart(); err != nil {
+	if err := a.RetryStart(); err != nil {
 		t.Fatalf("RetryStart() = %v, want nil", err)
 	}
 	st := a.Status()
@@ -706,148 +665,7 @@ func TestRetryStartAfterPortInUse(t *testing.T) {
 		t.Fatalf("GET /api/session on the new port: %v", err)
 	}
 	res.Body.Close()
-	if err := b.RetryStart(); err != nil {
+	if err := a.RetryStart(); err != nil {
 		t.Errorf("RetryStart() while running = %v, want nil", err)
-	}
-}
-
-// TestBindingsMatchAPI: the window's statistics, log and export bindings answer what the
-// management API answers, in the same JSON shape.
-func TestBindingsMatchAPI(t *testing.T) {
-	e := newAPIEnv(t)
-	ctx := context.Background()
-	keys := e.newKeys(3)
-	if _, err := e.a.Keys().AddBulk(ctx, strings.Join(keys, "\n")); err != nil {
-		t.Fatal(err)
-	}
-	for range 3 {
-		req, _ := http.NewRequest(http.MethodPost, e.base+"/v1beta/models/gemini-2.5-flash:generateContent", strings.NewReader(`{"contents":[{"parts":[{"text":"hi"}]}]}`))
-		req.Header.Set("x-goog-api-key", e.a.AccessKey())
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		p, err := e.a.store.RequestLog(ctx, store.LogQuery{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.Total >= 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("request log has %d entries after 3 calls", p.Total)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	b := NewBindings(e.a)
-
-	api := func(path string) map[string]any {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, e.base+path, nil)
-		req.Header.Set("Authorization", "Bearer "+e.pw)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var m map[string]any
-		if err := json.NewDecoder(res.Body).Decode(&m); err != nil || res.StatusCode != http.StatusOK {
-			t.Fatalf("GET %s: status %d, %v", path, res.StatusCode, err)
-		}
-		return m
-	}
-	roundTrip := func(v any, err error) map[string]any {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := json.Marshal(v)
-		var m map[string]any
-		json.Unmarshal(raw, &m)
-		return m
-	}
-	// Times differ by the moment of the call: compare everything else.
-	strip := func(m map[string]any, fields ...string) map[string]any {
-		for _, f := range fields {
-			delete(m, f)
-		}
-		return m
-	}
-
-	for _, by := range []string{"model", "key", "key_model"} {
-		got := strip(roundTrip(b.Stats(by, "24h")), "since")
-		want := strip(api("/api/stats?by="+by+"&since=24h"), "since")
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("Stats(%q) = %v, want %v (GET /api/stats)", by, got, want)
-		}
-	}
-	if _, err := b.Stats("nonsense", "24h"); err == nil {
-		t.Errorf("Stats(nonsense) = nil error, want one")
-	}
-	seriesOf := func(m map[string]any) (int, float64) {
-		pts, _ := m["points"].([]any)
-		var sum float64
-		for _, p := range pts {
-			sum += p.(map[string]any)["requests"].(float64)
-		}
-		return len(pts), sum
-	}
-	gn, gs := seriesOf(roundTrip(b.StatsSeries("minute", "1h")))
-	wn, ws := seriesOf(api("/api/stats/series?resolution=minute&since=1h"))
-	if gs != ws || gs < 3 || gn < 60 || gn > wn+1 || wn > gn+1 {
-		t.Errorf("StatsSeries(minute, 1h) = %d points, %v requests; API %d points, %v requests", gn, gs, wn, ws)
-	}
-	gotToday := roundTrip(b.StatsToday())
-	wantToday := api("/api/stats/today")
-	if !reflect.DeepEqual(gotToday, wantToday) {
-		t.Errorf("StatsToday() = %v, want %v", gotToday, wantToday)
-	}
-	gotLog := roundTrip(b.RequestLog(0, 2))
-	wantLog := api("/api/log?offset=0&limit=2")
-	if !reflect.DeepEqual(gotLog, wantLog) {
-		t.Errorf("RequestLog(0, 2) = %v, want %v", gotLog, wantLog)
-	}
-	for _, k := range keys {
-		for _, m := range []map[string]any{gotLog, gotToday} {
-			raw, _ := json.Marshal(m)
-			if strings.Contains(string(raw), k) {
-				t.Errorf("a binding answer holds the raw key %s", apikey.Mask(k))
-			}
-		}
-	}
-	n, err := b.WipeLog()
-	if err != nil || n < 3 {
-		t.Errorf("WipeLog() = %d, %v; want ≥ 3, nil", n, err)
-	}
-	if p, _ := b.RequestLog(0, 0); p.Total != 0 || p.Limit != store.DefaultPageSize {
-		t.Errorf("RequestLog after wipe = total %d, limit %d; want 0, %d", p.Total, p.Limit, store.DefaultPageSize)
-	}
-
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	os.Mkdir(filepath.Join(home, "Downloads"), 0o700)
-	path, err := b.ExportKeysToFile()
-	if err != nil {
-		t.Fatalf("ExportKeysToFile() = %v", err)
-	}
-	if filepath.Dir(path) != filepath.Join(home, "Downloads") {
-		t.Errorf("ExportKeysToFile() wrote %s, want a file in %s", path, filepath.Join(home, "Downloads"))
-	}
-	fi, err := os.Stat(path)
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("export file mode = %v, %v; want 0600", fi.Mode().Perm(), err)
-	}
-	data, _ := os.ReadFile(path)
-	lines := strings.Fields(string(data))
-	sort.Strings(lines)
-	want := slices.Clone(keys)
-	sort.Strings(want)
-	if !reflect.DeepEqual(lines, want) {
-		t.Errorf("export file holds %d keys, want the %d stored", len(lines), len(keys))
 	}
 }

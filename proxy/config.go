@@ -90,34 +90,44 @@ type Config struct {
 	Strategy keypool.Strategy
 }
 
-// Normalize returns c with defaults filled in, or an error that says which
-// setting is wrong.
+// ConfigError is a setting Normalize refuses: Field is the name of the
+// Config field at fault.
+type ConfigError struct {
+	Field string
+	Err   error
+}
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Normalize returns c with defaults filled in, or a *ConfigError that says
+// which setting is wrong.
 func (c Config) Normalize() (Config, error) {
 	if c.Addr == "" {
 		c.Addr = fmt.Sprintf("127.0.0.1:%d", DefaultPort)
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		return c, fmt.Errorf("listen address %q: %w", c.Addr, err)
+		return c, &ConfigError{"Addr", fmt.Errorf("listen address %q: %w", c.Addr, err)}
 	}
 	if c.AccessKey == "" && !c.Passthrough {
-		return c, errors.New("an access key is required unless passthrough mode is on")
+		return c, &ConfigError{"AccessKey", errors.New("an access key is required unless passthrough mode is on")}
 	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = DefaultMaxAttempts
 	}
 	if c.MaxAttempts > 20 {
-		return c, fmt.Errorf("max attempts %d is more than 20", c.MaxAttempts)
+		return c, &ConfigError{"MaxAttempts", fmt.Errorf("max attempts %d is more than 20", c.MaxAttempts)}
 	}
 	if c.Upstream == "" {
 		c.Upstream = DefaultUpstream
 	}
 	u, err := url.Parse(c.Upstream)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return c, fmt.Errorf("upstream URL %q must be an absolute http(s) URL", c.Upstream)
+		return c, &ConfigError{"Upstream", fmt.Errorf("upstream URL %q must be an absolute http(s) URL", c.Upstream)}
 	}
 	c.Upstream = strings.TrimRight(c.Upstream, "/")
 	if _, err := proxyFunc(c.UpstreamProxy); err != nil {
-		return c, err
+		return c, &ConfigError{"UpstreamProxy", err}
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
@@ -142,7 +152,7 @@ func (c Config) Normalize() (Config, error) {
 	c.ImageFetchTotalBytes = min(c.ImageFetchTotalBytes, c.MaxBodyBytes/4*3)
 	c.ImageFetchMaxBytes = min(c.ImageFetchMaxBytes, c.ImageFetchTotalBytes)
 	if _, err := parseFetchAllowList(c.ImageFetchAllowHosts); err != nil {
-		return c, err
+		return c, &ConfigError{"ImageFetchAllowHosts", err}
 	}
 	if c.BodyReadTimeout <= 0 {
 		c.BodyReadTimeout = 2 * time.Minute

@@ -13,9 +13,10 @@
 //   SHOT_DIR        folder for the screenshots
 //   GBD_CHROMIUM    Chromium executable (default /usr/bin/chromium)
 //   MODE            "browser" (default): the page uses the management API behind the admin login;
-//                   "window": the page gets a window.go.app.Bindings and window.runtime like the
-//                   Wails window's, whose calls go to SHIM_URL (the Go test calls the real
-//                   Bindings methods there, as Wails does), so the UI runs as in the window
+//                   "window": the page is opened as the desktop window's, at http://wails.localhost/
+//                   (the host WebView2 uses on Windows), which Chromium resolves to WINDOW_ADDR:
+//                   there the Go test serves app.WindowHandler, the handler Wails' asset server
+//                   calls in-process, so every API call takes the window's way in (no login)
 // Prints one JSON object with what it saw; exits 1 with {"error", "step"} when a step fails.
 import { chromium } from 'playwright-core'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -25,10 +26,12 @@ import { join } from 'node:path'
 const env = process.env
 const base = env.BASE_URL
 const windowMode = env.MODE === 'window'
-if (!base || !env.ADMIN_PASSWORD || (windowMode && !env.SHIM_URL)) {
-  console.error('ui.mjs: BASE_URL and ADMIN_PASSWORD (and SHIM_URL with MODE=window) must be set')
+if (!base || !env.ADMIN_PASSWORD || (windowMode && !env.WINDOW_ADDR)) {
+  console.error('ui.mjs: BASE_URL and ADMIN_PASSWORD (and WINDOW_ADDR with MODE=window) must be set')
   process.exit(2)
 }
+const windowURL = 'http://wails.localhost/'
+const pageURL = windowMode ? windowURL : base + '/'
 const shot0 = (name) => (windowMode ? 'window-' + name : name)
 const rawKeys = new Set(JSON.parse(env.RAW_KEYS_FILE ? readFileSync(env.RAW_KEYS_FILE, 'utf8') : env.RAW_KEYS || '[]'))
 const deadIDs = JSON.parse(env.DEAD_IDS || '[]')
@@ -56,6 +59,7 @@ const context = await chromium.launchPersistentContext(userDataDir, {
     '--disable-background-networking',
     '--disable-component-update',
     '--disable-sync',
+    ...(windowMode ? [`--host-resolver-rules=MAP wails.localhost:80 ${env.WINDOW_ADDR}`] : []),
   ],
   viewport: { width: 1280, height: 900 },
   locale: 'en-US',
@@ -63,7 +67,8 @@ const context = await chromium.launchPersistentContext(userDataDir, {
   acceptDownloads: true,
 })
 
-const called = new Set() // Bindings methods the page called (window mode)
+const called = new Set() // API routes the page called through the window's way in (window mode)
+const overNetwork = new Set() // API routes the page called on the proxy's listener (window mode: none)
 const T = 20_000 // per wait; the whole run is bounded by the Go test
 
 try {
@@ -78,15 +83,10 @@ try {
   })
   page.on('response', async (r) => {
     const u = new URL(r.url())
-    if (windowMode && u.pathname === '/__wails/call') {
-      const name = JSON.parse(r.request().postData() || '{}').name
-      if (name === 'RevealKey') return
-      try {
-        leaksIn(await r.text(), `Bindings.${name}`)
-      } catch {
-        // aborted
-      }
-      return
+    if (windowMode && u.pathname.startsWith('/api/')) {
+      const route = `${r.request().method()} ${u.pathname}`
+      if (u.host === 'wails.localhost') called.add(route)
+      else overNetwork.add(route)
     }
     if (!u.pathname.startsWith('/api/') || u.pathname.endsWith('/reveal') || u.pathname === '/api/keys/export') return
     try {
@@ -108,50 +108,14 @@ try {
   }
 
   if (windowMode) {
-    // What Wails injects: window.go.<package>.<Struct>.<Method>(...args) → Promise, rejected
-    // with the Go error's text; window.runtime.EventsOn / ClipboardSetText. The "status"
-    // event is fed by polling Bindings.Status (the app pushes it in the real window).
-    await page.addInitScript((shim) => {
-      const call = async (name, args) => {
-        const r = await fetch('/__wails/call', { method: 'POST', body: JSON.stringify({ name, args }) })
-        const j = await r.json()
-        if (!r.ok) throw j.error
-        return j.result
-      }
-      window.go = {
-        app: {
-          Bindings: new Proxy({}, { get: (_, name) => (typeof name === 'string' ? (...args) => call(name, args) : undefined) }),
-        },
-      }
-      void shim
-      window.runtime = {
-        EventsOn(event, cb) {
-          if (event !== 'status') return () => {}
-          let on = true
-          const tick = () => {
-            if (!on) return
-            call('Status', []).then((s) => on && cb(s)).finally(() => on && setTimeout(tick, 500))
-          }
-          tick()
-          return () => (on = false)
-        },
-        ClipboardSetText: async () => true,
-      }
-    }, env.SHIM_URL)
-    // Same-origin for the page (its CSP allows nothing else); forwarded to the Go shim here.
-    await page.route('**/__wails/call', async (route) => {
-      called.add(JSON.parse(route.request().postData() || '{}').name)
-      const res = await fetch(env.SHIM_URL + '/call', { method: 'POST', body: route.request().postData() })
-      await route.fulfill({ status: res.status, contentType: 'application/json', body: await res.text() })
-    })
     step = 'open'
-    await page.goto(base + '/')
+    await page.goto(pageURL)
     await tid('tab-keys').waitFor()
     out.loginShown = (await tid('login').count()) > 0
   } else {
     // ---- login: a wrong password first ----
     step = 'login'
-    await page.goto(base + '/')
+    await page.goto(pageURL)
     await tid('login-password').fill('not-the-password')
     await tid('login-submit').click()
     await tid('login-error').waitFor({ state: 'visible' })
@@ -354,11 +318,11 @@ try {
     step = 'cancel'
     const patch = async (body) => {
       if (windowMode) {
-        await page.evaluate(async (body) => {
-          const b = window.go.app.Bindings
-          await b.SaveSettings({ ...(await b.GetSettings()), ...body })
+        const ok = await page.evaluate(async (body) => {
+          const r = await fetch('/api/settings', { method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+          return r.ok
         }, body)
-        return { ok: () => true }
+        return { ok: () => ok }
       }
       return page.request.patch(base + '/api/settings', { data: body, headers: { Origin: new URL(base).origin } })
     }
@@ -380,7 +344,10 @@ try {
     out.geminiURL = (await tid('gemini-url').textContent()).trim()
     out.accessKeyHidden = !(await tid('access-key').textContent()).includes(env.ACCESS_KEY)
     await tid('access-key-show').click()
-    out.accessKeyShown = (await tid('access-key').textContent()).trim() === env.ACCESS_KEY
+    // The key is read when the tab opens: wait until it is there.
+    out.accessKeyShown = await page
+      .waitForFunction((want) => document.querySelector('[data-testid="access-key"]')?.textContent?.trim() === want, env.ACCESS_KEY)
+      .then(() => true, () => false)
     await tid('access-key-show').click()
     if (windowMode) {
       // Only a hash is kept: the window sets a new password and shows it once.
@@ -488,7 +455,10 @@ try {
     out.zhAfterReload = await page.evaluate(() => document.documentElement.lang)
   }
   await checkPage('end')
-  if (windowMode) out.bindingsCalled = [...called].sort()
+  if (windowMode) {
+    out.windowCalls = [...called].sort()
+    out.networkCalls = [...overNetwork].sort()
+  }
   console.log(JSON.stringify(out))
 } catch (err) {
   console.log(JSON.stringify({ ...out, error: String(err?.message ?? err), step }))

@@ -1,10 +1,12 @@
-// The only module that talks to Go. In the Wails window it calls the bound Go methods
-// (window.go.app.Bindings.*) and listens to the "status" Wails event; in a browser (the same UI
-// served by the proxy at http://127.0.0.1:PORT/) it uses the management HTTP API with the admin
-// session cookie. Everything else in the UI imports from here and never touches window.go or fetch.
+// The only module that talks to Go, always through the management HTTP API (/api/...): in the
+// desktop window Wails' asset server hands the requests to the app in-process (no login: the
+// window is the local user); in a browser (the same UI served by the proxy at
+// http://127.0.0.1:PORT/) they go over loopback with the admin session cookie. Wails' runtime is
+// used only for what needs the OS: the "status" event and the clipboard. Everything else in the
+// UI imports from here and never touches fetch or window.runtime.
 //
-// Answers are normalized here: Go structs without JSON tags (keypool.Counts, apikey.Malformed)
-// arrive with Go's field names, and missing lists arrive as null.
+// Answers are normalized here: every field is checked for its type and missing ones (lists sent
+// as null included) get their zero value, so that the screens never see undefined.
 
 // ---- shapes ------------------------------------------------------------------------------
 
@@ -29,7 +31,7 @@ export interface CheckJob {
   error: string
 }
 
-/** Status is what GET /api/status and Bindings.Status() return (and the "status" event carries). */
+/** Status is what GET /api/status returns (and the window's "status" event carries). */
 export interface Status {
   /** Whether the proxy is serving (possibly paused). */
   running: boolean
@@ -266,11 +268,14 @@ export class ApiError extends Error {
   readonly status: number
   /** Masked entries the server listed (e.g. malformed keys), when it did. */
   readonly malformed: Malformed[]
-  constructor(status: number, message: string, malformed: Malformed[] = []) {
+  /** The request field (JSON name) a validation error is about, when the server named one. */
+  readonly field: string
+  constructor(status: number, message: string, malformed: Malformed[] = [], field = '') {
     super(message)
     this.name = 'ApiError'
     this.status = status
     this.malformed = malformed
+    this.field = field
   }
 }
 
@@ -281,44 +286,23 @@ export function errorText(e: unknown): string {
   return String(e)
 }
 
-// ---- the Wails side ------------------------------------------------------------------------
+// ---- the Wails runtime (the window only) -------------------------------------------------------
 
-type Fn = (...args: never[]) => Promise<unknown>
-
-interface WailsWindow {
-  go?: { app?: { Bindings?: Record<string, Fn | undefined> } }
-  runtime?: {
-    EventsOn?: (name: string, cb: (...data: unknown[]) => void) => () => void
-    ClipboardSetText?: (text: string) => Promise<boolean>
-  }
+interface WailsRuntime {
+  EventsOn?: (name: string, cb: (...data: unknown[]) => void) => () => void
+  ClipboardSetText?: (text: string) => Promise<boolean>
 }
 
-function wails(): WailsWindow | undefined {
-  const w = window as unknown as WailsWindow
-  return w.go ? w : undefined
+function runtime(): WailsRuntime | undefined {
+  return (window as unknown as { runtime?: WailsRuntime }).runtime
 }
 
-/** True inside the desktop window, false in a browser. */
+/** Whether this page is the desktop window (the server said so when the session was read). */
+let inWindow = false
+
+/** True inside the desktop window, false in a browser (known once loggedIn() answered). */
 export function isDesktop(): boolean {
-  return wails() !== undefined
-}
-
-/** Whether the window's Go side has binding name (new bindings may be missing in old builds). */
-function hasBinding(name: string): boolean {
-  return typeof wails()?.go?.app?.Bindings?.[name] === 'function'
-}
-
-async function call(name: string, ...args: unknown[]): Promise<unknown> {
-  const fn = wails()?.go?.app?.Bindings?.[name] as ((...a: unknown[]) => Promise<unknown>) | undefined
-  if (typeof fn !== 'function') {
-    throw new ApiError(0, `this build of the app lacks Bindings.${name}`)
-  }
-  try {
-    return await fn(...args)
-  } catch (e) {
-    // Wails rejects with the Go error's text.
-    throw new ApiError(0, errorText(e))
-  }
+  return inWindow
 }
 
 // ---- the HTTP side ---------------------------------------------------------------------------
@@ -342,8 +326,8 @@ async function http(method: string, path: string, body?: unknown): Promise<unkno
   if (!res.ok) {
     const o = obj(parsed)
     const message = str(o.error) || text || res.statusText
-    if (res.status === 401) throw new AuthRequiredError(message)
-    throw new ApiError(res.status, message, malformedList(o.malformed))
+    if (res.status === 401 && !o.field) throw new AuthRequiredError(message)
+    throw new ApiError(res.status, message, malformedList(o.malformed), str(o.field))
   }
   return parsed
 }
@@ -354,11 +338,6 @@ type Loose = Record<string, unknown>
 
 function obj(v: unknown): Loose {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Loose) : {}
-}
-
-// field reads name from o in camelCase or in Go's exported spelling (Total, Line…).
-function field(o: Loose, name: string): unknown {
-  return o[name] ?? o[name.charAt(0).toUpperCase() + name.slice(1)]
 }
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0)
@@ -381,7 +360,7 @@ function strMap(v: unknown): Record<string, string> {
 function malformedList(v: unknown): Malformed[] {
   return arr(v).map((m) => {
     const o = obj(m)
-    return { line: num(field(o, 'line')), text: str(field(o, 'text')), reason: str(field(o, 'reason')) }
+    return { line: num(o.line), text: str(o.text), reason: str(o.reason) }
   })
 }
 
@@ -399,30 +378,30 @@ function checkJob(v: unknown): CheckJob {
   }
 }
 
-/** normalize accepts a status from either side and fills what is missing. */
+/** normalize accepts a status (an answer or an event) and fills what is missing. */
 export function normalize(raw: unknown): Status {
   const s = obj(raw)
-  const k = obj(field(s, 'keys'))
-  const addr = str(field(s, 'addr'))
-  const running = field(s, 'running')
+  const k = obj(s.keys)
+  const addr = str(s.addr)
+  const running = s.running
   return {
     running: typeof running === 'boolean' ? running : addr !== '',
-    error: str(field(s, 'error')),
-    secretsProblem: str(field(s, 'secretsProblem')),
+    error: str(s.error),
+    secretsProblem: str(s.secretsProblem),
     addr,
-    port: num(field(s, 'port')),
+    port: num(s.port),
     keys: {
-      total: num(field(k, 'total')),
-      active: num(field(k, 'active')),
-      cooling: num(field(k, 'cooling')),
-      disabled: num(field(k, 'disabled')),
+      total: num(k.total),
+      active: num(k.active),
+      cooling: num(k.cooling),
+      disabled: num(k.disabled),
     },
-    passthrough: bool(field(s, 'passthrough')),
-    paused: bool(field(s, 'paused')),
-    openaiBaseURL: str(field(s, 'openaiBaseURL')),
-    geminiBaseURL: str(field(s, 'geminiBaseURL')),
-    version: str(field(s, 'version')),
-    check: checkJob(field(s, 'check')),
+    passthrough: bool(s.passthrough),
+    paused: bool(s.paused),
+    openaiBaseURL: str(s.openaiBaseURL),
+    geminiBaseURL: str(s.geminiBaseURL),
+    version: str(s.version),
+    check: checkJob(s.check),
   }
 }
 
@@ -500,10 +479,11 @@ function counts(o: Loose): Counts {
 
 // ---- session and status ----------------------------------------------------------------------
 
-/** Whether the browser is logged in (always true in the window). */
+/** Whether the page is logged in (always true in the window, which needs no login). */
 export async function loggedIn(): Promise<boolean> {
-  if (isDesktop()) return true
-  return bool(obj(await http('GET', '/api/session')).loggedIn)
+  const o = obj(await http('GET', '/api/session'))
+  inWindow = bool(o.window)
+  return bool(o.loggedIn)
 }
 
 /** Logs the browser in to the management API (sets the admin session cookie). */
@@ -511,8 +491,8 @@ export async function login(password: string): Promise<void> {
   try {
     await http('POST', '/api/login', { password })
   } catch (e) {
-    // A wrong password is a 401 too; it is not "log in first".
-    if (e instanceof AuthRequiredError) throw new ApiError(401, e.message)
+    // A wrong password is a 401 too (with the field); it is not "log in first".
+    if (e instanceof AuthRequiredError) throw new ApiError(401, e.message, [], 'password')
     throw e
   }
 }
@@ -524,7 +504,7 @@ export async function logout(): Promise<void> {
 
 /** The proxy's current status. */
 export async function getStatus(): Promise<Status> {
-  return normalize(isDesktop() ? await call('Status') : await http('GET', '/api/status'))
+  return normalize(await http('GET', '/api/status'))
 }
 
 /**
@@ -534,7 +514,7 @@ export async function getStatus(): Promise<Status> {
 export function watchStatus(cb: (s: Status) => void, onError: (e: unknown) => void, pollMs = 3000): () => void {
   let stopped = false
   let timer: number | undefined
-  const off = wails()?.runtime?.EventsOn?.('status', (data) => {
+  const off = runtime()?.EventsOn?.('status', (data) => {
     if (!stopped) cb(normalize(data))
   })
   const poll = () => {
@@ -563,19 +543,11 @@ export function watchStatus(cb: (s: Status) => void, onError: (e: unknown) => vo
 
 /** Turns passthrough mode on or off. */
 export async function setPassthrough(on: boolean): Promise<void> {
-  if (isDesktop()) {
-    await call('SetPassthrough', on)
-    return
-  }
   await http('PATCH', '/api/settings', { passthrough: on })
 }
 
 /** Pauses or resumes the proxy. */
 export async function setPaused(paused: boolean): Promise<void> {
-  if (isDesktop()) {
-    await call('SetPaused', paused)
-    return
-  }
   await http('PATCH', '/api/settings', { paused })
 }
 
@@ -583,25 +555,22 @@ export async function setPaused(paused: boolean): Promise<void> {
 
 /** The access key clients send to the proxy. */
 export async function getAccessKey(): Promise<string> {
-  if (isDesktop()) return str(await call('AccessKey'))
   return settings(await http('GET', '/api/settings')).accessKey
 }
 
 /** Makes a new access key and returns it (clients must be given it). */
 export async function regenerateAccessKey(): Promise<string> {
-  if (isDesktop()) return str(await call('RegenerateAccessKey'))
   return str(obj(await http('POST', '/api/settings/access-key', {})).accessKey)
 }
 
 /** Sets a new random admin password for the web UI and returns it: the app keeps only its hash, so this is the only time it can be read. */
 export async function resetAdminPassword(): Promise<string> {
-  if (isDesktop()) return str(await call('ResetAdminPassword'))
   return str(obj(await http('POST', '/api/settings/admin-password', {})).adminPassword)
 }
 
 /** Copies text to the clipboard. */
 export async function copyText(text: string): Promise<void> {
-  const set = wails()?.runtime?.ClipboardSetText
+  const set = runtime()?.ClipboardSetText
   if (set) {
     if (await set(text)) return
   }
@@ -627,13 +596,11 @@ export async function copyText(text: string): Promise<void> {
 
 /** Adds the keys found in pasted text. */
 export async function addKeys(text: string): Promise<AddResult> {
-  if (isDesktop()) return addResult(await call('AddKeys', text))
   return addResult(await http('POST', '/api/keys/bulk', { text }))
 }
 
 /** Adds the keys found in a text file. */
 export async function importFile(file: File): Promise<AddResult> {
-  if (isDesktop()) return addResult(await call('AddKeys', await file.text()))
   const form = new FormData()
   form.append('file', file, file.name)
   return addResult(await http('POST', '/api/keys/import', form))
@@ -641,18 +608,12 @@ export async function importFile(file: File): Promise<AddResult> {
 
 /** A page of masked keys. */
 export async function listKeys(q: KeyQuery): Promise<KeyList> {
-  let raw: unknown
-  if (isDesktop()) {
-    raw = await call('ListKeys', q)
-  } else {
-    const p = new URLSearchParams({ offset: String(q.offset), limit: String(q.limit) })
-    if (q.status?.length) p.set('status', q.status.join(','))
-    if (q.search) p.set('search', q.search)
-    if (q.sort) p.set('sort', q.sort)
-    if (q.desc) p.set('desc', 'true')
-    raw = await http('GET', '/api/keys?' + p.toString())
-  }
-  const o = obj(raw)
+  const p = new URLSearchParams({ offset: String(q.offset), limit: String(q.limit) })
+  if (q.status?.length) p.set('status', q.status.join(','))
+  if (q.search) p.set('search', q.search)
+  if (q.sort) p.set('sort', q.sort)
+  if (q.desc) p.set('desc', 'true')
+  const o = obj(await http('GET', '/api/keys?' + p.toString()))
   return {
     keys: arr(o.keys).map(keyInfo),
     total: num(o.total),
@@ -664,70 +625,53 @@ export async function listKeys(q: KeyQuery): Promise<KeyList> {
 
 /** One key in full, on explicit request. */
 export async function revealKey(id: string): Promise<string> {
-  if (isDesktop()) return str(await call('RevealKey', id))
   return str(obj(await http('POST', `/api/keys/${encodeURIComponent(id)}/reveal`, {})).key)
 }
 
 /** Deletes keys for good. */
 export async function deleteKeys(ids: string[]): Promise<DeleteResult> {
-  const o = obj(isDesktop() ? await call('DeleteKeys', ids) : await http('DELETE', '/api/keys', { ids }))
+  const o = obj(await http('DELETE', '/api/keys', { ids }))
   return { deleted: num(o.deleted), notFound: num(o.notFound), pending: num(o.pending), error: str(o.error) }
 }
 
 /** Enables or disables a key by hand. */
 export async function setKeyEnabled(id: string, enabled: boolean): Promise<void> {
-  if (isDesktop()) {
-    await call('SetKeyEnabled', id, enabled)
-    return
-  }
   await http('PATCH', `/api/keys/${encodeURIComponent(id)}`, { enabled })
 }
 
 /** Labels a key. */
 export async function setKeyLabel(id: string, label: string): Promise<void> {
-  if (isDesktop()) {
-    await call('SetKeyLabel', id, label)
-    return
-  }
   await http('PATCH', `/api/keys/${encodeURIComponent(id)}`, { label })
 }
 
 /** Starts checking keys (all when ids is empty); progress arrives with the status. */
 export async function checkKeys(ids: string[]): Promise<void> {
-  if (isDesktop()) {
-    await call('CheckKeys', ids)
-    return
-  }
   await http('POST', '/api/keys/check', ids.length ? { ids } : {})
 }
 
 /** Stops the running check. */
 export async function cancelCheck(): Promise<void> {
-  if (isDesktop()) {
-    await call('CancelCheck')
-    return
-  }
   await http('DELETE', '/api/keys/check')
 }
 
 /** Moves the dead keys to quarantine (undo with restoreKeys(result.ids)). */
 export async function pruneDead(): Promise<PruneResult> {
-  const o = obj(isDesktop() ? await call('PruneDeadKeys') : await http('POST', '/api/keys/prune', {}))
+  const o = obj(await http('POST', '/api/keys/prune', {}))
   return { quarantined: num(o.quarantined), ids: arr(o.ids).map(str), until: str(o.until) }
 }
 
 /** Brings quarantined keys back; returns how many came back. */
 export async function restoreKeys(ids: string[]): Promise<number> {
-  if (isDesktop()) return arr(await call('RestoreKeys', ids)).length
   return num(obj(await http('POST', '/api/keys/restore', { ids })).restored)
 }
 
 /**
- * Exports every usable key in plain text: the browser downloads a file; the window writes one
- * to the Downloads folder. Returns the file's name or path.
+ * Exports every usable key in plain text: the browser downloads a file; the window (a webview
+ * cannot download) has the app write one where the user picks in the save dialog. Returns the
+ * file's name or path, or "" when the user canceled the dialog.
  */
 export async function exportKeys(): Promise<string> {
-  if (isDesktop()) return str(await call('ExportKeysToFile'))
+  if (isDesktop()) return str(obj(await http('POST', '/api/keys/export-file', {})).path)
   const res = await fetch('/api/keys/export', { method: 'POST', credentials: 'same-origin' })
   if (!res.ok) {
     const o = obj(await res.json().catch(() => ({})))
@@ -751,7 +695,7 @@ export async function exportKeys(): Promise<string> {
 
 /** The settings (the admin password is never returned). */
 export async function getSettings(): Promise<Settings> {
-  return settings(isDesktop() ? await call('GetSettings') : await http('GET', '/api/settings'))
+  return settings(await http('GET', '/api/settings'))
 }
 
 /** Fields the settings form may change. */
@@ -759,33 +703,24 @@ export type SettingsPatch = Partial<Omit<Settings, 'accessKey' | 'paused'>>
 
 /**
  * Validates (on the server), saves and applies changed fields; the other settings stay as they
- * are now. A rejected change throws ApiError with the server's message.
+ * are now. A rejected change throws ApiError with the server's message and
+ * the field it is about.
  */
 export async function saveSettings(patch: SettingsPatch): Promise<SettingsChange> {
-  let raw: unknown
-  if (isDesktop()) {
-    const cur = obj(await call('GetSettings'))
-    raw = await call('SaveSettings', { ...cur, ...patch })
-  } else {
-    raw = await http('PATCH', '/api/settings', patch)
-  }
-  const o = obj(raw)
+  const o = obj(await http('PATCH', '/api/settings', patch))
   return { settings: settings(o.settings), restarted: bool(o.restarted), restartError: str(o.restartError) }
 }
 
 /** Starts serving after a failed start (the window, once the user picked a free port). */
 export async function retryStart(): Promise<void> {
-  if (isDesktop() && hasBinding('RetryStart')) await call('RetryStart')
+  if (isDesktop()) await http('POST', '/api/server/start', {})
 }
 
 // ---- statistics ------------------------------------------------------------------------------
 
 /** Usage since (e.g. "24h", "7d"), grouped by "key", "model" or "key_model". */
 export async function stats(by: string, since: string): Promise<StatsAnswer> {
-  const raw = isDesktop()
-    ? await call('Stats', by, since)
-    : await http('GET', `/api/stats?by=${encodeURIComponent(by)}&since=${encodeURIComponent(since)}`)
-  const o = obj(raw)
+  const o = obj(await http('GET', `/api/stats?by=${encodeURIComponent(by)}&since=${encodeURIComponent(since)}`))
   return {
     since: str(o.since),
     by: str(o.by),
@@ -799,10 +734,7 @@ export async function stats(by: string, since: string): Promise<StatsAnswer> {
 
 /** A usage series: resolution "minute" (≤ 24h) or "hour" (≤ 30 days). */
 export async function series(resolution: string, since: string): Promise<Series> {
-  const raw = isDesktop()
-    ? await call('StatsSeries', resolution, since)
-    : await http('GET', `/api/stats/series?resolution=${encodeURIComponent(resolution)}&since=${encodeURIComponent(since)}`)
-  const o = obj(raw)
+  const o = obj(await http('GET', `/api/stats/series?resolution=${encodeURIComponent(resolution)}&since=${encodeURIComponent(since)}`))
   return {
     resolution: str(o.resolution),
     since: str(o.since),
@@ -813,7 +745,7 @@ export async function series(resolution: string, since: string): Promise<Series>
 
 /** Today's counts per (key, model) in the free-tier day. */
 export async function today(): Promise<Today> {
-  const o = obj(isDesktop() ? await call('StatsToday') : await http('GET', '/api/stats/today'))
+  const o = obj(await http('GET', '/api/stats/today'))
   return {
     dayStart: str(o.dayStart),
     resetsAt: str(o.resetsAt),
@@ -833,7 +765,7 @@ export async function today(): Promise<Today> {
 
 /** A page of the request log, newest first. */
 export async function requestLog(offset: number, limit: number): Promise<LogPage> {
-  const o = obj(isDesktop() ? await call('RequestLog', offset, limit) : await http('GET', `/api/log?offset=${offset}&limit=${limit}`))
+  const o = obj(await http('GET', `/api/log?offset=${offset}&limit=${limit}`))
   return {
     entries: arr(o.entries).map((e) => {
       const x = obj(e)
@@ -862,6 +794,5 @@ export async function requestLog(offset: number, limit: number): Promise<LogPage
 
 /** Deletes the request log; returns how many entries it held. */
 export async function wipeLog(): Promise<number> {
-  if (isDesktop()) return num(await call('WipeLog'))
   return num(obj(await http('DELETE', '/api/log')).deleted)
 }

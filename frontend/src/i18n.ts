@@ -161,7 +161,7 @@ const en = {
   exportTitle: 'Export keys?',
   exportWarn: 'The file will hold every usable key in plain text. Anyone with the file can use your quota: keep it private and delete it when done.',
   exportWhereBrowser: 'Your browser downloads a .txt file.',
-  exportWhereDesktop: 'A .txt file (readable only by you) is written to your Downloads folder.',
+  exportWhereDesktop: 'You pick where the .txt file goes (Downloads is proposed); only you can read it.',
   exportOk: 'Export in plain text',
   exported: 'Exported: {file}',
 
@@ -442,7 +442,7 @@ const zh: Record<Key, string> = {
   exportTitle: '导出密钥？',
   exportWarn: '文件将以明文保存所有可用密钥。拿到文件的人都能使用你的配额：请妥善保管，用完后删除。',
   exportWhereBrowser: '浏览器将下载一个 .txt 文件。',
-  exportWhereDesktop: '将在“下载”文件夹中写入一个仅你可读的 .txt 文件。',
+  exportWhereDesktop: '由你选择 .txt 文件的保存位置（默认“下载”文件夹），仅你可读。',
   exportOk: '以明文导出',
   exported: '已导出：{file}',
 

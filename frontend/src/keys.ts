@@ -735,7 +735,7 @@ export function keysPanel(changed: () => void = () => undefined): KeysPanel {
     if (!ok) return
     await busy(exportBtn, async () => {
       const where = await api.exportKeys()
-      toast(t('exported', { file: where }), 'ok', 8000)
+      if (where) toast(t('exported', { file: where }), 'ok', 8000)
     })
   }
 

@@ -88,32 +88,6 @@ const groups: [Key, Field[]][] = [
   ],
 ]
 
-/** Which field a server message is about. */
-export function fieldOf(message: string): Name | undefined {
-  const m = /field "(\w+)"/.exec(message)
-  if (m) return m[1] as Name
-  const rules: [RegExp, Name][] = [
-    [/^port\b/i, 'port'],
-    [/^bind address/i, 'bindAddress'],
-    [/allowed host/i, 'allowedHosts'],
-    [/^strategy/i, 'strategy'],
-    [/^max attempts/i, 'maxAttempts'],
-    [/^upstream URL/i, 'upstream'],
-    [/^upstream proxy/i, 'upstreamProxy'],
-    [/^model alias/i, 'aliases'],
-    [/^max body/i, 'maxBodyMB'],
-    [/^upstream timeout/i, 'upstreamTimeoutSec'],
-    [/^stream idle timeout/i, 'streamIdleTimeoutSec'],
-    [/^image fetch allowed host/i, 'imageFetchAllowHosts'],
-    [/^check concurrency/i, 'checkConcurrency'],
-    [/retention/i, 'logRetentionDays'],
-    [/^language/i, 'language'],
-    [/^theme/i, 'theme'],
-    [/start at login|autostart/i, 'startAtLogin'],
-  ]
-  return rules.find(([re]) => re.test(message))?.[1]
-}
-
 /** One line saying what "system proxy" resolved to. */
 export function systemProxyText(p: SystemProxy): string {
   const source = p.source ? t(`sysSrc_${p.source}` as Key) : ''
@@ -313,7 +287,7 @@ export function settingsPanel(applied: (s: Settings) => void): SettingsPanel {
         ch = await api.saveSettings(patch as SettingsPatch)
       } catch (e) {
         if (e instanceof api.ApiError && e.status !== 401) {
-          showError(e.message, fieldOf(e.message))
+          showError(e.message, (e.field || undefined) as Name | undefined)
           return
         }
         throw e
