@@ -520,6 +520,9 @@ func TestAdminAPIBadInput(t *testing.T) {
 		{"settings: invalid port", "PATCH", "/api/settings", `{"port": 70000}`, 400, "port 70000"},
 		{"settings: invalid strategy", "PATCH", "/api/settings", `{"strategy": "fastest", "theme": "dark"}`, 400, "strategy"},
 		{"settings: short password", "PATCH", "/api/settings", `{"adminPassword": "short"}`, 400, "admin password"},
+		{"settings: upstream timeout", "PATCH", "/api/settings", `{"upstreamTimeoutSec": 1}`, 400, "upstream timeout"},
+		{"settings: stream idle timeout", "PATCH", "/api/settings", `{"streamIdleTimeoutSec": 99999}`, 400, "stream idle timeout"},
+		{"settings: image fetch host", "PATCH", "/api/settings", `{"imageFetchAllowHosts": ["http://nas.lan"]}`, 400, "image fetch allowed host"},
 		{"settings: partial PUT", "PUT", "/api/settings", `{"port": 8080}`, 400, "missing"},
 		{"settings: body on regenerate", "POST", "/api/settings/access-key", `{"length": 40}`, 400, "length"},
 		{"import: JSON", "POST", "/api/keys/import", `{"text": "x"}`, 415, "bulk"},
@@ -1088,6 +1091,10 @@ func TestAdminAPISettings(t *testing.T) {
 		t.Fatalf("PATCH maxAttempts = %+v, want 7, no restart, password hidden", ch)
 	}
 	e.mustCall(http.StatusOK, "PATCH", "/api/settings", `{"aliases": {"pro": "gemini-2.5-pro"}}`)
+	e.mustCall(http.StatusOK, "PATCH", "/api/settings", `{"upstreamTimeoutSec": 600, "streamIdleTimeoutSec": 30, "imageFetchAllowHosts": ["nas.lan", "192.168.1.0/24"]}`)
+	if got := e.a.Settings(); got.UpstreamTimeoutSec != 600 || got.StreamIdleTimeoutSec != 30 || len(got.ImageFetchAllowHosts) != 2 {
+		t.Fatalf("timeouts and image hosts after PATCH = %d, %d, %v", got.UpstreamTimeoutSec, got.StreamIdleTimeoutSec, got.ImageFetchAllowHosts)
+	}
 	if a := e.a.Settings().Aliases; len(a) != 1 || a["pro"] != "gemini-2.5-pro" {
 		t.Fatalf("aliases after PATCH = %v, want replaced, not merged", a)
 	}
