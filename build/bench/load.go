@@ -26,18 +26,21 @@ const (
 	kindChatStream                  // OpenAI chat completion, stream
 	kindResponses                   // OpenAI Responses
 	kindResponsesStream             // OpenAI Responses, stream
+	kindMessages                    // Anthropic Messages
+	kindMessagesStream              // Anthropic Messages, stream
 )
 
 func (k kind) stream() bool {
-	return k == kindStream || k == kindChatStream || k == kindResponsesStream
+	return k == kindStream || k == kindChatStream || k == kindResponsesStream || k == kindMessagesStream
 }
 func (k kind) openAI() bool    { return k == kindChat || k == kindChatStream }
 func (k kind) responses() bool { return k == kindResponses || k == kindResponsesStream }
 func (k kind) native() bool    { return k == kindGenerate || k == kindStream }
+func (k kind) anthropic() bool { return k == kindMessages || k == kindMessagesStream }
 
 func (k kind) String() string {
 	return [...]string{"native generateContent", "native stream (SSE)", "OpenAI chat", "OpenAI chat stream",
-		"OpenAI Responses", "OpenAI Responses stream"}[k]
+		"OpenAI Responses", "OpenAI Responses stream", "Anthropic Messages", "Anthropic Messages stream"}[k]
 }
 
 // benchModel is the model every request names.
@@ -52,6 +55,10 @@ var (
 	// prompt, without its tools: input items, store false, include.
 	responsesBody       = []byte(`{"model":"` + benchModel + `","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"What is the capital of Wyoming?"}]}],"temperature":0.2,"store":false,"include":["reasoning.encrypted_content"]}`)
 	responsesStreamBody = []byte(`{"model":"` + benchModel + `","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"What is the capital of Wyoming?"}]}],"temperature":0.2,"store":false,"include":["reasoning.encrypted_content"],"stream":true}`)
+	// The Messages bodies are what Claude Code sends for one prompt, without
+	// its tools and long system prompt: system blocks, max_tokens, metadata.
+	messagesBody       = []byte(`{"model":"` + benchModel + `","max_tokens":32000,"system":[{"type":"text","text":"You are terse.","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":[{"type":"text","text":"What is the capital of Wyoming?"}]}],"temperature":0.2,"metadata":{"user_id":"bench"}}`)
+	messagesStreamBody = []byte(`{"model":"` + benchModel + `","max_tokens":32000,"system":[{"type":"text","text":"You are terse.","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":[{"type":"text","text":"What is the capital of Wyoming?"}]}],"temperature":0.2,"metadata":{"user_id":"bench"},"stream":true}`)
 	// firstText marks the first text chunk of the fake's synthetic stream
 	// (proxytest.SyntheticText(1)) in native events and OpenAI chunks alike.
 	firstText = []byte("chunk 1 ")
@@ -95,6 +102,10 @@ func (e *endpoint) newRequest(ctx context.Context, k kind) (*http.Request, error
 		path, body = "/v1/responses", responsesBody
 	case kindResponsesStream:
 		path, body = "/v1/responses", responsesStreamBody
+	case kindMessages:
+		path, body = "/v1/messages?beta=true", messagesBody
+	case kindMessagesStream:
+		path, body = "/v1/messages?beta=true", messagesStreamBody
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.base+path, bytes.NewReader(body))
 	if err != nil {
@@ -105,9 +116,13 @@ func (e *endpoint) newRequest(ctx context.Context, k kind) (*http.Request, error
 	if cred == "" {
 		cred = e.keys[rand.IntN(len(e.keys))]
 	}
-	if !k.native() {
+	switch {
+	case k.anthropic():
+		req.Header.Set("x-api-key", cred)
+		req.Header.Set("anthropic-version", "2023-06-01")
+	case !k.native():
 		req.Header.Set("Authorization", "Bearer "+cred)
-	} else {
+	default:
 		req.Header.Set("x-goog-api-key", cred)
 	}
 	return req, nil
@@ -160,6 +175,10 @@ func (e *endpoint) do(ctx context.Context, k kind, events int) (sample, error) {
 		s.why = "a response.failed event"
 	case k.responses() && !bytes.HasPrefix(st.last, []byte(`{"type":"response.completed"`)):
 		s.why = "no response.completed at the end"
+	case k.anthropic() && st.failed:
+		s.why = "an error event"
+	case k.anthropic() && !bytes.Equal(st.last, []byte(`{"type":"message_stop"}`)):
+		s.why = "no message_stop at the end"
 	case k.native() && st.events != events:
 		s.why = fmt.Sprintf("%d events, want %d", st.events, events)
 	case k.native() && !bytes.Contains(st.last, []byte(`"finishReason"`)):
@@ -184,7 +203,7 @@ type sseStats struct {
 	ttft       time.Duration // when the first event with firstText was whole
 	done       bool          // OpenAI: the last event was [DONE]
 	errorEvent bool          // OpenAI: an event carried an error object
-	failed     bool          // Responses: a response.failed event
+	failed     bool          // Responses: a response.failed event; Anthropic: an error event
 	err        error         // a read error other than EOF
 }
 
@@ -205,7 +224,7 @@ func readSSE(r io.Reader, start time.Time) sseStats {
 		if bytes.HasPrefix(data, []byte(`{"error"`)) {
 			st.errorEvent = true
 		}
-		if bytes.HasPrefix(data, []byte(`{"type":"response.failed"`)) {
+		if bytes.HasPrefix(data, []byte(`{"type":"response.failed"`)) || bytes.HasPrefix(data, []byte(`{"type":"error"`)) {
 			st.failed = true
 		}
 		st.last = append(st.last[:0], data...)

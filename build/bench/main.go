@@ -328,7 +328,7 @@ func (b *bench) probe(ctx context.Context) (openAI bool, note string) {
 		}
 		return false, "OpenAI scenarios skipped: /v1/chat/completions failed: " + err.Error()
 	}
-	for _, k := range []kind{kindChatStream, kindResponses, kindResponsesStream} {
+	for _, k := range []kind{kindChatStream, kindResponses, kindResponsesStream, kindMessages, kindMessagesStream} {
 		st, err := ours.do(pctx, k, b.cfg.events)
 		if err != nil {
 			return false, fmt.Sprintf("OpenAI scenarios skipped: %s failed: %v", k, err)
@@ -348,7 +348,7 @@ func (b *bench) warmUp(ctx context.Context, openAI bool) error {
 		e := b.eps[name]
 		kinds := []kind{kindGenerate, kindStream}
 		if name == "ours" && openAI {
-			kinds = append(kinds, kindChat, kindChatStream, kindResponses, kindResponsesStream)
+			kinds = append(kinds, kindChat, kindChatStream, kindResponses, kindResponsesStream, kindMessages, kindMessagesStream)
 		}
 		for _, k := range kinds {
 			n := min(b.cfg.n64/4, 1000)
@@ -396,7 +396,9 @@ func (b *bench) scenarios(openAI bool) []scenario {
 		s = append(s, scenario{ID: fmt.Sprintf("openai-stream-c%d", c.conc), Title: fmt.Sprintf("OpenAI stream (%d ev), c=%d", c.events, c.conc), Kind: kindChatStream, Conc: c.conc, N: c.nStream, Targets: []string{"ours"}, Native: s[len(s)-1].ID})
 		s = append(s,
 			scenario{ID: fmt.Sprintf("responses-c%d", c.conc), Title: fmt.Sprintf("OpenAI Responses, c=%d", c.conc), Kind: kindResponses, Conc: c.conc, N: c.n64, Targets: []string{"ours"}, Native: fmt.Sprintf("native-generate-c%d", c.conc)},
-			scenario{ID: fmt.Sprintf("responses-stream-c%d", c.conc), Title: fmt.Sprintf("OpenAI Responses stream (%d ev), c=%d", c.events, c.conc), Kind: kindResponsesStream, Conc: c.conc, N: c.nStream, Targets: []string{"ours"}, Native: fmt.Sprintf("native-stream-c%d", c.conc)})
+			scenario{ID: fmt.Sprintf("responses-stream-c%d", c.conc), Title: fmt.Sprintf("OpenAI Responses stream (%d ev), c=%d", c.events, c.conc), Kind: kindResponsesStream, Conc: c.conc, N: c.nStream, Targets: []string{"ours"}, Native: fmt.Sprintf("native-stream-c%d", c.conc)},
+			scenario{ID: fmt.Sprintf("anthropic-c%d", c.conc), Title: fmt.Sprintf("Anthropic Messages, c=%d", c.conc), Kind: kindMessages, Conc: c.conc, N: c.n64, Targets: []string{"ours"}, Native: fmt.Sprintf("native-generate-c%d", c.conc)},
+			scenario{ID: fmt.Sprintf("anthropic-stream-c%d", c.conc), Title: fmt.Sprintf("Anthropic Messages stream (%d ev), c=%d", c.events, c.conc), Kind: kindMessagesStream, Conc: c.conc, N: c.nStream, Targets: []string{"ours"}, Native: fmt.Sprintf("native-stream-c%d", c.conc)})
 	}
 	return s
 }

@@ -132,6 +132,9 @@ func (rep *Report) addScenarios(cfg config, res *results, openAI bool) {
 			if sc.Kind.responses() {
 				st.Server = "ours/responses"
 			}
+			if sc.Kind.anthropic() {
+				st.Server = "ours/anthropic"
+			}
 			for _, r := range runs {
 				st.Requests += r.Requests
 				st.Errors += r.Errors
@@ -383,17 +386,21 @@ func (rep *Report) checkOpenAI(sc scenario) {
 		}
 	}
 	issue := 3
-	if sc.Kind.responses() {
+	if sc.Kind.responses() || sc.Kind.anthropic() {
 		issue = 10
 	}
+	label := "OpenAI"
+	if sc.Kind.anthropic() {
+		label = "Anthropic"
+	}
 	m := median(cpu)
-	rep.add(Check{Issue: issue, Name: sc.Title + ": CPU/req OpenAI ÷ native", Value: m, Unit: "x",
+	rep.add(Check{Issue: issue, Name: sc.Title + ": CPU/req " + label + " ÷ native", Value: m, Unit: "x",
 		Target: fmt.Sprintf("≤ %.2fx", maxOpenAICPURatio), Result: verdict(m <= maxOpenAICPURatio),
-		Detail: fmt.Sprintf("OpenAI %.1f µs, native %.1f µs; per round %s",
+		Detail: fmt.Sprintf("%s %.1f µs, native %.1f µs; per round %s", label,
 			median(perRound(oa, (*run).cpuPerReq)), median(perRound(nat, (*run).cpuPerReq)), fmtRounds(cpu, "%.2f"))})
 	if sc.Kind.stream() {
 		m = median(ttft)
-		rep.add(Check{Issue: issue, Name: sc.Title + ": TTFT p50 OpenAI − native", Value: m, Unit: "ms",
+		rep.add(Check{Issue: issue, Name: sc.Title + ": TTFT p50 " + label + " − native", Value: m, Unit: "ms",
 			Target: fmt.Sprintf("≤ %.1f ms", maxTTFTDiffMS), Result: verdict(m <= maxTTFTDiffMS),
 			Detail: "per round " + fmtRounds(ttft, "%+.3f")})
 		cut := 0
@@ -401,7 +408,7 @@ func (rep *Report) checkOpenAI(sc scenario) {
 			cut += r.Cut
 		}
 		rep.add(Check{Issue: issue, Name: sc.Title + ": cut streams", Value: float64(cut), Unit: "",
-			Target: "0", Result: verdict(cut == 0), Detail: fmt.Sprintf("of %d streams (no [DONE] / response.completed at the end, or an error event)", sumRequests(oa))})
+			Target: "0", Result: verdict(cut == 0), Detail: fmt.Sprintf("of %d streams (no [DONE] / response.completed / message_stop at the end, or an error event)", sumRequests(oa))})
 	}
 	rep.addErrors(issue, sc, oa)
 }
