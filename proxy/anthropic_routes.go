@@ -70,7 +70,7 @@ func (s *Server) anthropicMessages(rq *request) {
 		rq.fail(errEncode)
 		return
 	}
-	meta := anthropic.Meta{Model: req.Model, Signatures: s.signatures}
+	meta := anthropic.Meta{Model: req.Model, Signatures: s.signatures, Decode: openai.DecodeAnswer}
 	g := &generation{model: tr.Model, body: gbody, stream: tr.Stream}
 	if tr.Stream {
 		g.events = anthropicStream{anthropic.NewStreamTranslator(meta)}
@@ -80,7 +80,7 @@ func (s *Server) anthropicMessages(rq *request) {
 			if err != nil {
 				return nil, err
 			}
-			return json.Marshal(out)
+			return out.AppendJSON(make([]byte, 0, len(body)/2+256)), nil
 		}
 	}
 	s.generate(rq, g)

@@ -1,9 +1,11 @@
 package anthropic
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gemini-balance/desktop/proxy/gemini"
@@ -19,6 +21,35 @@ type Meta struct {
 	// prefix ("msg_", "toolu_"); nil: random ids. Tests make them
 	// deterministic.
 	NewID func(prefix string) string
+	// Decode decodes a generateContent body or the data of one stream
+	// event; errorCode > 0 is the code of an {"error":{...}} object in it.
+	// nil: encoding/json. The server passes proxy/openai's fast reader of
+	// Gemini answers (openai.DecodeAnswer).
+	Decode func(data []byte) (resp *gemini.GenerateContentResponse, errorCode int, err error)
+}
+
+// decode decodes Gemini's answer or stream event data.
+func (m *Meta) decode(data []byte) (*gemini.GenerateContentResponse, int, error) {
+	if m.Decode != nil {
+		r, code, err := m.Decode(data)
+		if err != nil {
+			return nil, 0, &Error{Status: http.StatusBadGateway, Type: "api_error", Message: err.Error()}
+		}
+		return r, code, nil
+	}
+	var ev struct {
+		gemini.GenerateContentResponse
+		Error *struct {
+			Code int `json:"code"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(data, &ev); err != nil {
+		return nil, 0, &Error{Status: http.StatusBadGateway, Type: "api_error", Message: "the upstream answer is not valid JSON: " + jsonProblem(err)}
+	}
+	if ev.Error != nil {
+		return &ev.GenerateContentResponse, max(ev.Error.Code, 1), nil
+	}
+	return &ev.GenerateContentResponse, 0, nil
 }
 
 // id returns a fresh id with prefix.
@@ -113,11 +144,14 @@ func promptBlock(pf *gemini.PromptFeedback) string {
 
 // FromGeminiJSON translates a generateContent answer body.
 func FromGeminiJSON(body []byte, meta Meta) (*Response, error) {
-	var resp gemini.GenerateContentResponse
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return nil, &Error{Status: http.StatusBadGateway, Type: "api_error", Message: "the upstream answer is not valid JSON"}
+	resp, code, err := meta.decode(body)
+	if err != nil {
+		return nil, err
 	}
-	return FromGemini(&resp, meta), nil
+	if code != 0 {
+		return nil, FromGeminiError(code, body)
+	}
+	return FromGemini(resp, meta), nil
 }
 
 // FromGemini translates a generateContent answer. Only the first candidate
@@ -227,4 +261,85 @@ func visibleText(p *gemini.Part) string {
 		return "\n```\n" + p.CodeExecutionResult.Output + "\n```\n"
 	}
 	return p.Text
+}
+
+// AppendJSON appends r as JSON: what json.Marshal makes of it, written by
+// hand because every non-stream answer is encoded (to add a field, add it
+// to the struct and here; TestAppendJSON compares the two).
+func (r *Response) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = appendString(dst, r.ID)
+	dst = append(dst, `,"type":`...)
+	dst = appendString(dst, r.Type)
+	dst = append(dst, `,"role":`...)
+	dst = appendString(dst, r.Role)
+	dst = append(dst, `,"model":`...)
+	dst = appendString(dst, r.Model)
+	dst = append(dst, `,"content":[`...)
+	for i := range r.Content {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = r.Content[i].appendJSON(dst)
+	}
+	dst = append(dst, `],"stop_reason":`...)
+	dst = appendNullable(dst, r.StopReason)
+	dst = append(dst, `,"stop_sequence":`...)
+	dst = appendNullable(dst, r.StopSequence)
+	dst = append(dst, `,"usage":{"input_tokens":`...)
+	dst = strconv.AppendInt(dst, r.Usage.InputTokens, 10)
+	dst = append(dst, `,"output_tokens":`...)
+	dst = strconv.AppendInt(dst, r.Usage.OutputTokens, 10)
+	dst = append(dst, `,"cache_creation_input_tokens":`...)
+	dst = strconv.AppendInt(dst, r.Usage.CacheCreationInputTokens, 10)
+	dst = append(dst, `,"cache_read_input_tokens":`...)
+	dst = strconv.AppendInt(dst, r.Usage.CacheReadInputTokens, 10)
+	return append(dst, "}}"...)
+}
+
+func (b *ContentBlock) appendJSON(dst []byte) []byte {
+	dst = append(dst, `{"type":`...)
+	dst = appendString(dst, b.Type)
+	if b.Text != nil {
+		dst = append(dst, `,"text":`...)
+		dst = appendString(dst, *b.Text)
+	}
+	if b.Thinking != nil {
+		dst = append(dst, `,"thinking":`...)
+		dst = appendString(dst, *b.Thinking)
+	}
+	if b.Signature != nil {
+		dst = append(dst, `,"signature":`...)
+		dst = appendString(dst, *b.Signature)
+	}
+	if b.ID != "" {
+		dst = append(dst, `,"id":`...)
+		dst = appendString(dst, b.ID)
+	}
+	if b.Name != "" {
+		dst = append(dst, `,"name":`...)
+		dst = appendString(dst, b.Name)
+	}
+	if len(b.Input) > 0 {
+		dst = append(dst, `,"input":`...)
+		dst = appendCompact(dst, b.Input)
+	}
+	return append(dst, '}')
+}
+
+func appendNullable(dst []byte, s *string) []byte {
+	if s == nil {
+		return append(dst, "null"...)
+	}
+	return appendString(dst, *s)
+}
+
+// appendCompact appends JSON raw compacted (function arguments come from
+// Gemini as valid JSON; anything else is sent as an empty object).
+func appendCompact(dst []byte, raw json.RawMessage) []byte {
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) != nil {
+		return append(dst, "{}"...)
+	}
+	return append(dst, buf.Bytes()...)
 }

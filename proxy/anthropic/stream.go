@@ -1,8 +1,6 @@
 package anthropic
 
 import (
-	"encoding/json"
-	"net/http"
 	"strconv"
 	"unicode/utf8"
 
@@ -39,25 +37,17 @@ func (t *StreamTranslator) Usage() (gemini.UsageMetadata, bool) {
 	return *t.usage, true
 }
 
-type streamEvent struct {
-	gemini.GenerateContentResponse
-	Error *struct {
-		Code int `json:"code"`
-	} `json:"error"`
-}
-
 // Translate appends to dst the events for the data of one Gemini SSE
 // event. An event that is not a Gemini chunk, or is an error object,
 // returns an *Error: end the stream with ErrorEvent.
 func (t *StreamTranslator) Translate(dst, data []byte) ([]byte, error) {
-	var ev streamEvent
-	if err := json.Unmarshal(data, &ev); err != nil {
-		return dst, &Error{Status: http.StatusBadGateway, Type: "api_error", Message: "the upstream stream sent an event that is not valid JSON"}
+	r, code, err := t.meta.decode(data)
+	if err != nil {
+		return dst, err
 	}
-	if ev.Error != nil {
-		return dst, FromGeminiError(ev.Error.Code, data)
+	if code != 0 {
+		return dst, FromGeminiError(code, data)
 	}
-	r := &ev.GenerateContentResponse
 	if r.UsageMetadata != nil {
 		t.usage = r.UsageMetadata
 	}

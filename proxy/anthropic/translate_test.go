@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/gemini-balance/desktop/proxy/gemini"
+	"github.com/gemini-balance/desktop/proxy/openai"
 )
 
 // accumulate rebuilds the answer's content blocks from a translated stream,
@@ -353,4 +355,43 @@ func FuzzToGemini(f *testing.F) {
 			t.Fatalf("error %T %v, want a 400 *Error", err, err)
 		}
 	})
+}
+
+// TestAppendJSON: the hand-written encoder writes what encoding/json does,
+// and the fast Gemini decoder the server passes (openai.DecodeAnswer) reads
+// what encoding/json reads, for every captured answer and stream.
+func TestAppendJSON(t *testing.T) {
+	files, _ := filepath.Glob("testdata/gemini/*")
+	for _, f := range files {
+		if strings.Contains(f, "error.") {
+			continue
+		}
+		raw := readFile(t, f)
+		fast := testMeta()
+		fast.Decode = openai.DecodeAnswer
+		if strings.HasSuffix(f, ".sse.txt") {
+			if a, b := streamOf(t, raw, testMeta()), streamOf(t, raw, fast); !bytes.Equal(a, b) {
+				t.Errorf("%s: the stream differs with the fast decoder:\n%s\n%s", f, a, b)
+			}
+			continue
+		}
+		slow, err := FromGeminiJSON(raw, testMeta())
+		if err != nil {
+			t.Fatal(err)
+		}
+		quick, err := FromGeminiJSON(raw, fast)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(slow)
+		got := quick.AppendJSON(nil)
+		var g, w any
+		if err := json.Unmarshal(got, &g); err != nil {
+			t.Fatalf("%s: AppendJSON wrote invalid JSON %s: %v", f, got, err)
+		}
+		json.Unmarshal(want, &w)
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("%s:\nAppendJSON  %s\njson.Marshal %s", f, got, want)
+		}
+	}
 }
