@@ -100,13 +100,6 @@ func (x *adminAuth) set(hash string) {
 	x.hash, x.known, x.verified = hash, false, [32]byte{}
 }
 
-// get returns the hash.
-func (x *adminAuth) get() string {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.hash
-}
-
 // check reports whether pw is the admin password. It waits for a free
 // scrypt slot unless pw is the remembered password; ctx ends the wait.
 func (x *adminAuth) check(ctx context.Context, pw string) bool {
