@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -21,6 +22,16 @@ import (
 
 func responsesClient(e *env) openai.Client {
 	return openai.NewClient(option.WithAPIKey(e.accessKey), option.WithBaseURL(e.base+"/v1/"), option.WithMaxRetries(0))
+}
+
+// waitResults waits (up to 5 s) until n requests have been recorded: the
+// Result of a request is recorded after its answer reached the client.
+func (e *env) waitResults(n int) []Result {
+	deadline := time.Now().Add(5 * time.Second)
+	for len(e.rec.results()) < n && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return e.rec.results()
 }
 
 var nowTool = responses.ToolParamOfFunction("now", map[string]any{"type": "object", "properties": map[string]any{}}, false)
@@ -72,6 +83,17 @@ func TestGoResponsesSDKText(t *testing.T) {
 	}
 	if deltas.Len() == 0 || final.OutputText() != deltas.String() || final.Usage.TotalTokens == 0 {
 		t.Errorf("deltas %q, completed text %q, usage %+v", deltas.String(), final.OutputText(), final.Usage)
+	}
+	// Statistics see both requests like any other: route, model, stream
+	// flag, tokens.
+	got := e.waitResults(2)
+	if len(got) != 2 {
+		t.Fatalf("recorded %d results, want 2", len(got))
+	}
+	for i, res := range got {
+		if res.Route != "openai.responses" || res.Model != "gemini-2.0-flash" || res.Stream != (i == 1) || res.Status != 200 || res.PromptTokens == 0 || res.OutputTokens == 0 {
+			t.Errorf("result %d = %+v", i, res)
+		}
 	}
 }
 
