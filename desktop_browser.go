@@ -56,7 +56,11 @@ func (d *desktop) runBrowser(sig context.Context, hidden bool, missing string) e
 	if !hidden {
 		d.browser.open()
 	}
-	title, text := webview2Message(d.sysLang, d.app.Status().GeminiBaseURL, !hidden)
+	lang := d.app.Settings().Language
+	if lang == "" || lang == "auto" {
+		lang = d.sysLang
+	}
+	title, text := webview2Message(lang, d.app.Status().GeminiBaseURL, !hidden)
 	// The text goes to the log too: it is what the user was told (and what
 	// the wine lane of build/test.sh checks).
 	d.log.Warn("message shown", "title", title, "text", text)
