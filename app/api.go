@@ -306,6 +306,7 @@ func (a *App) apiRoutes(mux *http.ServeMux) {
 		{"/api/settings/admin-password", map[string]apiFunc{http.MethodPost: a.apiRegenerateAdminPassword}},
 		{"/api/secret-store", map[string]apiFunc{http.MethodGet: a.apiSecretStore}},
 		{"/api/secret-store/move", map[string]apiFunc{http.MethodPost: a.apiMoveSecretStore}},
+		{"/api/test-request", map[string]apiFunc{http.MethodPost: a.apiTestRequest}},
 	}
 	for _, rt := range routes {
 		for method, h := range rt.handlers {
