@@ -796,3 +796,79 @@ export async function requestLog(offset: number, limit: number): Promise<LogPage
 export async function wipeLog(): Promise<number> {
   return num(obj(await http('DELETE', '/api/log')).deleted)
 }
+
+// ---- first run: the secret store and the test request ------------------------------------------
+
+/** Where the API keys are kept (GET /api/secret-store). */
+export interface SecretStoreInfo {
+  /** "keychain" or "file". */
+  kind: string
+  /** "generated" (a random passphrase in a 0600 file beside the store) or "yours" (file store). */
+  passphrase: string
+  path: string
+  passphrasePath: string
+  /** Chosen by the app because no keychain answered. */
+  auto: boolean
+  keychainError: string
+  /** How safe this is and how to change it, in English (the UI words the common cases itself). */
+  note: string
+}
+
+function secretStore(v: unknown): SecretStoreInfo {
+  const o = obj(v)
+  return {
+    kind: str(o.kind),
+    passphrase: str(o.passphrase),
+    path: str(o.path),
+    passphrasePath: str(o.passphrasePath),
+    auto: o.auto === true,
+    keychainError: str(o.keychainError),
+    note: str(o.note),
+  }
+}
+
+/** Where the API keys are kept. */
+export async function getSecretStore(): Promise<SecretStoreInfo> {
+  return secretStore(await http('GET', '/api/secret-store'))
+}
+
+/**
+ * Moves every API key to the OS keychain or the encrypted file store (with passphrase, or a
+ * generated one when it is empty). Nothing is lost when it fails half way.
+ */
+export async function moveSecretStore(to: 'keychain' | 'file', passphrase = ''): Promise<SecretStoreInfo> {
+  const body: Record<string, string> = { to }
+  if (passphrase) body.passphrase = passphrase
+  return secretStore(obj(await http('POST', '/api/secret-store/move', body)).store)
+}
+
+/** What the test request showed. */
+export interface TestResult {
+  ok: boolean
+  /**
+   * ok, not_running, paused, passthrough, no_keys, no_usable_key, region, invalid_key, upstream,
+   * network or error.
+   */
+  reason: string
+  /** The proxy's own text (Google's message, or the proxy's). */
+  message: string
+  status: number
+  model: string
+  /** The model's answer when ok. */
+  text: string
+  latencyMs: number
+}
+
+/** Sends one short request through the proxy with the access key, as a client would. */
+export async function testRequest(model = ''): Promise<TestResult> {
+  const o = obj(await http('POST', '/api/test-request', model ? { model } : {}))
+  return {
+    ok: o.ok === true,
+    reason: str(o.reason),
+    message: str(o.message),
+    status: num(o.status),
+    model: str(o.model),
+    text: str(o.text),
+    latencyMs: num(o.latencyMs),
+  }
+}

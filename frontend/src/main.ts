@@ -7,6 +7,7 @@ import { keysPanel } from './keys'
 import { lang, setLang, t, type Key, type Lang } from './i18n'
 import { settingsPanel } from './settings'
 import { statsPanel } from './stats'
+import { welcomePanel, type WelcomePanel } from './welcome'
 
 // The page: a header with the proxy's status and quick toggles, banners for problems (the
 // keychain, a failed start), then the tabs Keys, Connect, Stats and Settings. In a browser a
@@ -214,12 +215,14 @@ interface Panel {
 }
 
 let panels: Record<Tab, Panel> | undefined
+let welcome: WelcomePanel | undefined
 let stopStatus: (() => void) | undefined
 
 function setStatus(s: Status): void {
   view.status = s
   view.statusError = ''
   renderHeader()
+  welcome?.onStatus(s)
   if (panels) for (const p of Object.values(panels)) p.onStatus?.(s)
 }
 
@@ -240,10 +243,12 @@ function build(): void {
   bannerKey = ''
   headerKey = ''
   if (panels) panels[view.tab].onHide?.()
+  const refresh = (): void => {
+    api.getStatus().then(setStatus).catch(() => undefined)
+  }
+  welcome = welcomePanel(refresh)
   panels = {
-    keys: keysPanel(() => {
-      api.getStatus().then(setStatus).catch(() => undefined)
-    }),
+    keys: keysPanel(refresh),
     connect: connectPanel(),
     stats: statsPanel(),
     settings: settingsPanel((s) => {
@@ -265,10 +270,15 @@ function build(): void {
     headerStatus,
     headerTools,
   )
-  const main = h('main', {}, banners, nav, ...Object.values(panels).map((p) => p.el))
+  const w = welcome
+  const reopen = button(t('welcomeReopen'), () => w.open(), { class: 'small ghost', 'data-testid': 'welcome-open' })
+  const main = h('main', {}, banners, welcome.el, h('div', { class: 'row between' }, nav, reopen), ...Object.values(panels).map((p) => p.el))
   root.replaceChildren(header, main)
   renderHeader()
-  if (view.status) for (const p of Object.values(panels)) p.onStatus?.(view.status)
+  if (view.status) {
+    welcome.onStatus(view.status)
+    for (const p of Object.values(panels)) p.onStatus?.(view.status)
+  }
   selectTab(view.tab)
 }
 
@@ -300,6 +310,7 @@ function showLogin(message?: string): void {
   stopStatus = undefined
   if (panels) panels[view.tab].onHide?.()
   panels = undefined
+  welcome = undefined
   document.documentElement.lang = lang()
   document.title = t('appName')
   const input = h('input', {

@@ -5,6 +5,7 @@
 import * as api from './api'
 import type { Settings, SettingsPatch, Status, SystemProxy } from './api'
 import { busy, button, h, report, toast } from './dom'
+import { keyStoreSection } from './keystore'
 import { t, type Key } from './i18n'
 
 type Name = keyof SettingsPatch
@@ -311,7 +312,8 @@ export function settingsPanel(applied: (s: Settings) => void): SettingsPanel {
     })
   }
 
-  const el = h('div', { class: 'panel', 'data-testid': 'panel-settings' }, form)
+  const store = keyStoreSection()
+  const el = h('div', { class: 'panel', 'data-testid': 'panel-settings' }, form, store.el)
 
   return {
     el,
@@ -327,6 +329,7 @@ export function settingsPanel(applied: (s: Settings) => void): SettingsPanel {
       }
     },
     onShow() {
+      store.load()
       api
         .getSettings()
         .then((s) => {
