@@ -75,9 +75,14 @@ var buildOnce struct {
 	err  error
 }
 
-// buildBinary builds the headless binary once per test run.
+// buildBinary returns the binary under test: GBD_BIN (the desktop build,
+// whose commands need no display) when set, else a headless build made
+// once per test run.
 func buildBinary(t *testing.T) string {
 	t.Helper()
+	if bin := os.Getenv("GBD_BIN"); bin != "" {
+		return bin
+	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "gbd-bin-*")
 		if err != nil {

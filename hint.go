@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -45,7 +46,9 @@ func newHinter(goos string, o options) hinter {
 }
 
 // programName is how to run this binary: its bare name when PATH leads to
-// it, its absolute path otherwise.
+// it, its absolute path otherwise. On Windows the console twin
+// gemini-balance-desktop.com installed beside the exe is named instead
+// when it is there (its output comes in order and it sets the exit code).
 func programName() string {
 	exe, err := os.Executable()
 	if err != nil {
@@ -54,13 +57,26 @@ func programName() string {
 	if r, err := filepath.EvalSymlinks(exe); err == nil {
 		exe = r
 	}
-	name := filepath.Base(exe)
-	if found, err := exec.LookPath(strings.TrimSuffix(name, ".exe")); err == nil {
+	if runtime.GOOS == "windows" && strings.EqualFold(filepath.Ext(exe), ".exe") {
+		if com := strings.TrimSuffix(exe, filepath.Ext(exe)) + ".com"; fileExists(com) {
+			exe = com
+		}
+	}
+	stem := strings.TrimSuffix(filepath.Base(exe), filepath.Ext(exe))
+	if runtime.GOOS != "windows" {
+		stem = filepath.Base(exe)
+	}
+	if found, err := exec.LookPath(stem); err == nil {
 		if r, err := filepath.EvalSymlinks(found); err == nil && sameFile(r, exe) {
-			return strings.TrimSuffix(name, ".exe")
+			return stem
 		}
 	}
 	return exe
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
 }
 
 func sameFile(a, b string) bool {

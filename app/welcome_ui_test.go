@@ -68,6 +68,7 @@ func TestWelcomeInChromium(t *testing.T) {
 		ClipboardKeyLength                    int
 		AccessKeyMasked                       bool
 		Answer, ZhTitle, StoreKind, StoreText string
+		StoreAfterMove                        string
 	}
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("welcome.mjs printed %q: %v", out, err)
@@ -97,6 +98,8 @@ func TestWelcomeInChromium(t *testing.T) {
 		{!r.ShownAfterClose, "closed, the walkthrough stays closed"},
 		{r.ZhTitle == "四步开始使用", "the walkthrough in Chinese: " + r.ZhTitle},
 		{r.StoreKind == StoreFile && strings.Contains(r.StoreText, "不能防范"), "Settings shows the key storage and how safe it is: " + r.StoreText},
+		{r.StoreAfterMove == PassYours && a.SecretStore().Passphrase == PassYours, "moving the keys to your passphrase from Settings: " + r.StoreAfterMove},
+		{exported(a) == 3, "the 3 keys read from the new store after the move"},
 		{len(r.PageErrors) == 0, "no page errors: " + strings.Join(r.PageErrors, "; ")},
 	}
 	for _, c := range checks {
@@ -104,4 +107,13 @@ func TestWelcomeInChromium(t *testing.T) {
 			t.Errorf("%s", c.what)
 		}
 	}
+}
+
+// exported counts the keys Export reads from the secret store in use.
+func exported(a *App) int {
+	text, err := a.Keys().Export(context.Background())
+	if err != nil {
+		return -1
+	}
+	return len(strings.Fields(text))
 }

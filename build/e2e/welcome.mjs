@@ -104,6 +104,12 @@ try {
   out.storeKind = await tid('keystore-info').getAttribute('data-kind')
   out.storeText = (await tid('keystore-info').textContent()).trim()
   await shot('welcome-4-keystore.png')
+
+  step = 'move the keys to my own passphrase'
+  await tid('keystore-passphrase').fill('my own passphrase 123')
+  await tid('keystore-to-file').click()
+  await page.waitForFunction(() => document.querySelector('[data-testid="keystore-info"]')?.dataset.passphrase === 'yours', null, { timeout: 60_000 })
+  out.storeAfterMove = await tid('keystore-info').getAttribute('data-passphrase')
   step = 'done'
 } catch (e) {
   out.error = String(e?.message ?? e)
