@@ -308,6 +308,7 @@ type uiResult struct {
 	PortError         string            `json:"portError"`
 	PortFieldMarked   bool              `json:"portFieldMarked"`
 	SettingsDone      string            `json:"settingsDone"`
+	SystemProxy       string            `json:"systemProxy"`
 	PassthroughChip   bool              `json:"passthroughChip"`
 	HeaderPassChecked bool              `json:"headerPassthroughChecked"`
 	ZhTabs            []string          `json:"zhTabs"`
@@ -463,6 +464,10 @@ func (e *uiEnv) checkCommon(t *testing.T, r uiResult) {
 	}
 	if r.SettingsDone == "" {
 		t.Errorf("no confirmation after saving the settings")
+	}
+	// The upstream proxy is empty: the screen says what the system proxy is.
+	if !strings.HasPrefix(r.SystemProxy, "System proxy") {
+		t.Errorf("settings screen system-proxy line = %q, want what the system proxy resolved to", r.SystemProxy)
 	}
 
 	// Language and theme.

@@ -382,6 +382,9 @@ try {
     await tid('tab-settings').click()
     await page.waitForFunction(() => (document.querySelector('[data-testid="set-port"]')?.value ?? '') !== '')
     out.portBefore = Number(await tid('set-port').inputValue())
+    // What the empty upstream proxy ("system proxy") resolved to, from GET /api/status.
+    await tid('system-proxy').waitFor({ state: 'visible' })
+    out.systemProxy = (await tid('system-proxy').textContent()).trim()
     await tid('set-port').fill('70000')
     await tid('settings-save').click()
     await tid('settings-error').waitFor({ state: 'visible' })

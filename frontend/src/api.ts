@@ -402,6 +402,21 @@ export function normalize(raw: unknown): Status {
     geminiBaseURL: str(s.geminiBaseURL),
     version: str(s.version),
     check: checkJob(s.check),
+    systemProxy: systemProxy(s.systemProxy),
+  }
+}
+
+function systemProxy(v: unknown): SystemProxy | undefined {
+  if (v === null || typeof v !== 'object') return undefined
+  const o = obj(v)
+  return {
+    source: str(o.source),
+    http: str(o.http),
+    https: str(o.https),
+    bypass: Array.isArray(o.bypass) ? o.bypass.map(str) : [],
+    pac: str(o.pac),
+    note: str(o.note),
+    proxy: str(o.proxy),
   }
 }
 
