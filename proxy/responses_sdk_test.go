@@ -324,3 +324,47 @@ func TestResponsesRoutes(t *testing.T) {
 		t.Error("a local answer reached upstream")
 	}
 }
+
+// Answers the proxy makes itself on the Responses route are OpenAI errors
+// with the right status: a wrong access key, a body over the limit, a body
+// that is not JSON, a paused proxy, an upstream 404 for an unknown model.
+func TestResponsesLocalErrors(t *testing.T) {
+	e := newEnv(t, 1, func(c *Config) { c.MaxBodyBytes = 4096 })
+	good := map[string]string{"Authorization": "Bearer " + e.accessKey}
+	cases := []struct {
+		name, body string
+		headers    map[string]string
+		status     int
+		typ        string
+	}{
+		{"wrong key", `{"model":"gemini-2.0-flash","input":"Hi"}`, map[string]string{"Authorization": "Bearer wrong"}, 401, "authentication_error"},
+		{"too large", `{"model":"gemini-2.0-flash","input":"` + strings.Repeat("x", 5000) + `"}`, good, 413, "invalid_request_error"},
+		{"not JSON", `{"model":`, good, 400, "invalid_request_error"},
+	}
+	for _, c := range cases {
+		resp, body := e.doWith("POST", "/v1/responses", c.body, c.headers)
+		var oe struct {
+			Error struct{ Message, Type string } `json:"error"`
+		}
+		if resp.StatusCode != c.status || json.Unmarshal(body, &oe) != nil || oe.Error.Type != c.typ || oe.Error.Message == "" {
+			t.Errorf("%s: %d %s, want %d with an OpenAI error of type %s", c.name, resp.StatusCode, body, c.status, c.typ)
+		}
+	}
+	e.fake.ScriptAll(proxytest.ModelNotFound())
+	resp, body := e.doWith("POST", "/v1/responses", `{"model":"gemini-1.5-flash","input":"Hi","stream":true}`, good)
+	if resp.StatusCode != 404 || !strings.Contains(string(body), `"type":"not_found_error"`) {
+		t.Errorf("unknown model: %d %s, want Google's 404 in OpenAI's shape", resp.StatusCode, body)
+	}
+	cfg := e.srv.Config()
+	cfg.Paused = true
+	if _, err := e.srv.Update(cfg); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = e.doWith("POST", "/v1/responses", `{"model":"gemini-2.0-flash","input":"Hi"}`, good)
+	if resp.StatusCode != 503 || !strings.Contains(string(body), `"error"`) {
+		t.Errorf("paused: %d %s, want 503 in OpenAI's shape", resp.StatusCode, body)
+	}
+	if n := len(e.fake.Requests()); n != 1 {
+		t.Errorf("upstream saw %d requests, want only the unknown-model one", n)
+	}
+}
