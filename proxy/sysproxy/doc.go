@@ -17,7 +17,8 @@
 // JavaScript engine): requests then go direct, and Settings.Note says so, so
 // the UI can tell the user to enter the proxy in the app instead.
 //
-// A Resolver re-reads the OS settings at most every few seconds, so turning
+// A Resolver re-reads the OS settings every few seconds in the background
+// (no request waits for it), so turning
 // a proxy tool (Clash, v2rayN) on or off takes effect without a restart.
 // The package is pure Go and imports nothing of the app.
 package sysproxy

@@ -87,10 +87,11 @@ type Resolver struct {
 	ttl time.Duration
 	now func() time.Time
 
-	mu  sync.Mutex
-	cur Settings
-	fn  func(*url.URL) (*url.URL, error)
-	at  time.Time
+	mu         sync.Mutex
+	cur        Settings
+	fn         func(*url.URL) (*url.URL, error)
+	at         time.Time
+	refreshing bool
 
 	pacMu    sync.Mutex
 	pacCache map[string]pacAnswer
@@ -143,13 +144,29 @@ func (r *Resolver) Settings(ctx context.Context) Settings {
 	return s
 }
 
+// current returns the settings in force. Only the first call reads the OS
+// settings while the caller waits; later, stale settings are refreshed in
+// the background (one refresh at a time) and requests meanwhile use the
+// previous ones, so no request waits for a registry read or for scutil or
+// gsettings to run.
 func (r *Resolver) current(ctx context.Context) (Settings, func(*url.URL) (*url.URL, error)) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := r.now()
-	if r.fn != nil && now.Sub(r.at) < r.ttl {
-		return r.cur, r.fn
+	if r.fn != nil {
+		if r.now().Sub(r.at) >= r.ttl && !r.refreshing {
+			r.refreshing = true
+			go r.refresh(context.Background())
+		}
+		s, fn := r.cur, r.fn
+		r.mu.Unlock()
+		return s, fn
 	}
+	r.mu.Unlock()
+	return r.refresh(ctx)
+}
+
+// refresh reads the settings (the environment first, then the OS) and
+// makes them current.
+func (r *Resolver) refresh(ctx context.Context) (Settings, func(*url.URL) (*url.URL, error)) {
 	var s Settings
 	var fn func(*url.URL) (*url.URL, error)
 	if env := httpproxy.FromEnvironment(); env.HTTPProxy != "" || env.HTTPSProxy != "" {
@@ -159,12 +176,14 @@ func (r *Resolver) current(ctx context.Context) (Settings, func(*url.URL) (*url.
 		s = r.read(ctx)
 		fn = s.proxyFunc()
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if !sameSettings(s, r.cur) {
 		r.pacMu.Lock()
 		r.pacCache = nil
 		r.pacMu.Unlock()
 	}
-	r.cur, r.fn, r.at = s, fn, now
+	r.cur, r.fn, r.at, r.refreshing = s, fn, r.now(), false
 	return s, fn
 }
 

@@ -245,6 +245,7 @@ func TestResolverFollowsOS(t *testing.T) {
 	cur = Settings{}
 	now = now.Add(DefaultTTL)
 	mu.Unlock()
+	settle(t, r, func(s Settings) bool { return s.Source == "" })
 	tr.CloseIdleConnections()
 	get()
 	if hits.Load() != 1 {
@@ -258,6 +259,7 @@ func TestResolverFollowsOS(t *testing.T) {
 	cur = Settings{Source: SourceWindows, HTTP: strings.TrimPrefix(prx.URL, "http://"), Bypass: []string{"*.test"}}
 	now = now.Add(DefaultTTL)
 	mu.Unlock()
+	settle(t, r, func(s Settings) bool { return len(s.Bypass) == 1 })
 	get()
 	if hits.Load() != 1 {
 		t.Errorf("proxy saw a request for a bypassed host")
@@ -267,9 +269,23 @@ func TestResolverFollowsOS(t *testing.T) {
 	mu.Lock()
 	now = now.Add(DefaultTTL)
 	mu.Unlock()
+	settle(t, r, func(s Settings) bool { return s.Source == SourceEnvironment })
 	d := r.Describe(context.Background(), mustURL(t, targetURL))
 	if d.Source != SourceEnvironment || d.Proxy != "http://127.0.0.1:1" {
 		t.Errorf("Describe with HTTP_PROXY set = %+v, want the environment's proxy", d)
+	}
+}
+
+// settle waits until the resolver's settings satisfy ok (stale settings
+// are refreshed in the background).
+func settle(t *testing.T, r *Resolver, ok func(Settings) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok(r.Settings(context.Background())) {
+		if time.Now().After(deadline) {
+			t.Fatalf("settings never became what the test set: %+v", r.Settings(context.Background()))
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -369,5 +385,59 @@ func TestGNOMESettings(t *testing.T) {
 	r := New()
 	if s := r.Settings(context.Background()); s.Source != "" {
 		t.Errorf("GNOME mode none = %+v, want no proxy", s)
+	}
+}
+
+// TestSlowOSReadDoesNotBlock checks that once settings are known, a slow
+// OS read (scutil, gsettings) runs in the background: requests keep
+// getting the previous answer instead of waiting.
+func TestSlowOSReadDoesNotBlock(t *testing.T) {
+	noEnvProxy(t)
+	release := make(chan struct{})
+	var reads atomic.Int32
+	var mu sync.Mutex
+	now := time.Unix(0, 0)
+	r := &Resolver{
+		read: func(context.Context) Settings {
+			if reads.Add(1) > 1 {
+				<-release // the second read hangs until the test lets it go
+			}
+			return Settings{Source: SourceGNOME, HTTP: "http://127.0.0.1:7890", HTTPS: "http://127.0.0.1:7890"}
+		},
+		ttl: DefaultTTL,
+		now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now },
+	}
+	target := mustURL(t, "https://generativelanguage.googleapis.com/")
+	if p, _ := r.ProxyFor(context.Background(), target); p == nil {
+		t.Fatal("first ProxyFor = direct, want the proxy")
+	}
+	mu.Lock()
+	now = now.Add(DefaultTTL)
+	mu.Unlock()
+	done := make(chan *url.URL)
+	go func() {
+		for range 3 {
+			p, _ := r.ProxyFor(context.Background(), target)
+			done <- p
+		}
+	}()
+	for range 3 {
+		select {
+		case p := <-done:
+			if p == nil {
+				t.Errorf("ProxyFor during a slow refresh = direct, want the previous proxy")
+			}
+		case <-time.After(10 * time.Second):
+			close(release)
+			t.Fatal("ProxyFor waited for the slow OS read")
+		}
+	}
+	close(release)
+	waitReads := time.Now().Add(10 * time.Second)
+	for reads.Load() != 2 && time.Now().Before(waitReads) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := reads.Load(); n != 2 {
+		t.Errorf("OS read %d times, want 2 (one background refresh at a time)", n)
 	}
 }
