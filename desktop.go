@@ -18,6 +18,10 @@ import (
 	"github.com/gemini-balance/desktop/app/tray"
 )
 
+// instanceID names the single-instance lock: a second launch shows the
+// first instance's window and exits.
+const instanceID = "gemini-balance-desktop.8d2f5c0e"
+
 // errNoDesktop is never returned by this build; nodesktop.go defines it for
 // the headless one.
 var errNoDesktop error

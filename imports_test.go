@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"go/build"
 	"io"
 	"os"
 	"os/exec"
@@ -30,7 +31,7 @@ type listed struct {
 // must build without cgo) and returns the packages by import path.
 func goList(t *testing.T, goos string, patterns ...string) map[string]listed {
 	t.Helper()
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goBin := filepath.Join(build.Default.GOROOT, "bin", "go")
 	if _, err := os.Stat(goBin); err != nil {
 		if goBin, err = exec.LookPath("go"); err != nil {
 			t.Fatalf("go command not found: %v", err)

@@ -28,10 +28,6 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-// instanceID names the single-instance lock: a second launch shows the
-// first instance's window and exits.
-const instanceID = "gemini-balance-desktop.8d2f5c0e"
-
 //go:embed all:frontend/dist
 var assets embed.FS
 

@@ -10,11 +10,7 @@ import "strings"
 //	    en
 //	)
 func parseAppleLanguages(out string) []string {
-	var tags []string
-	for _, f := range strings.FieldsFunc(out, func(r rune) bool {
+	return strings.FieldsFunc(out, func(r rune) bool {
 		return r == '(' || r == ')' || r == ',' || r == '"' || r == '\n' || r == ' ' || r == '\t'
-	}) {
-		tags = append(tags, f)
-	}
-	return tags
+	})
 }

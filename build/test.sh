@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the tests need and runs every check and test:
 #   bash build/test.sh
-# Stages: deps (apt, npm, Go modules) → frontend build → gofmt → go vet → builds (proxy and
+# Stages: deps (apt, npm, Go modules) → frontend build → gofmt → go vet → go mod tidy -diff →
+# staticcheck → builds (proxy and
 # headless with CGO_ENABLED=0, Windows cross-compile, desktop with WebKitGTK 4.1) → the Windows
 # build under wine 8 (build/wine, ~2 min) → go test
 # -race of every package inside one D-Bus session with an unlocked gnome-keyring and an Xvfb
@@ -118,6 +119,19 @@ go_vet() {
   go vet -tags "$DESKTOP_TAGS" .
 }
 
+# go.mod and go.sum must be what `go mod tidy` makes (direct requirements not marked indirect,
+# nothing missing, nothing unused).
+go_mod_tidy() {
+  go mod tidy -diff
+}
+
+# staticcheck (a version that knows this Go release) beside go vet: unused code, deprecated
+# calls, simplifications. Pinned; `go run` builds it once into the build cache.
+STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.8.2
+static_check() {
+  go run "$STATICCHECK" ./...
+}
+
 build_nocgo() {
   CGO_ENABLED=0 go build ./proxy/...
   local tmp
@@ -184,6 +198,8 @@ fi
 stage "frontend build (tsc + vite)" build_frontend
 stage "gofmt -l" gofmt_check
 stage "go vet" go_vet
+stage "go mod tidy -diff" go_mod_tidy
+stage "staticcheck" static_check
 stage "build proxy + headless (CGO_ENABLED=0)" build_nocgo
 stage "build windows (GOOS=windows, cross)" build_windows
 stage "build desktop (-tags $DESKTOP_TAGS)" build_desktop

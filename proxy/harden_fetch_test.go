@@ -156,8 +156,7 @@ func TestImageFetchThroughUpstreamProxy(t *testing.T) {
 }
 
 func TestImageFetchRedirectsAndErrors(t *testing.T) {
-	var img *imageServer
-	img = newImageServer(t, func(mux *http.ServeMux) {
+	img := newImageServer(t, func(mux *http.ServeMux) {
 		mux.HandleFunc("/hop/", func(w http.ResponseWriter, r *http.Request) {
 			var n int
 			fmt.Sscanf(strings.TrimPrefix(r.URL.Path, "/hop/"), "%d", &n)

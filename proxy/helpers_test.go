@@ -79,7 +79,6 @@ type env struct {
 	ids       []string // their key ids
 	logs      *syncBuffer
 	rec       *recorder
-	now       time.Time
 }
 
 type envOption func(*Config)

@@ -7,11 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/build"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -86,7 +86,7 @@ func TestTrayOverDBus(t *testing.T) {
 		return
 	}
 	run(os.Args[0], "props")
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goBin := filepath.Join(build.Default.GOROOT, "bin", "go")
 	if _, err := os.Stat(goBin); err != nil {
 		if goBin, err = exec.LookPath("go"); err != nil {
 			if required {

@@ -33,11 +33,10 @@ import (
 //
 // and a display (xvfb-run) for the console and the message box.
 type lane struct {
-	t      *testing.T
-	dir    string
-	exe    string
-	env    []string
-	winDir func(string) string
+	t   *testing.T
+	dir string
+	exe string
+	env []string
 }
 
 func newLane(t *testing.T) *lane {

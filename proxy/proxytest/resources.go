@@ -434,9 +434,8 @@ func (c *call) checkReferences() bool {
 		return true
 	}
 	for _, m := range cacheRef.FindAllSubmatch(c.body, -1) {
-		id := string(m[1])
 		c.s.mu.Lock()
-		r := c.s.caches[id]
+		r := c.s.caches[string(m[1])]
 		c.s.mu.Unlock()
 		if r == nil || r.owner != c.key {
 			c.writeError(http.StatusForbidden, FixtureBody(fxCacheDenied))

@@ -337,7 +337,7 @@ func TestFailEndsStream(t *testing.T) {
 	}
 	// An error object inside the stream is reported as an *openai.Error.
 	st = NewStreamTranslator(ResponseMeta{})
-	_, err = st.Translate(readFile(t, "testdata/gemini/generateContent.text.gemini-2.0-flash.json")[:0:0])
+	st.Translate(readFile(t, "testdata/gemini/generateContent.text.gemini-2.0-flash.json")[:0:0])
 	var e *openai.Error
 	if _, err = st.Translate([]byte(`{"error":{"code":503,"message":"overloaded","status":"UNAVAILABLE"}}`)); !errors.As(err, &e) || e.Status != 503 {
 		t.Errorf("in-stream error = %v, want a 503 *openai.Error", err)
