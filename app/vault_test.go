@@ -430,3 +430,40 @@ func TestVaultAddBulkProgressChunks(t *testing.T) {
 		t.Fatalf("pool = %+v, want the 200 committed keys", c)
 	}
 }
+
+// TestVaultListsInPasteOrder: keys of one paste share their creation time;
+// they list (and export) in the order they were pasted, both ways, not in
+// the order of their ids.
+func TestVaultListsInPasteOrder(t *testing.T) {
+	e := newVaultEnv(t, keychain.NewMemory())
+	ctx := context.Background()
+	keys := fakeKeys(testRand(t), 30)
+	if _, err := e.v.AddBulk(ctx, strings.Join(keys, "\n")); err != nil {
+		t.Fatal(err)
+	}
+	want := make([]string, len(keys))
+	for i, k := range keys {
+		want[i] = apikey.ID(k)
+	}
+	for _, desc := range []bool{false, true} {
+		list, err := e.v.List(ctx, KeyQuery{Limit: 100, Desc: desc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]string, len(list.Keys))
+		for i, k := range list.Keys {
+			got[i] = k.ID
+		}
+		w := slices.Clone(want)
+		if desc {
+			slices.Reverse(w)
+		}
+		if !slices.Equal(got, w) {
+			t.Errorf("List(desc %v) = %v, want the paste order %v", desc, got, w)
+		}
+	}
+	text, err := e.v.Export(ctx)
+	if err != nil || !slices.Equal(strings.Fields(text), keys) {
+		t.Errorf("Export() = %d lines, %v; want the keys in paste order", len(strings.Fields(text)), err)
+	}
+}

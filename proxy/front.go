@@ -38,7 +38,7 @@ func hostAllowed(host string, allowed []string) bool {
 	return false
 }
 
-// corsHeaders are the response headers browsers may read.
+// corsExpose lists the response headers browsers may read.
 const corsExpose = "Retry-After, Content-Type, Content-Disposition, X-Request-Id, X-Goog-Upload-Url, X-Goog-Upload-Status, X-Goog-Upload-Chunk-Granularity, X-Goog-Upload-Size-Received"
 
 // setCORS lets any origin call the API routes: the access key, not the

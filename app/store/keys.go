@@ -238,7 +238,7 @@ func (s *Store) GetKey(ctx context.Context, id string) (Key, error) {
 // AllKeys returns every row, transient ones included, oldest first.
 func (s *Store) AllKeys(ctx context.Context) ([]Key, error) {
 	var rows []keyRow
-	if err := s.db.WithContext(ctx).Raw(`SELECT ` + keyColumns + ` FROM keys ORDER BY created_at, id`).Scan(&rows).Error; err != nil {
+	if err := s.db.WithContext(ctx).Raw(`SELECT ` + keyColumns + ` FROM keys ORDER BY created_at, rowid`).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("store: all keys: %w", err)
 	}
 	return toKeys(rows), nil
@@ -247,7 +247,9 @@ func (s *Store) AllKeys(ctx context.Context) ([]Key, error) {
 // KeySort names a sort order for ListKeys.
 type KeySort string
 
-// Sort orders. Ties are broken by id, so pages are stable.
+// Sort orders. Ties are broken by the order the keys were stored in (the
+// order of a paste, whose keys share one creation time), so pages are
+// stable and a paste lists as it was pasted.
 const (
 	SortCreated     KeySort = "created"
 	SortLastUsed    KeySort = "last_used"
@@ -369,7 +371,7 @@ func (s *Store) ListKeys(ctx context.Context, f KeyFilter) (KeyPage, error) {
 	}
 	var rows []keyRow
 	q := `SELECT ` + keyColumns + ` FROM keys WHERE ` + cond +
-		` ORDER BY ` + col + ` ` + dir + `, id ` + dir + ` LIMIT ? OFFSET ?`
+		` ORDER BY ` + col + ` ` + dir + `, rowid ` + dir + ` LIMIT ? OFFSET ?`
 	if err := db.Raw(q, append(args, limit, offset)...).Scan(&rows).Error; err != nil {
 		return KeyPage{}, fmt.Errorf("store: list keys: %w", err)
 	}

@@ -14,7 +14,7 @@ import (
 // chooses) as the statistics see it. It never holds a body or a key.
 type UsageEvent struct {
 	Time     time.Time
-	Route    string // e.g. "gemini", "openai.chat"
+	Route    string // e.g. "native", "openai.chat", "anthropic.messages"
 	Model    string
 	KeyID    string // empty when no key was used
 	Status   int    // HTTP status sent to the client
