@@ -175,7 +175,7 @@ func (r *Recorder) flush(ctx context.Context, batch []proxy.Result) {
 	for _, res := range batch {
 		for _, f := range res.Failures {
 			events = append(events, store.UsageEvent{
-				Time: res.Time, Route: res.Route, Model: res.Model, KeyID: f.KeyID,
+				Time: res.Time, Route: logRoute(res), Model: res.Model, KeyID: f.KeyID,
 				Class: f.Class.String(), Failed: f.Class.Failure(), Stream: res.Stream,
 			})
 			deads = append(deads, dead{f.KeyID, f.Class, f.Reason})
@@ -185,7 +185,7 @@ func (r *Recorder) flush(ctx context.Context, batch []proxy.Result) {
 			keyID = "" // every attempt failed and was recorded above
 		}
 		events = append(events, store.UsageEvent{
-			Time: res.Time, Route: res.Route, Model: res.Model, KeyID: keyID, Status: res.Status,
+			Time: res.Time, Route: logRoute(res), Model: res.Model, KeyID: keyID, Status: res.Status,
 			Attempts: res.Attempts, Class: res.Class.String(), Failed: res.Class.Failure(), Latency: res.Latency, Stream: res.Stream,
 			PromptTokens: res.PromptTokens, OutputTokens: res.OutputTokens, ThoughtTokens: res.ThoughtTokens,
 		})
@@ -207,4 +207,14 @@ func (r *Recorder) flush(ctx context.Context, batch []proxy.Result) {
 	if r.OnFlush != nil {
 		r.OnFlush()
 	}
+}
+
+// logRoute is the route as the request log shows it: a request without a
+// model (a model list, a file upload, an operation) also names its method,
+// so that its row says what it was ("native list", "openai.models list").
+func logRoute(res proxy.Result) string {
+	if res.Model == "" && res.Method != "" {
+		return res.Route + " " + res.Method
+	}
+	return res.Route
 }

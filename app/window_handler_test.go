@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -251,5 +252,44 @@ func TestOperationsNotifyAndBound(t *testing.T) {
 	defer cancel3()
 	if a, _ := short.Deadline(); func() bool { b, _ := sctx.Deadline(); return !a.Equal(b) }() {
 		t.Errorf("bounded kept no caller deadline")
+	}
+}
+
+// TestLogRowWithoutModelSaysWhatItWas: a request that names no model (the
+// model list) is logged with its method, so its row is not a blank.
+func TestLogRowWithoutModelSaysWhatItWas(t *testing.T) {
+	e := newAPIEnv(t)
+	e.add(e.newKeys(1)...)
+	for _, path := range []string{"/v1beta/models", "/v1beta/models/gemini-2.5-flash:countTokens"} {
+		method, body := "GET", ""
+		if strings.HasSuffix(path, "countTokens") {
+			method, body = "POST", `{"contents":[{"parts":[{"text":"hi"}]}]}`
+		}
+		req, _ := http.NewRequest(method, e.base+path, strings.NewReader(body))
+		req.Header.Set("x-goog-api-key", e.a.AccessKey())
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	var log struct {
+		Entries []map[string]any
+		Total   int
+	}
+	waitFor(t, "the recorder to store 2 requests", func() bool {
+		e.mustCall(http.StatusOK, "GET", "/api/log", nil).json(t, &log)
+		return log.Total >= 2
+	})
+	routes := map[string]string{}
+	for _, en := range log.Entries {
+		routes[fmt.Sprint(en["route"])] = fmt.Sprint(en["model"])
+	}
+	if m, ok := routes["native list"]; !ok || m != "" {
+		t.Errorf("request log routes = %v, want the model list as \"native list\" (no model)", routes)
+	}
+	if m, ok := routes["native"]; !ok || m != "gemini-2.5-flash" {
+		t.Errorf("request log routes = %v, want countTokens as \"native\" with its model", routes)
 	}
 }

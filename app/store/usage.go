@@ -14,7 +14,7 @@ import (
 // chooses) as the statistics see it. It never holds a body or a key.
 type UsageEvent struct {
 	Time     time.Time
-	Route    string // e.g. "native", "openai.chat", "anthropic.messages"
+	Route    string // e.g. "native", "openai.chat"; without a model also the method ("native list")
 	Model    string
 	KeyID    string // empty when no key was used
 	Status   int    // HTTP status sent to the client
