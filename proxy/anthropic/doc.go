@@ -28,7 +28,10 @@
 // first); a content document → its text and images. tool_use → functionCall
 // (the id is kept on the Anthropic side: tool_result finds the function name
 // by it); tool_result → functionResponse {"output": text} ({"error": text}
-// when is_error), its images and documents following as parts.
+// when is_error), its images and documents following as parts; a
+// tool_reference in it (Claude Code's ToolSearch naming a deferred tool)
+// becomes a line of text, as every tool, deferred or not, is declared to
+// Gemini from the start.
 //
 // Thinking: a thinking block with text is a thought part with the block's
 // signature as thoughtSignature, both ways. A signature Gemini puts on an

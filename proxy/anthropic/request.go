@@ -401,8 +401,15 @@ func (t *translator) toolResult(b *Block, at string) ([]gemini.Part, *Error) {
 				return nil, e
 			}
 			media = append(media, parts...)
+		case "tool_reference":
+			// Claude Code's ToolSearch answers with references to deferred
+			// tools; Gemini was offered those tools from the start.
+			if text.Len() > 0 {
+				text.WriteByte('\n')
+			}
+			text.WriteString("Tool " + ib.ToolName + " is available.")
 		default:
-			return nil, invalid("%s.content[%d].type: %q is not supported in a tool_result; use text, image or document", at, k, ib.Type)
+			return nil, invalid("%s.content[%d].type: %q is not supported in a tool_result; use text, image, document or tool_reference", at, k, ib.Type)
 		}
 	}
 	key := "output"

@@ -51,6 +51,8 @@ type Block struct {
 	// thinking
 	Thinking  string `json:"thinking"`
 	Signature string `json:"signature"`
+	// tool_reference (inside a tool_result: a deferred tool made available)
+	ToolName string `json:"tool_name"`
 }
 
 // Source is where an image or document block's data is: base64 (Data with
