@@ -1,6 +1,7 @@
 // Package proxy is the Gemini API load balancer: an HTTP server, meant for
-// 127.0.0.1, that accepts the native Gemini REST API and the OpenAI API and
-// forwards every request upstream with a key from the pool.
+// 127.0.0.1, that accepts the native Gemini REST API, the OpenAI Chat and
+// Responses APIs and the Anthropic Messages API, and forwards every request
+// upstream with a key from the pool.
 //
 // A request passes the Host check, the CORS handling, the body limit and the
 // access-key check, then one attempt loop (exchange) picks a key, calls
