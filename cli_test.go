@@ -200,7 +200,7 @@ func TestCLIChild(t *testing.T) {
 	os.Exit(run(strings.Split(args, "\n"), os.Stdout, os.Stderr))
 }
 
-// TestConcurrentKeysAdd: two processes add keys to one data dir at once
+// TestConcurrentKeysAdd: three processes add keys to one data dir at once
 // (no instance running): none is lost, and a restart finds them all.
 func TestConcurrentKeysAdd(t *testing.T) {
 	dir := t.TempDir()
@@ -211,7 +211,7 @@ func TestConcurrentKeysAdd(t *testing.T) {
 	}
 	var all []string
 	var cmds []*exec.Cmd
-	for w := range 4 {
+	for w := range 3 {
 		var keys []string
 		for range 50 {
 			keys = append(keys, testKey(t))
@@ -258,6 +258,6 @@ func TestConcurrentKeysAdd(t *testing.T) {
 		}
 	}
 	if lost > 0 || len(got) != len(all) {
-		t.Fatalf("after 4 concurrent keys add of 50 keys each and a restart: %d keys readable, %d lost", len(got), lost)
+		t.Fatalf("after 3 concurrent keys add of 50 keys each and a restart: %d keys readable, %d lost", len(got), lost)
 	}
 }

@@ -55,6 +55,9 @@ type Options struct {
 	// KeychainService is the OS keychain's service name (default AppID;
 	// tests use their own).
 	KeychainService string
+	// fileLogN, set by tests, lowers the scrypt cost of file stores this
+	// app creates (0: the real cost).
+	fileLogN int
 	// keychainDown, set by tests, makes the OS keychain count as
 	// unreachable (go-keyring keeps one D-Bus connection per process, so a
 	// test cannot take the bus away).

@@ -316,7 +316,11 @@ func (a *App) openFileStore(ctx context.Context, c storeChoice, pass string) (*k
 	} else if pass == "" {
 		return nil, "", errors.New("the file secret store is encrypted with your passphrase: set GBD_PASSPHRASE or pass --passphrase-file FILE")
 	}
-	f, err := keychain.NewFile(path, pass)
+	open := keychain.NewFile
+	if a.opts.fileLogN > 0 {
+		open = func(path, pass string) (*keychain.File, error) { return keychain.NewFileCost(path, pass, a.opts.fileLogN) }
+	}
+	f, err := open(path, pass)
 	// scrypt's 32 MiB work area would otherwise stay resident until the
 	// heap next doubles: give it back now.
 	debug.FreeOSMemory()

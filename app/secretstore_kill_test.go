@@ -38,7 +38,7 @@ func TestMoveKillChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("helper process of TestMoveSecretStoreKill")
 	}
-	a, err := New(context.Background(), Options{DataDir: dir, Passphrase: moveKillPass, KeychainService: os.Getenv(moveKillSvc)})
+	a, err := New(context.Background(), Options{DataDir: dir, Passphrase: moveKillPass, KeychainService: os.Getenv(moveKillSvc), fileLogN: testFileLogN})
 	if err != nil {
 		t.Fatal(err)
 	}

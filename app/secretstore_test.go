@@ -16,8 +16,14 @@ import (
 	"github.com/gemini-balance/desktop/proxy/apikey"
 )
 
+// testFileLogN is the scrypt cost of the file stores these tests make.
+const testFileLogN = 10
+
 func openApp(t *testing.T, opts Options) *App {
 	t.Helper()
+	if opts.fileLogN == 0 {
+		opts.fileLogN = testFileLogN
+	}
 	a, err := New(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("New(%+v) = %v", opts.SecretStore, err)
@@ -52,7 +58,7 @@ func sortedCopy(s []string) []string {
 // (no flags either) finds the keys.
 func TestFirstRunWithoutKeychain(t *testing.T) {
 	dir := t.TempDir()
-	a := openApp(t, Options{DataDir: dir, keychainDown: true})
+	a := openApp(t, Options{DataDir: dir, keychainDown: true, fileLogN: testFileLogN})
 	info := a.SecretStore()
 	if info.Kind != StoreFile || info.Passphrase != PassGenerated || !info.Auto {
 		t.Fatalf("SecretStore() = %+v, want the file store with a generated passphrase, chosen automatically", info)
@@ -77,7 +83,7 @@ func TestFirstRunWithoutKeychain(t *testing.T) {
 	}
 	a.Close()
 
-	a = openApp(t, Options{DataDir: dir, keychainDown: true})
+	a = openApp(t, Options{DataDir: dir, keychainDown: true, fileLogN: testFileLogN})
 	defer a.Close()
 	if got := a.SecretStore(); got.Kind != StoreFile || got.Path != info.Path {
 		t.Fatalf("second run: SecretStore() = %+v, want the recorded file store", got)
@@ -109,13 +115,13 @@ func TestFirstRunWithKeychain(t *testing.T) {
 // switch that would hide the keys.
 func TestSecretStoreFlagMismatch(t *testing.T) {
 	dir := t.TempDir()
-	a := openApp(t, Options{DataDir: dir, keychainDown: true})
+	a := openApp(t, Options{DataDir: dir, keychainDown: true, fileLogN: testFileLogN})
 	e := &apiEnv{t: t, rnd: newRand()}
 	if _, err := a.Keys().AddBulk(context.Background(), e.newKeys(1)[0]); err != nil {
 		t.Fatal(err)
 	}
 	a.Close()
-	_, err := New(context.Background(), Options{DataDir: dir, SecretStore: StoreKeychain, keychainDown: true})
+	_, err := New(context.Background(), Options{DataDir: dir, SecretStore: StoreKeychain, keychainDown: true, fileLogN: testFileLogN})
 	if err == nil || !strings.Contains(err.Error(), "secret-store move keychain") {
 		t.Fatalf("New(--secret-store keychain) on a file-store data dir = %v, want a refusal naming the move", err)
 	}
@@ -126,7 +132,7 @@ func TestSecretStoreFlagMismatch(t *testing.T) {
 // passphrase are removed, and the user's passphrase is then required.
 func TestMoveSecretStoreFile(t *testing.T) {
 	dir := t.TempDir()
-	a := openApp(t, Options{DataDir: dir, keychainDown: true})
+	a := openApp(t, Options{DataDir: dir, keychainDown: true, fileLogN: testFileLogN})
 	e := &apiEnv{t: t, rnd: newRand()}
 	keys := e.newKeys(40)
 	if _, err := a.Keys().AddBulk(context.Background(), strings.Join(keys, "\n")); err != nil {
@@ -150,7 +156,7 @@ func TestMoveSecretStoreFile(t *testing.T) {
 		t.Fatalf("after the move the running app holds %d keys, want 40", len(got))
 	}
 	a.Close()
-	if _, err := New(context.Background(), Options{DataDir: dir, keychainDown: true}); err == nil || !strings.Contains(err.Error(), "GBD_PASSPHRASE") {
+	if _, err := New(context.Background(), Options{DataDir: dir, keychainDown: true, fileLogN: testFileLogN}); err == nil || !strings.Contains(err.Error(), "GBD_PASSPHRASE") {
 		t.Fatalf("New without the passphrase = %v, want an error saying how to give it", err)
 	}
 	if _, err := New(context.Background(), Options{DataDir: dir, Passphrase: "wrong passphrase"}); !errors.Is(err, keychain.ErrWrongPassphrase) {
@@ -167,7 +173,7 @@ func TestMoveSecretStoreFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Close()
-	a = openApp(t, Options{DataDir: dir, keychainDown: true})
+	a = openApp(t, Options{DataDir: dir, keychainDown: true, fileLogN: testFileLogN})
 	defer a.Close()
 	if got := storeKeys(t, a); !slices.Equal(got, sortedCopy(keys)) {
 		t.Fatalf("back on a generated passphrase: %d keys, want 40", len(got))
@@ -187,7 +193,7 @@ func TestMoveSecretStoreKeychain(t *testing.T) {
 	realKeychain(t)
 	dir := t.TempDir()
 	svc := "gbd-move-" + filepath.Base(dir)
-	a := openApp(t, Options{DataDir: dir, SecretStore: StoreFile, KeychainService: svc})
+	a := openApp(t, Options{DataDir: dir, SecretStore: StoreFile, KeychainService: svc, fileLogN: testFileLogN})
 	defer a.Close()
 	e := &apiEnv{t: t, rnd: newRand()}
 	keys := e.newKeys(20)

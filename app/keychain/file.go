@@ -184,6 +184,14 @@ func NewFile(path string, passphrase string) (*File, error) {
 	return newFile(path, passphrase, defaultKDF)
 }
 
+// NewFileCost is NewFile, but a file it creates uses the scrypt cost
+// N = 2^logN (r = 8, p = 1) instead of 2^15. It is for tests, where the
+// real cost takes seconds under the race detector; a file that exists
+// keeps the cost it was made with.
+func NewFileCost(path, passphrase string, logN int) (*File, error) {
+	return newFile(path, passphrase, kdfParams{N: 1 << logN, R: 8, P: 1})
+}
+
 func newFile(path, passphrase string, params kdfParams) (*File, error) {
 	if passphrase == "" {
 		return nil, ErrNoPassphrase
