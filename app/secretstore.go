@@ -318,7 +318,9 @@ func (a *App) openFileStore(ctx context.Context, c storeChoice, pass string) (*k
 	}
 	open := keychain.NewFile
 	if a.opts.fileLogN > 0 {
-		open = func(path, pass string) (*keychain.File, error) { return keychain.NewFileCost(path, pass, a.opts.fileLogN) }
+		open = func(path, pass string) (*keychain.File, error) {
+			return keychain.NewFileCost(path, pass, a.opts.fileLogN)
+		}
 	}
 	f, err := open(path, pass)
 	// scrypt's 32 MiB work area would otherwise stay resident until the
