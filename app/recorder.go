@@ -38,9 +38,12 @@ type Recorder struct {
 
 // Batching of the recorder.
 const (
-	recorderBuffer   = 16384
-	recorderBatch    = 1000
-	recorderInterval = 500 * time.Millisecond
+	recorderBuffer = 16384
+	// A batch is stored when it holds recorderBatch results or
+	// recorderInterval has passed: at high rates about one transaction a
+	// second, whose bucket and key updates cover thousands of requests.
+	recorderBatch    = 8192
+	recorderInterval = time.Second
 	// The request-log rows of stored batches are written out (FlushLog)
 	// once the proxy has been idle for logIdle, and at least every
 	// logMaxDelay under continuous traffic; reading the log writes them
@@ -48,7 +51,7 @@ const (
 	// statistics together: not on the request path while traffic is high.
 	logIdle      = 2 * time.Second
 	logMaxDelay  = time.Minute
-	logFlushStep = 16 // batches (of up to recorderBatch rows) per tick
+	logFlushStep = 4 // batches (of up to recorderBatch rows) per tick
 )
 
 // FlushLog writes every request-log row recorded so far out to the log
