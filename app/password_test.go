@@ -156,8 +156,10 @@ func TestThrottleDelays(t *testing.T) {
 func TestAdminPasswordMinLength(t *testing.T) {
 	e := newAPIEnv(t)
 	r := e.call("PATCH", "/api/settings", `{"adminPassword": "elevenchars"}`)
-	if r.code != http.StatusBadRequest || !strings.Contains(r.errText(), "admin password") || !strings.Contains(r.errText(), "12") {
-		t.Fatalf("PATCH adminPassword of 11 characters = %d %s, want 400 naming the admin password and 12", r.code, r.body)
+	var ans struct{ Error, Field string }
+	json.Unmarshal(r.body, &ans)
+	if r.code != http.StatusBadRequest || ans.Field != "adminPassword" || !strings.Contains(ans.Error, "admin password") || !strings.Contains(ans.Error, "12") {
+		t.Fatalf("PATCH adminPassword of 11 characters = %d %s, want 400 with field adminPassword, naming the admin password and 12", r.code, r.body)
 	}
 	if r := e.call("GET", "/api/keys", nil); r.code != http.StatusOK {
 		t.Fatalf("the old password after a refused change = %d, want 200", r.code)
