@@ -58,10 +58,16 @@ type Options struct {
 	// fileLogN, set by tests, lowers the scrypt cost of file stores this
 	// app creates (0: the real cost).
 	fileLogN int
+	// Interactive says a user sits at this session and can answer a
+	// keychain's unlock prompt (the window): on a first run a keychain that
+	// does not answer in time is then kept (it waits for the prompt)
+	// instead of replaced by the file store.
+	Interactive bool
 	// keychainDown, set by tests, makes the OS keychain count as
 	// unreachable (go-keyring keeps one D-Bus connection per process, so a
-	// test cannot take the bus away).
-	keychainDown bool
+	// test cannot take the bus away); keychainHangs makes it count as not
+	// answering in time.
+	keychainDown, keychainHangs bool
 	// hashLogN, set by tests, lowers the scrypt cost (log2 N) of new
 	// admin password hashes (0: the real cost, ~32 MiB and 0.1 s a hash,
 	// several seconds under the race detector).

@@ -187,11 +187,20 @@ func (a *App) openSecrets(ctx context.Context) error {
 	switch want {
 	case "":
 		// First run: the keychain if it answers, else the file store.
-		if err := a.probeKeychain(ctx); err != nil {
+		err := a.probeKeychain(ctx)
+		switch {
+		case err == nil:
+			ch = storeChoice{Kind: StoreKeychain}
+		case a.opts.Interactive && hung(err):
+			// A keyring waiting on its unlock prompt works once the user
+			// answers: keep the keychain, and say so.
+			ch = storeChoice{Kind: StoreKeychain}
+			a.secrets = keychain.NewOS(a.opts.KeychainService, a.opts.KeychainTimeout)
+			a.secretsProblem = "The OS keychain did not answer in time (" + err.Error() + "): if it asks to be unlocked, unlock it; keys are stored there once it answers."
+			a.log.Warn("keychain did not answer on first run; keeping it (a desktop session can unlock it)", "err", err)
+		default:
 			keychainErr = err.Error()
 			ch = storeChoice{Kind: StoreFile, File: defaultStoreFile, Auto: true}
-		} else {
-			ch = storeChoice{Kind: StoreKeychain}
 		}
 	case StoreKeychain:
 		ch.Kind = StoreKeychain
@@ -269,6 +278,9 @@ func (a *App) probeKeychain(ctx context.Context) error {
 	if a.opts.keychainDown {
 		return fmt.Errorf("%w: no Secret Service (test)", keychain.ErrUnavailable)
 	}
+	if a.opts.keychainHangs {
+		return fmt.Errorf("%w: keychain probe: %w (test)", keychain.ErrUnavailable, context.DeadlineExceeded)
+	}
 	k := keychain.NewOS(a.opts.KeychainService, a.opts.KeychainTimeout)
 	pctx, cancel := context.WithTimeout(ctx, a.opts.KeychainTimeout)
 	defer cancel()
@@ -277,6 +289,12 @@ func (a *App) probeKeychain(ctx context.Context) error {
 		a.secrets = k
 	}
 	return err
+}
+
+// hung reports whether a keychain error means it did not answer in time
+// (a locked keyring waiting on its prompt), not that there is none.
+func hung(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "no answer within")
 }
 
 func (a *App) noKeys(ctx context.Context) (bool, error) {

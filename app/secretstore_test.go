@@ -229,3 +229,19 @@ func TestMoveSecretStoreKeychain(t *testing.T) {
 func newRand() *rand.Rand { return rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 23)) }
 
 func apikeyIDOf(k string) string { return apikey.ID(k) }
+
+// TestFirstRunKeychainHangs: a keychain that does not answer in time (a
+// locked keyring waiting on its prompt) is kept in a desktop session,
+// which can unlock it, and replaced by the file store on a server.
+func TestFirstRunKeychainHangs(t *testing.T) {
+	a := openApp(t, Options{DataDir: t.TempDir(), keychainHangs: true, Interactive: true})
+	if info := a.SecretStore(); info.Kind != StoreKeychain || a.Status().SecretsProblem == "" {
+		t.Errorf("desktop: SecretStore() = %+v, problem %q; want the keychain kept, with the reason shown", info, a.Status().SecretsProblem)
+	}
+	a.Close()
+	a = openApp(t, Options{DataDir: t.TempDir(), keychainHangs: true})
+	defer a.Close()
+	if info := a.SecretStore(); info.Kind != StoreFile || !info.Auto {
+		t.Errorf("server: SecretStore() = %+v, want the file store chosen automatically", info)
+	}
+}
