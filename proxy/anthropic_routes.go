@@ -15,7 +15,8 @@ import (
 
 // anthropicDialect is the Anthropic Messages API (POST /v1/messages and
 // /v1/messages/count_tokens, as Claude Code and Anthropic's SDKs call them,
-// ?beta=true included), served by translation (proxy/anthropic). The access
+// ?beta=true included; GET /v1/models when the request carries
+// anthropic-version), served by translation (proxy/anthropic). The access
 // key comes as x-api-key or Authorization: Bearer; anthropic-version and
 // anthropic-beta are accepted and not needed. Errors are
 // {"type":"error","error":{"type","message"}}; a stream that breaks after
@@ -32,6 +33,16 @@ func (anthropicDialect) serve(s *Server, rq *request) {
 	case rq.path == "/messages/count_tokens" && r.Method == http.MethodPost:
 		res.Route, res.Method = "anthropic.count_tokens", "countTokens"
 		s.anthropicCountTokens(rq)
+	case rq.path == "/models" && r.Method == http.MethodGet:
+		res.Route, res.Method = "anthropic.models", "list"
+		if pages, ok := s.geminiModels(rq); ok {
+			rq.writeJSON(anthropic.FromGeminiModels(pages...))
+		}
+	case strings.HasPrefix(rq.path, "/models/") && r.Method == http.MethodGet:
+		res.Route, res.Method = "anthropic.models", "get"
+		if m, ok := s.geminiModel(rq, strings.TrimPrefix(rq.path, "/models/")); ok {
+			rq.writeJSON(anthropic.FromGeminiModel(*m))
+		}
 	case rq.path == "/messages" || rq.path == "/messages/count_tokens":
 		res.Route = "anthropic"
 		rq.fail(&anthropic.Error{Status: http.StatusMethodNotAllowed, Message: fmt.Sprintf("%s %s is not supported", r.Method, "/v1"+rq.path)})

@@ -260,3 +260,26 @@ func TestGoAnthropicSDKCutStream(t *testing.T) {
 		t.Errorf("partial content = %s, want the chunks before the break", acc.RawJSON())
 	}
 }
+
+// TestGoAnthropicSDKModels: the SDK's models list and get, in Anthropic's
+// shape, from Google's list (both pages of the fake's).
+func TestGoAnthropicSDKModels(t *testing.T) {
+	e := newEnv(t, 1)
+	ctx := context.Background()
+	client := anthropicClient(e)
+	page, err := client.Models.List(ctx, anthropic.ModelListParams{})
+	if err != nil {
+		t.Fatalf("Models.List: %v", err)
+	}
+	var ids []string
+	for _, m := range page.Data {
+		ids = append(ids, m.ID)
+	}
+	if !strings.Contains(strings.Join(ids, ","), "gemini-2.5-flash") || page.HasMore {
+		t.Errorf("Models.List = %v (has_more %v)", ids, page.HasMore)
+	}
+	m, err := client.Models.Get(ctx, "gemini-2.5-flash", anthropic.ModelGetParams{})
+	if err != nil || m.ID != "gemini-2.5-flash" || m.DisplayName == "" {
+		t.Errorf("Models.Get = %+v, %v", m, err)
+	}
+}

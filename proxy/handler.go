@@ -115,7 +115,8 @@ var nativeV1Collections = map[string]bool{
 
 // routeOf decides who serves r. OpenAI and native Gemini share /v1/models:
 // a request that carries a Gemini-style key (x-goog-api-key or ?key=) is
-// native, one with Authorization: Bearer is OpenAI (DESIGN §3).
+// native, one with anthropic-version is Anthropic's, any other is OpenAI
+// (DESIGN §3).
 func routeOf(r *http.Request) (route, string) {
 	p := r.URL.Path
 	switch {
@@ -133,6 +134,9 @@ func routeOf(r *http.Request) (route, string) {
 		return routeOpenAI, p
 	case p == "/v1/models" || strings.HasPrefix(p, "/v1/models/"):
 		geminiStyle := r.Header.Get("x-goog-api-key") != "" || r.URL.Query().Get("key") != ""
+		if !geminiStyle && !strings.Contains(p, ":") && r.Header.Get("anthropic-version") != "" {
+			return routeAnthropic, strings.TrimPrefix(p, "/v1") // Anthropic's SDKs
+		}
 		if !geminiStyle && !strings.Contains(p, ":") {
 			return routeOpenAI, strings.TrimPrefix(p, "/v1")
 		}

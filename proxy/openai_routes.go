@@ -212,6 +212,15 @@ func badUpstream(msg string) *localError {
 const maxModelPages = 20
 
 func (s *Server) openAIModels(rq *request) {
+	if pages, ok := s.geminiModels(rq); ok {
+		rq.writeJSON(openai.FromGeminiModels(pages...))
+	}
+}
+
+// geminiModels reads every page of Google's models list (at most
+// maxModelPages) through the attempt loop; on failure it has answered the
+// client in rq's dialect and reports false.
+func (s *Server) geminiModels(rq *request) ([]gemini.ListModelsResponse, bool) {
 	var pages []gemini.ListModelsResponse
 	token := ""
 	for i := 0; i < maxModelPages; i++ {
@@ -223,50 +232,59 @@ func (s *Server) openAIModels(rq *request) {
 		a, err := s.exchange(rq.r.Context(), rq.cfg, c, rq.res)
 		if err != nil {
 			rq.fail(asLocalError(err))
-			return
+			return nil, false
 		}
 		if !a.ok() {
 			rq.d.writeUpstreamError(rq.w, a)
 			a.close()
-			return
+			return nil, false
 		}
 		var page gemini.ListModelsResponse
 		err = json.Unmarshal(a.body, &page)
 		a.close()
 		if err != nil {
 			rq.fail(badUpstream("the upstream models list is not valid JSON"))
-			return
+			return nil, false
 		}
 		pages = append(pages, page)
 		if token = page.NextPageToken; token == "" {
 			break
 		}
 	}
-	rq.writeJSON(openai.FromGeminiModels(pages...))
+	return pages, true
 }
 
 func (s *Server) openAIModel(rq *request, id string) {
+	if m, ok := s.geminiModel(rq, id); ok {
+		rq.writeJSON(openai.FromGeminiModel(*m))
+	}
+}
+
+// geminiModel reads one model (its id resolved through the aliases) through
+// the attempt loop; on failure it has answered the client in rq's dialect
+// and reports false.
+func (s *Server) geminiModel(rq *request, id string) (*gemini.Model, bool) {
 	model, err := openai.ResolveModel(id, rq.cfg.Aliases)
 	if err != nil {
 		rq.fail(err)
-		return
+		return nil, false
 	}
 	rq.res.Model = model
 	c := &call{httpMethod: http.MethodGet, path: "/v1beta/models/" + url.PathEscape(model), query: url.Values{}, header: http.Header{}, method: "get", clientKey: rq.clientKey}
 	a, err := s.exchange(rq.r.Context(), rq.cfg, c, rq.res)
 	if err != nil {
 		rq.fail(asLocalError(err))
-		return
+		return nil, false
 	}
 	defer a.close()
 	if !a.ok() {
 		rq.d.writeUpstreamError(rq.w, a)
-		return
+		return nil, false
 	}
 	var m gemini.Model
 	if err := json.Unmarshal(a.body, &m); err != nil {
 		rq.fail(badUpstream("the upstream model answer is not valid JSON"))
-		return
+		return nil, false
 	}
-	rq.writeJSON(openai.FromGeminiModel(m))
+	return &m, true
 }
