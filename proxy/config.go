@@ -25,6 +25,7 @@ const (
 
 	DefaultUpstreamTimeout   = 5 * time.Minute
 	DefaultStreamIdleTimeout = 2 * time.Minute
+	DefaultMaxWaitingConns   = 4096
 )
 
 // Config is everything the proxy needs to know to serve. The zero value of a
@@ -83,6 +84,10 @@ type Config struct {
 	// StreamIdleTimeout cuts a stream whose upstream sends nothing for
 	// this long after its first byte (default 2 minutes).
 	StreamIdleTimeout time.Duration
+	// MaxWaitingConns bounds the client connections that are not serving a
+	// request (sending their headers, or idle); past it the oldest is
+	// closed (default 4096). Applied when the listener starts.
+	MaxWaitingConns int
 	// TransientBackoff is the pause before retrying after a transient
 	// upstream error (default 250ms, grows with the attempt number).
 	TransientBackoff time.Duration
@@ -162,6 +167,9 @@ func (c Config) Normalize() (Config, error) {
 	}
 	if c.StreamIdleTimeout <= 0 {
 		c.StreamIdleTimeout = DefaultStreamIdleTimeout
+	}
+	if c.MaxWaitingConns <= 0 {
+		c.MaxWaitingConns = DefaultMaxWaitingConns
 	}
 	if c.TransientBackoff <= 0 {
 		c.TransientBackoff = 250 * time.Millisecond

@@ -155,3 +155,42 @@ func TestSlowUploadCutOff(t *testing.T) {
 	}
 	wantClosed(t, conn, br)
 }
+
+func TestHalfOpenConnectionsBounded(t *testing.T) {
+	e := newEnv(t, 1, func(c *Config) { c.MaxWaitingConns = 20 })
+	addr := strings.TrimPrefix(e.base, "http://")
+	// 100 connections that send half their headers and then nothing
+	// (slowloris): only the 20 newest are kept; the rest are closed at
+	// once, not after ReadHeaderTimeout.
+	var conns []net.Conn
+	for i := 0; i < 100; i++ {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "POST /v1beta/models/x:generateContent HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+		conns = append(conns, c)
+	}
+	// A client that comes now is served.
+	resp, body := e.do("POST", gen("gemini-2.5-flash"), generateBody)
+	e.wantStatus(resp, body, http.StatusOK)
+	// Well before ReadHeaderTimeout (10 s), see which ones the server
+	// closed: a closed one reads EOF at once, an open one times out.
+	time.Sleep(500 * time.Millisecond)
+	closed := 0
+	for _, c := range conns { // at most 100 × 20 ms: well within the 10 s
+		c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); err != nil && !isTimeoutErr(err) {
+			closed++
+		}
+	}
+	if closed < 80 {
+		t.Errorf("server closed %d of 100 half-open connections, want at least 80 (limit 20)", closed)
+	}
+}
+
+func isTimeoutErr(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -103,7 +103,9 @@
 //     latency is the figure), and the proxy's VmHWM.
 //   - -slow-headers (10,000) connections that send a request line and one
 //     header and then nothing, held until the server closes them
-//     (ReadHeaderTimeout): peak RSS, time until closed, probe latency.
+//     (ReadHeaderTimeout), or sooner when more than 4096 connections are
+//     not serving a request (the oldest are closed): peak RSS, how many
+//     were closed at once, time until the last closed, probe latency.
 //   - a ~1.9 KB /v1/chat/completions with 20 image_url parts pointing at a
 //     20 MB file on a loopback server (allowed for the image fetcher with
 //     -image-allow): its status and the proxy's RSS growth (VmHWM after −
