@@ -307,6 +307,9 @@ func (a *App) apiRoutes(mux *http.ServeMux) {
 		{"/api/secret-store", map[string]apiFunc{http.MethodGet: a.apiSecretStore}},
 		{"/api/secret-store/move", map[string]apiFunc{http.MethodPost: a.apiMoveSecretStore}},
 		{"/api/test-request", map[string]apiFunc{http.MethodPost: a.apiTestRequest}},
+		{"/api/clients", map[string]apiFunc{http.MethodGet: a.apiClients}},
+		{"/api/clients/{tool}", map[string]apiFunc{http.MethodGet: a.apiClient}},
+		{"/api/clients/{tool}/write", map[string]apiFunc{http.MethodPost: a.apiWriteClient}},
 	}
 	for _, rt := range routes {
 		for method, h := range rt.handlers {

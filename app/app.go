@@ -74,6 +74,9 @@ type Options struct {
 	hashLogN int
 	// KeychainTimeout bounds every keychain call (default 10s).
 	KeychainTimeout time.Duration
+	// ClientHome is the home folder the Connect screen writes client
+	// config files in (default the user's home; tests use their own).
+	ClientHome string
 }
 
 // App is the running application.

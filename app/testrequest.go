@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -41,21 +43,171 @@ type TestResult struct {
 	OK bool `json:"ok"`
 	// Reason is one of the Test* codes (the UI words it in the user's
 	// language); Message is the proxy's own text.
-	Reason    string `json:"reason"`
-	Message   string `json:"message,omitempty"`
-	Status    int    `json:"status,omitempty"`
-	Model     string `json:"model"`
+	Reason  string `json:"reason"`
+	Message string `json:"message,omitempty"`
+	Status  int    `json:"status,omitempty"`
+	Model   string `json:"model"`
+	// Dialect is the API the request spoke (gemini, openai, responses,
+	// anthropic).
+	Dialect   string `json:"dialect"`
 	Text      string `json:"text,omitempty"`
 	LatencyMS int64  `json:"latencyMs"`
 }
 
-// TestRequest sends one short generateContent request through the running
-// proxy with the access key, as a client does, and says what came back.
-func (a *App) TestRequest(ctx context.Context, model string) TestResult {
+// testPrompt is what the test request asks.
+const testPrompt = "Reply with one short friendly sentence to confirm you work."
+
+// testCall is how a dialect asks the test request and reads its answer.
+type testCall struct {
+	path string
+	body string
+	auth func(h http.Header, key string)
+	// text returns the answer's text (thoughts left out), or the stop
+	// reason when it has none.
+	text func(data []byte) (string, error)
+}
+
+func testCallFor(dialect, model string) testCall {
+	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	bearer := func(h http.Header, key string) { h.Set("Authorization", "Bearer "+key) }
+	switch dialect {
+	case DialectOpenAI:
+		return testCall{
+			path: "/v1/chat/completions",
+			body: `{"model":` + q(model) + `,"max_tokens":64,"messages":[{"role":"user","content":` + q(testPrompt) + `}]}`,
+			auth: bearer,
+			text: func(data []byte) (string, error) {
+				var ans struct {
+					Choices []struct {
+						Message struct {
+							Content string `json:"content"`
+						} `json:"message"`
+						FinishReason string `json:"finish_reason"`
+					} `json:"choices"`
+				}
+				if err := json.Unmarshal(data, &ans); err != nil || len(ans.Choices) == 0 {
+					return "", fmt.Errorf("no choices in the answer (%v)", err)
+				}
+				return orReason(ans.Choices[0].Message.Content, ans.Choices[0].FinishReason), nil
+			},
+		}
+	case DialectResponses:
+		return testCall{
+			path: "/v1/responses",
+			body: `{"model":` + q(model) + `,"max_output_tokens":64,"store":false,"input":` + q(testPrompt) + `}`,
+			auth: bearer,
+			text: func(data []byte) (string, error) {
+				var ans struct {
+					Status string `json:"status"`
+					Output []struct {
+						Type    string `json:"type"`
+						Content []struct {
+							Type string `json:"type"`
+							Text string `json:"text"`
+						} `json:"content"`
+					} `json:"output"`
+				}
+				if err := json.Unmarshal(data, &ans); err != nil {
+					return "", err
+				}
+				var b strings.Builder
+				for _, o := range ans.Output {
+					for _, c := range o.Content {
+						if o.Type == "message" && c.Type == "output_text" {
+							b.WriteString(c.Text)
+						}
+					}
+				}
+				return orReason(b.String(), ans.Status), nil
+			},
+		}
+	case DialectAnthropic:
+		return testCall{
+			path: "/v1/messages",
+			body: `{"model":` + q(model) + `,"max_tokens":64,"messages":[{"role":"user","content":` + q(testPrompt) + `}]}`,
+			auth: func(h http.Header, key string) {
+				h.Set("x-api-key", key)
+				h.Set("anthropic-version", "2023-06-01")
+			},
+			text: func(data []byte) (string, error) {
+				var ans struct {
+					Content []struct {
+						Type string `json:"type"`
+						Text string `json:"text"`
+					} `json:"content"`
+					StopReason string `json:"stop_reason"`
+				}
+				if err := json.Unmarshal(data, &ans); err != nil {
+					return "", err
+				}
+				var b strings.Builder
+				for _, c := range ans.Content {
+					if c.Type == "text" {
+						b.WriteString(c.Text)
+					}
+				}
+				return orReason(b.String(), ans.StopReason), nil
+			},
+		}
+	}
+	return testCall{
+		path: "/v1beta/models/" + model + ":generateContent",
+		body: `{"contents":[{"role":"user","parts":[{"text":` + q(testPrompt) + `}]}],"generationConfig":{"maxOutputTokens":64}}`,
+		auth: func(h http.Header, key string) { h.Set("x-goog-api-key", key) },
+		text: func(data []byte) (string, error) {
+			var ans struct {
+				Candidates []struct {
+					Content struct {
+						Parts []struct {
+							Text    string `json:"text"`
+							Thought bool   `json:"thought"`
+						} `json:"parts"`
+					} `json:"content"`
+					FinishReason string `json:"finishReason"`
+				} `json:"candidates"`
+			}
+			if err := json.Unmarshal(data, &ans); err != nil {
+				return "", err
+			}
+			var b strings.Builder
+			for _, c := range ans.Candidates {
+				for _, p := range c.Content.Parts {
+					if !p.Thought {
+						b.WriteString(p.Text)
+					}
+				}
+			}
+			reason := ""
+			if len(ans.Candidates) > 0 {
+				reason = ans.Candidates[0].FinishReason
+			}
+			return orReason(b.String(), reason), nil
+		},
+	}
+}
+
+// orReason is text, or (reason) when there is no text.
+func orReason(text, reason string) string {
+	if t := strings.TrimSpace(text); t != "" {
+		return t
+	}
+	if reason == "" {
+		return ""
+	}
+	return "(" + reason + ")"
+}
+
+// TestRequest sends one short request through the running proxy in the
+// given dialect ("" is native Gemini) with the access key, as a client
+// does, and says what came back.
+func (a *App) TestRequest(ctx context.Context, model, dialect string) TestResult {
 	if model == "" {
 		model = TestRequestModel
 	}
-	res := TestResult{Model: model}
+	if dialect == "" {
+		dialect = DialectGemini
+	}
+	res := TestResult{Model: model, Dialect: dialect}
 	st := a.Status()
 	switch {
 	case !st.Running:
@@ -75,14 +227,14 @@ func (a *App) TestRequest(ctx context.Context, model string) TestResult {
 	}
 	ctx, cancel := context.WithTimeout(ctx, testRequestTimeout)
 	defer cancel()
-	body := `{"contents":[{"role":"user","parts":[{"text":"Reply with one short friendly sentence to confirm you work."}]}],"generationConfig":{"maxOutputTokens":64}}`
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, st.GeminiBaseURL+"/v1beta/models/"+model+":generateContent", strings.NewReader(body))
+	call := testCallFor(dialect, model)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, st.GeminiBaseURL+call.path, strings.NewReader(call.body))
 	if err != nil {
 		res.Reason, res.Message = TestRequestError, err.Error()
 		return res
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("x-goog-api-key", a.AccessKey())
+	call.auth(req.Header, a.AccessKey())
 	start := time.Now()
 	resp, err := (&http.Client{Transport: &http.Transport{Proxy: nil}}).Do(req)
 	res.LatencyMS = time.Since(start).Milliseconds()
@@ -94,33 +246,12 @@ func (a *App) TestRequest(ctx context.Context, model string) TestResult {
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	res.Status = resp.StatusCode
 	if resp.StatusCode == http.StatusOK {
-		var ans struct {
-			Candidates []struct {
-				Content struct {
-					Parts []struct {
-						Text    string `json:"text"`
-						Thought bool   `json:"thought"`
-					} `json:"parts"`
-				} `json:"content"`
-				FinishReason string `json:"finishReason"`
-			} `json:"candidates"`
-		}
-		if err := json.Unmarshal(data, &ans); err != nil {
-			res.Reason, res.Message = TestUpstream, "the answer is not JSON: "+err.Error()
+		text, err := call.text(data)
+		if err != nil {
+			res.Reason, res.Message = TestUpstream, "the answer could not be read: "+err.Error()
 			return res
 		}
-		var b strings.Builder
-		for _, c := range ans.Candidates {
-			for _, p := range c.Content.Parts {
-				if !p.Thought {
-					b.WriteString(p.Text)
-				}
-			}
-		}
-		res.OK, res.Reason, res.Text = true, TestOK, strings.TrimSpace(b.String())
-		if res.Text == "" && len(ans.Candidates) > 0 {
-			res.Text = "(" + ans.Candidates[0].FinishReason + ")"
-		}
+		res.OK, res.Reason, res.Text = true, TestOK, text
 		return res
 	}
 	var e struct {
@@ -151,10 +282,12 @@ func (a *App) TestRequest(ctx context.Context, model string) TestResult {
 	return res
 }
 
-// apiTestRequest is POST /api/test-request {"model"?: "..."}.
+// apiTestRequest is POST /api/test-request {"model"?: "...", "dialect"?:
+// "gemini"|"openai"|"responses"|"anthropic"}.
 func (a *App) apiTestRequest(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		Model string `json:"model"`
+		Model   string `json:"model"`
+		Dialect string `json:"dialect"`
 	}
 	if err := decodeOptionalBody(w, r, &in); err != nil {
 		return err
@@ -162,5 +295,8 @@ func (a *App) apiTestRequest(w http.ResponseWriter, r *http.Request) error {
 	if in.Model != "" && (len(in.Model) > 100 || strings.ContainsAny(in.Model, "/?#:% ")) {
 		return fieldError("model", "model %q: use a model name such as %s", in.Model, TestRequestModel)
 	}
-	return answer(w, a.TestRequest(r.Context(), in.Model))
+	if in.Dialect != "" && !slices.Contains(dialects, in.Dialect) {
+		return fieldError("dialect", "dialect %q: use one of %s", in.Dialect, strings.Join(dialects, ", "))
+	}
+	return answer(w, a.TestRequest(r.Context(), in.Model, in.Dialect))
 }

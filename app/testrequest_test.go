@@ -57,3 +57,37 @@ func TestTestRequest(t *testing.T) {
 		t.Errorf("a bad model name: %d, want 400", r.code)
 	}
 }
+
+// TestTestRequestDialects sends the test request in each dialect through
+// the real listener to the fake Google: each reads its answer's text, and
+// each words a refusal (region) with the reason, not as an answer.
+func TestTestRequestDialects(t *testing.T) {
+	e := newAPIEnv(t)
+	keys := e.newKeys(1)
+	e.add(keys[0])
+	for _, d := range Dialects() {
+		var res TestResult
+		e.mustCall(http.StatusOK, "POST", "/api/test-request", map[string]string{"dialect": d}).json(t, &res)
+		if !res.OK || res.Reason != TestOK || res.Text == "" || strings.HasPrefix(res.Text, "(") || res.Dialect != d {
+			t.Errorf("dialect %s: %+v, want an answer text", d, res)
+		}
+		reqs := e.fake.Requests()
+		if last := reqs[len(reqs)-1]; !strings.HasSuffix(last.Path, ":generateContent") {
+			t.Errorf("dialect %s reached Google at %s", d, last.Path)
+		}
+	}
+	if got := len(e.fake.Requests()); got != 4 {
+		t.Errorf("upstream saw %d requests, want 4", got)
+	}
+	e.fake.Script(keys[0], proxytest.Always(proxytest.RegionRefused()))
+	for _, d := range Dialects() {
+		var res TestResult
+		e.mustCall(http.StatusOK, "POST", "/api/test-request", map[string]string{"dialect": d}).json(t, &res)
+		if res.OK || res.Reason != TestRegion || res.Message == "" {
+			t.Errorf("dialect %s, region refused: %+v, want reason %s", d, res, TestRegion)
+		}
+	}
+	if r := e.call("POST", "/api/test-request", map[string]string{"dialect": "klingon"}); r.code != 400 || !strings.Contains(string(r.body), "dialect") {
+		t.Errorf("unknown dialect: %d %s", r.code, r.body)
+	}
+}
