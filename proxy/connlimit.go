@@ -54,10 +54,3 @@ func (w *waitingConns) connState(c net.Conn, st http.ConnState) {
 		c.Close()
 	}
 }
-
-// count returns the number of waiting connections.
-func (w *waitingConns) count() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.order.Len()
-}
