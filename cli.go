@@ -24,7 +24,7 @@ import (
 // data dir has one writer. Otherwise they open the data dir themselves.
 
 // cliCommands are the commands cliCommand runs.
-var cliCommands = map[string]bool{"access-key": true, "admin-password": true, "keys": true, "secret-store": true}
+var cliCommands = map[string]bool{"access-key": true, "admin-password": true, "connect": true, "keys": true, "secret-store": true}
 
 // cliTimeout bounds a call to the running instance; adds and moves of many
 // keys through a slow keychain take longer than reads.
@@ -45,6 +45,8 @@ type cli struct {
 	log    *slog.Logger
 	hint   hinter
 	remote *instance // the running instance, or nil
+	// terminal, when set, says whether stdin is a terminal (tests).
+	terminal func() bool
 }
 
 // cliCommand runs cmd (sub) with args, through the running instance when
@@ -91,6 +93,8 @@ func cliCommand(ctx context.Context, c *cli) int {
 
 func (c *cli) validate() error {
 	switch c.cmd {
+	case "connect":
+		return c.validateConnect()
 	case "keys":
 		if c.sub != "add" && c.sub != "list" {
 			return errors.New("usage: " + c.hint.exe + " keys add [FILE|-] | keys list")
@@ -185,6 +189,8 @@ func (c *cli) runLocal(ctx context.Context, a *app.App) int {
 		return 1
 	}
 	switch c.cmd {
+	case "connect":
+		return c.runConnect(ctx, localConnect(a))
 	case "access-key":
 		fmt.Fprintln(c.stdout, a.AccessKey())
 	case "admin-password":
@@ -251,6 +257,8 @@ func (c *cli) runRemote(ctx context.Context) int {
 		return 1
 	}
 	switch c.cmd {
+	case "connect":
+		return c.runConnect(ctx, remoteConnect(r))
 	case "access-key":
 		var s struct {
 			AccessKey string `json:"accessKey"`

@@ -55,6 +55,13 @@ Usage:
   gemini-balance-desktop secret-store move keychain|file [--new-passphrase-file FILE]
                                              move the API keys to the OS keychain or the encrypted file
                                              (with your passphrase, or a generated one kept beside it)
+  gemini-balance-desktop connect             list the tools with ready settings (Cherry Studio, Claude Code, Codex, …)
+  gemini-balance-desktop connect TOOL        print TOOL's settings with this machine's Base URL and access key
+  gemini-balance-desktop connect TOOL --write [--yes] [--config PATH]
+                                             write them into the tool's config file (gemini-cli, claude-code,
+                                             codex): shows the change, asks, keeps FILE.bak-<time>
+  gemini-balance-desktop connect test [gemini|openai|responses|anthropic]
+                                             send a test request through the running proxy in each dialect
   gemini-balance-desktop version
 
 While the app runs, these commands go through it (the change applies at once);
@@ -73,6 +80,10 @@ type options struct {
 	passFile    string
 	newPassFile string
 	logLevel    string
+	// connect --write, --yes, --config
+	write      bool
+	yes        bool
+	configPath string
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -81,7 +92,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cmd, args = args[0], args[1:]
 	}
 	sub := ""
-	if (cmd == "keys" || cmd == "secret-store") && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if (cmd == "keys" || cmd == "secret-store" || cmd == "connect") && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		sub, args = args[0], args[1:]
 	}
 	var o options
@@ -98,6 +109,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fl.StringVar(&o.secretStore, "secret-store", envOr("GBD_SECRET_STORE", ""), `where API keys are kept on first run: "keychain" (the OS keychain) or "file" (an encrypted file in the data dir). Default: the keychain when it answers, else the file with a generated passphrase; the choice is remembered (env GBD_SECRET_STORE)`)
 	fl.StringVar(&o.passFile, "passphrase-file", envOr("GBD_PASSPHRASE_FILE", ""), "file holding your passphrase of the file secret store (env GBD_PASSPHRASE_FILE; or set GBD_PASSPHRASE); without one the file store uses a generated passphrase kept beside it")
 	fl.StringVar(&o.newPassFile, "new-passphrase-file", "", "secret-store move file: file holding the passphrase to encrypt the keys with (default: a generated one)")
+	fl.BoolVar(&o.write, "write", false, "connect TOOL: write the settings into the tool's config file (shows the change first, keeps a backup)")
+	fl.BoolVar(&o.yes, "yes", false, "connect TOOL --write: write without asking (needed when not run from a terminal)")
+	fl.StringVar(&o.configPath, "config", "", "connect TOOL --write: the config file to edit (default: the tool's file in your home)")
 	fl.StringVar(&o.logLevel, "log-level", envOr("GBD_LOG_LEVEL", ""), "debug, info, warn or error (default info; error for the command-line tools)")
 	positional, err := parseInterleaved(fl, args)
 	if err != nil {

@@ -471,3 +471,9 @@ func (a *App) apiWriteClient(w http.ResponseWriter, r *http.Request) error {
 	}
 	return answer(w, map[string]any{"tool": s.ID, "written": !in.DryRun, "changes": changes})
 }
+
+// Client returns tool id's settings filled with this instance's Base URL
+// and access key.
+func (a *App) Client(id string) (ClientSetup, error) {
+	return RenderClient(id, a.clientParams())
+}
