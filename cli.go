@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gemini-balance/desktop/app"
+	"github.com/gemini-balance/desktop/app/vault"
 )
 
 // The command-line tools (keys, access-key, admin-password, secret-store).
@@ -151,7 +152,7 @@ func addExit(found, failed int) int {
 	return 0
 }
 
-func (c *cli) printAdd(res app.AddResult) int {
+func (c *cli) printAdd(res vault.AddResult) int {
 	fmt.Fprintf(c.stdout, "added %d, already present %d, malformed %d\n", res.Added, res.Existing, len(res.Malformed))
 	for _, m := range res.Malformed {
 		fmt.Fprintf(c.stdout, "  line %d: %s (%s)\n", m.Line, m.Text, m.Reason)
@@ -201,7 +202,7 @@ func (c *cli) runLocal(ctx context.Context, a *app.App) int {
 		fmt.Fprintln(c.stdout, p)
 	case "keys":
 		if c.sub == "list" {
-			page, err := a.ListKeys(ctx, app.KeyQuery{Limit: 1 << 30})
+			page, err := a.ListKeys(ctx, vault.KeyQuery{Limit: 1 << 30})
 			if err != nil {
 				return fail(err)
 			}
@@ -243,7 +244,7 @@ func (c *cli) runLocal(ctx context.Context, a *app.App) int {
 	return 0
 }
 
-func (c *cli) printKeys(keys []app.KeyInfo, total int) {
+func (c *cli) printKeys(keys []vault.KeyInfo, total int) {
 	for _, k := range keys {
 		fmt.Fprintf(c.stdout, "%s  %-14s %s\n", k.Preview, k.Status, k.Reason)
 	}
@@ -277,12 +278,12 @@ func (c *cli) runRemote(ctx context.Context) int {
 		fmt.Fprintln(c.stdout, s.AdminPassword)
 	case "keys":
 		if c.sub == "list" {
-			var keys []app.KeyInfo
+			var keys []vault.KeyInfo
 			total := 0
 			for off := 0; ; {
 				var page struct {
-					Keys  []app.KeyInfo `json:"keys"`
-					Total int           `json:"total"`
+					Keys  []vault.KeyInfo `json:"keys"`
+					Total int             `json:"total"`
 				}
 				q := url.Values{"offset": {fmt.Sprint(off)}, "limit": {"1000"}}
 				if err := r.call(ctx, cliTimeout, http.MethodGet, "/api/keys?"+q.Encode(), nil, &page); err != nil {
@@ -301,7 +302,7 @@ func (c *cli) runRemote(ctx context.Context) int {
 		if err != nil {
 			return fail(err)
 		}
-		var res app.AddResult
+		var res vault.AddResult
 		err = r.call(ctx, cliSlowTimeout, http.MethodPost, "/api/keys/bulk", map[string]string{"text": text}, &res)
 		var he *httpError
 		if errors.As(err, &he) && he.status == http.StatusBadRequest {

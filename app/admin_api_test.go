@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gemini-balance/desktop/app/vault"
 	"github.com/gemini-balance/desktop/proxy/apikey"
 	"github.com/gemini-balance/desktop/proxy/keypool"
 	"github.com/gemini-balance/desktop/proxy/proxytest"
@@ -567,7 +568,7 @@ func TestAdminAPIListFilterSortPage(t *testing.T) {
 		e.mustCall(http.StatusOK, "PATCH", "/api/keys/"+ids[i], map[string]any{"enabled": false, "label": fmt.Sprintf("label-%02d", i)})
 	}
 	var l struct {
-		Keys   []KeyInfo
+		Keys   []vault.KeyInfo
 		Total  int
 		Counts map[string]int
 	}
@@ -593,7 +594,7 @@ func TestAdminAPIListFilterSortPage(t *testing.T) {
 	if l.Total != 0 {
 		t.Fatalf("GET ?status=dead = %d keys, want 0", l.Total)
 	}
-	var one KeyInfo
+	var one vault.KeyInfo
 	e.mustCall(http.StatusOK, "GET", "/api/keys/"+ids[2], nil).json(t, &one)
 	if one.ID != ids[2] || one.Status != "disabled" || one.Preview != apikey.Mask(keys[2]) {
 		t.Fatalf("GET /api/keys/{id} = %+v, want key 2, disabled, masked", one)
@@ -684,18 +685,18 @@ func TestAdminAPIBulkImportExportReveal(t *testing.T) {
 // checkCases scripts one key per result class.
 var checkCases = []struct {
 	step   func() proxytest.Step
-	result CheckResult
+	result vault.CheckResult
 	status string
 }{
-	{nil, ResultOK, "active"},
-	{proxytest.InvalidKey, ResultInvalid, "invalid"},
-	{proxytest.ExpiredKey, ResultExpired, "expired"},
-	{proxytest.Disabled, ResultDenied, "denied"},
-	{func() proxytest.Step { return proxytest.RateLimited("30s") }, ResultRateLimited, "active"},
-	{proxytest.DailyQuota, ResultRateLimited, "active"},
-	{proxytest.RegionRefused, ResultRegion, "active"},
-	{proxytest.Unavailable, ResultNetwork, "active"},
-	{proxytest.Internal, ResultNetwork, "active"},
+	{nil, vault.ResultOK, "active"},
+	{proxytest.InvalidKey, vault.ResultInvalid, "invalid"},
+	{proxytest.ExpiredKey, vault.ResultExpired, "expired"},
+	{proxytest.Disabled, vault.ResultDenied, "denied"},
+	{func() proxytest.Step { return proxytest.RateLimited("30s") }, vault.ResultRateLimited, "active"},
+	{proxytest.DailyQuota, vault.ResultRateLimited, "active"},
+	{proxytest.RegionRefused, vault.ResultRegion, "active"},
+	{proxytest.Unavailable, vault.ResultNetwork, "active"},
+	{proxytest.Internal, vault.ResultNetwork, "active"},
 }
 
 func (e *apiEnv) scriptClasses(keys []string) {
@@ -759,7 +760,7 @@ func TestAdminAPICheckJob(t *testing.T) {
 	e.fake.Script(keys[0], proxytest.InvalidKey())
 	var sel checkAnswer
 	e.mustCall(http.StatusOK, "POST", "/api/keys/check", map[string]any{"ids": []string{keys[0], apikey.ID(keys[1])}, "wait": true}).json(t, &sel)
-	if sel.State != CheckDone || sel.Total != 2 || len(sel.Results) != 2 || sel.ByResult[ResultInvalid] != 1 || sel.ByResult[ResultOK] != 1 {
+	if sel.State != CheckDone || sel.Total != 2 || len(sel.Results) != 2 || sel.ByResult[vault.ResultInvalid] != 1 || sel.ByResult[vault.ResultOK] != 1 {
 		t.Fatalf("POST /api/keys/check {ids, wait} = %+v, want 2 done: 1 invalid (scripted), 1 ok (revived)", sel)
 	}
 
@@ -777,8 +778,8 @@ func TestAdminAPICheckJob(t *testing.T) {
 	}
 	want := []struct {
 		valid  bool
-		result CheckResult
-	}{{false, ResultExpired}, {true, ResultOK}, {false, resultNotStored}, {true, ResultRateLimited}}
+		result vault.CheckResult
+	}{{false, vault.ResultExpired}, {true, vault.ResultOK}, {false, resultNotStored}, {true, vault.ResultRateLimited}}
 	for i, w := range want {
 		s := seed[i]
 		if s.Valid != w.valid || s.Result != w.result || (s.Error == nil) != w.valid || !strings.Contains(s.Key, "…") {
@@ -844,7 +845,7 @@ func TestAdminAPIPruneRestorePurge(t *testing.T) {
 		r.json(t, &nothing)
 	}
 
-	var pr PruneResult
+	var pr vault.PruneResult
 	e.mustCall(http.StatusOK, "POST", "/api/keys/prune", nil).json(t, &pr)
 	if pr.Quarantined != 3 || len(pr.IDs) != 3 || pr.Until.IsZero() {
 		t.Fatalf("prune = %+v, want the 3 dead keys quarantined", pr)
@@ -870,7 +871,7 @@ func TestAdminAPIPruneRestorePurge(t *testing.T) {
 	// Undo the last prune (no body).
 	var rs struct {
 		Restored int
-		Keys     []KeyInfo
+		Keys     []vault.KeyInfo
 	}
 	e.mustCall(http.StatusOK, "POST", "/api/keys/restore", nil).json(t, &rs)
 	if rs.Restored != 3 {
@@ -901,7 +902,7 @@ func TestAdminAPIPruneRestorePurge(t *testing.T) {
 
 	// Purge: quarantined keys go for good; active keys are never purged.
 	e.mustCall(http.StatusOK, "POST", "/api/keys/prune", nil).json(t, &pr)
-	var pg DeleteResult
+	var pg vault.DeleteResult
 	e.mustCall(http.StatusOK, "POST", "/api/keys/purge", map[string]any{"ids": []string{apikey.ID(keys[0])}}).json(t, &pg)
 	if pg.Deleted != 0 {
 		t.Fatalf("purge of an active key = %+v, want nothing deleted", pg)
@@ -1013,7 +1014,7 @@ func TestAdminAPIStatsAfterTraffic(t *testing.T) {
 	if n != 3 || !today.ResetsAt.After(today.DayStart) {
 		t.Fatalf("GET /api/stats/today = %+v, want 3 requests and a reset after the day start", today)
 	}
-	var keyList struct{ Keys []KeyInfo }
+	var keyList struct{ Keys []vault.KeyInfo }
 	e.mustCall(http.StatusOK, "GET", "/api/keys?sort=requests&desc=true", nil).json(t, &keyList)
 	if keyList.Keys[0].Requests+keyList.Keys[1].Requests != 3 || keyList.Keys[0].LastUsedAt.IsZero() {
 		t.Fatalf("key list after traffic = %+v, want the 3 requests counted per key", keyList.Keys)
@@ -1241,7 +1242,7 @@ func TestAdminAPIJobPruneFromApp(t *testing.T) {
 		t.Fatalf("StartCheck(nil) = %q, %v", id, err)
 	}
 	waitFor(t, "the check", func() bool { return !e.a.CheckStatus().Running() })
-	if j := e.a.CheckStatus(); j.ID != id || j.State != CheckDone || j.ByResult[ResultInvalid] != 1 || j.ByResult[ResultOK] != 2 {
+	if j := e.a.CheckStatus(); j.ID != id || j.State != CheckDone || j.ByResult[vault.ResultInvalid] != 1 || j.ByResult[vault.ResultOK] != 2 {
 		t.Fatalf("CheckStatus() = %+v, want done: 1 invalid, 2 ok", j)
 	}
 	if s := e.a.Status(); s.Check.ID != id || s.Check.State != CheckDone {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gemini-balance/desktop/app/keychain"
 	"github.com/gemini-balance/desktop/app/store"
+	"github.com/gemini-balance/desktop/app/vault"
 )
 
 // The management API's plumbing: handlers return an error, and one
@@ -78,14 +79,14 @@ func asHTTPError(err error) *HTTPError {
 		return &HTTPError{Status: http.StatusBadRequest, Field: ie.Field, Err: err}
 	case errors.As(err, &qe):
 		return &HTTPError{Status: http.StatusBadRequest, Field: qe.Param, Err: err}
-	case errors.Is(err, ErrKeyNotFound):
+	case errors.Is(err, vault.ErrKeyNotFound):
 		return httpError(http.StatusNotFound, "no such key")
-	case errors.Is(err, ErrKeyState), errors.Is(err, ErrCheckRunning), errors.Is(err, ErrNothingToRestore):
+	case errors.Is(err, vault.ErrKeyState), errors.Is(err, ErrCheckRunning), errors.Is(err, ErrNothingToRestore):
 		return &HTTPError{Status: http.StatusConflict, Err: err}
 	case errors.Is(err, keychain.ErrNotFound):
 		return httpError(http.StatusConflict, "the keychain has no secret for this key (shown as \"secret missing\"); add the key again")
 	case errors.Is(err, keychain.ErrUnavailable):
-		return httpError(http.StatusServiceUnavailable, "%s", keychainProblem(err))
+		return httpError(http.StatusServiceUnavailable, "%s", vault.KeychainProblem(err))
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return httpError(http.StatusServiceUnavailable, "the operation was interrupted: %v", err)
 	}

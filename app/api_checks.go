@@ -4,8 +4,8 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"time"
 
+	"github.com/gemini-balance/desktop/app/vault"
 	"github.com/gemini-balance/desktop/proxy/apikey"
 )
 
@@ -13,11 +13,11 @@ import (
 
 // apiOutcome is one key's check result as the API shows it.
 type apiOutcome struct {
-	ID      string      `json:"id"`
-	Preview string      `json:"preview"`
-	Result  CheckResult `json:"result"`
-	Reason  string      `json:"reason,omitempty"`
-	Status  string      `json:"status"`
+	ID      string            `json:"id"`
+	Preview string            `json:"preview"`
+	Result  vault.CheckResult `json:"result"`
+	Reason  string            `json:"reason,omitempty"`
+	Status  string            `json:"status"`
 }
 
 // seedOutcome is one entry of the seed's check answer.
@@ -28,15 +28,15 @@ type seedOutcome struct {
 	// Valid: the key works (ok, or rate limited).
 	Valid bool `json:"valid"`
 	// Error says why not (null when valid).
-	Error  *string     `json:"error"`
-	Result CheckResult `json:"result"`
-	Status string      `json:"status,omitempty"`
+	Error  *string           `json:"error"`
+	Result vault.CheckResult `json:"result"`
+	Status string            `json:"status,omitempty"`
 }
 
 // resultNotStored marks, in a seed check answer, a key that is not stored.
-const resultNotStored CheckResult = "not_stored"
+const resultNotStored vault.CheckResult = "not_stored"
 
-func (a *App) apiOutcomes(ctx context.Context, os []CheckOutcome) []apiOutcome {
+func (a *App) apiOutcomes(ctx context.Context, os []vault.CheckOutcome) []apiOutcome {
 	ids := make([]string, len(os))
 	for i, o := range os {
 		ids[i] = o.ID
@@ -124,12 +124,10 @@ func (a *App) seedCheck(w http.ResponseWriter, r *http.Request, keys []string) e
 	ctx := r.Context()
 	stored := a.previews(ctx, ids)
 	var check []string
-	for _, id := range uniq(ids) {
-		if _, ok := stored[id]; ok {
-			check = append(check, id)
-		}
+	for id := range stored {
+		check = append(check, id)
 	}
-	byID := map[string]CheckOutcome{}
+	byID := map[string]vault.CheckOutcome{}
 	if len(check) > 0 {
 		t, err := a.startCheck(check)
 		if err != nil {
@@ -155,12 +153,12 @@ func (a *App) seedCheck(w http.ResponseWriter, r *http.Request, keys []string) e
 			o.Result = resultNotStored
 			o.Error = ptrTo("this key is not stored; add it first")
 		case !done:
-			o.Result = ResultSkipped
+			o.Result = vault.ResultSkipped
 			o.Error = ptrTo("not checked (the check was canceled)")
 			o.Status = string(k.Status)
 		default:
 			o.Result, o.Status = oc.Result, oc.Status
-			o.Valid = oc.Result == ResultOK || oc.Result == ResultRateLimited
+			o.Valid = oc.Result == vault.ResultOK || oc.Result == vault.ResultRateLimited
 			if !o.Valid {
 				reason := oc.Reason
 				if reason == "" {
@@ -229,7 +227,7 @@ func (a *App) apiRestore(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	var keys []KeyInfo
+	var keys []vault.KeyInfo
 	var err error
 	switch {
 	case in.IDs != nil && in.All:
@@ -245,7 +243,7 @@ func (a *App) apiRestore(w http.ResponseWriter, r *http.Request) error {
 		keys, err = a.RestoreKeys(ctx, ids)
 	case in.All:
 		var ids []string
-		if ids, err = a.store.QuarantinedBefore(ctx, time.Unix(1<<40, 0)); err == nil {
+		if ids, err = a.vault.Quarantined(ctx); err == nil {
 			keys, err = a.RestoreKeys(ctx, ids)
 		}
 	default:
@@ -255,12 +253,12 @@ func (a *App) apiRestore(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ans := struct {
-		Restored int       `json:"restored"`
-		Keys     []KeyInfo `json:"keys"`
-		Error    string    `json:"error,omitempty"`
+		Restored int             `json:"restored"`
+		Keys     []vault.KeyInfo `json:"keys"`
+		Error    string          `json:"error,omitempty"`
 	}{Restored: len(keys), Keys: keys}
 	if ans.Keys == nil {
-		ans.Keys = []KeyInfo{}
+		ans.Keys = []vault.KeyInfo{}
 	}
 	if err != nil {
 		ans.Error = err.Error()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gemini-balance/desktop/app/store"
+	"github.com/gemini-balance/desktop/app/vault"
 	"github.com/gemini-balance/desktop/proxy/apikey"
 )
 
@@ -117,50 +118,38 @@ func idList(field string, list []string, example string) ([]string, error) {
 
 // knownIDs is a 400 when some ids name no stored key.
 func (a *App) knownIDs(ctx context.Context, field string, ids []string) error {
-	keys, err := a.store.GetKeys(ctx, ids)
+	have, err := a.vault.GetMany(ctx, ids)
 	if err != nil {
 		return err
 	}
-	if len(keys) == len(ids) {
-		return nil
-	}
-	have := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		have[k.ID] = true
-	}
 	var missing []string
 	for _, id := range ids {
-		if !have[id] {
+		if _, ok := have[id]; !ok {
 			missing = append(missing, id)
 		}
+	}
+	if len(missing) == 0 {
+		return nil
 	}
 	return fieldError(field, "%d of the %d keys are not stored (first: %s); nothing was done", len(missing), len(ids), missing[0]).
 		with("unknown", missing[:min(len(missing), maxListed)])
 }
 
-// previews returns the masked preview and label of each id that is stored.
-func (a *App) previews(ctx context.Context, ids []string) map[string]store.Key {
-	out := map[string]store.Key{}
-	ids = uniq(ids)
-	if len(ids) == 0 {
-		return out
-	}
-	keys, err := a.store.GetKeys(ctx, ids)
+// previews returns the masked preview, label and status of each id that
+// is stored (none when the store cannot be read: previews only decorate).
+func (a *App) previews(ctx context.Context, ids []string) map[string]vault.KeyInfo {
+	keys, err := a.vault.GetMany(ctx, ids)
 	if err != nil {
 		a.log.Warn("looking up key previews", "err", err)
-		return out
 	}
-	for _, k := range keys {
-		out[k.ID] = k
-	}
-	return out
+	return keys
 }
 
 // --- list, get -----------------------------------------------------------------
 
 // apiKeyItem is a key in GET /api/keys: our fields plus the seed's.
 type apiKeyItem struct {
-	KeyInfo
+	vault.KeyInfo
 	// APIKey is the seed's field: here the masked key.
 	APIKey string `json:"api_key"`
 	// KeyGroup is the seed's "normal" (usable) or "abnormal".
@@ -171,7 +160,7 @@ type apiKeyItem struct {
 	FailedCount int64 `json:"failed_count"`
 }
 
-func itemOf(k KeyInfo) apiKeyItem {
+func itemOf(k vault.KeyInfo) apiKeyItem {
 	it := apiKeyItem{KeyInfo: k, APIKey: k.Preview, KeyGroup: "abnormal", FailedCount: k.Failures}
 	if k.Status == string(store.StatusActive) {
 		it.KeyGroup = "normal"
@@ -194,9 +183,9 @@ var keySorts = []string{"created", "last_used", "last_checked", "requests", "fai
 
 // keyQuery reads the list query: ?status= (comma-separated, repeatable),
 // ?search=, ?sort=, ?desc=, and the page.
-func keyQuery(r *http.Request) (KeyQuery, error) {
+func keyQuery(r *http.Request) (vault.KeyQuery, error) {
 	q := r.URL.Query()
-	var kq KeyQuery
+	var kq vault.KeyQuery
 	for _, v := range q["status"] {
 		for _, st := range strings.Split(v, ",") {
 			st = strings.TrimSpace(st)
@@ -270,7 +259,7 @@ func (a *App) apiGetKey(w http.ResponseWriter, r *http.Request) error {
 type addAnswer struct {
 	// Message is the seed's field: a one-line summary.
 	Message string `json:"message"`
-	AddResult
+	vault.AddResult
 }
 
 // addText adds the keys found in text (sent as field) and answers. Nothing
@@ -446,7 +435,7 @@ func (a *App) apiDeleteKeys(w http.ResponseWriter, r *http.Request) error {
 	}
 	return answer(w, struct {
 		Message string `json:"message"`
-		DeleteResult
+		vault.DeleteResult
 	}{msg, res})
 }
 
@@ -461,8 +450,8 @@ func (a *App) apiPatchKey(w http.ResponseWriter, r *http.Request) error {
 	if in.Label == nil && in.Enabled == nil {
 		return httpError(http.StatusBadRequest, `nothing to change: send "label" and/or "enabled"`)
 	}
-	if in.Label != nil && len(strings.TrimSpace(*in.Label)) > maxLabel {
-		return fieldError("label", "label too long (%d bytes, at most %d)", len(strings.TrimSpace(*in.Label)), maxLabel)
+	if in.Label != nil && len(strings.TrimSpace(*in.Label)) > vault.MaxLabel {
+		return fieldError("label", "label too long (%d bytes, at most %d)", len(strings.TrimSpace(*in.Label)), vault.MaxLabel)
 	}
 	k, err := a.UpdateKey(r.Context(), r.PathValue("id"), KeyChange{Label: in.Label, Enabled: in.Enabled})
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/gemini-balance/desktop/app/keychain"
 	"github.com/gemini-balance/desktop/app/private"
 	"github.com/gemini-balance/desktop/app/store"
+	"github.com/gemini-balance/desktop/app/vault"
 	"github.com/gemini-balance/desktop/proxy"
 	"github.com/gemini-balance/desktop/proxy/keypool"
 	"github.com/gemini-balance/desktop/proxy/sysproxy"
@@ -89,7 +90,7 @@ type App struct {
 	// ("" when the secret store works).
 	secretsProblem string
 	pool           *keypool.Pool
-	vault          *Vault
+	vault          *vault.Vault
 	stats          *Recorder
 	server         *proxy.Server
 	hub            *hub
@@ -172,7 +173,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	strategy, _ := keypool.ParseStrategy(a.settings.Strategy)
 	a.pool = keypool.New(keypool.Options{Strategy: strategy})
-	a.vault = NewVault(st, a.secrets, a.pool, a.checkOptions, opts.Log)
+	a.vault = vault.NewVault(st, a.secrets, a.pool, a.checkOptions, opts.Log)
 	a.stats = NewRecorder(st, a.vault, opts.Log)
 	a.stats.OnFlush = a.notify
 	cfg := a.settings.proxyConfig()
@@ -188,21 +189,21 @@ func New(ctx context.Context, opts Options) (*App, error) {
 }
 
 // checkOptions are the key-check settings in force.
-func (a *App) checkOptions() CheckOptions {
+func (a *App) checkOptions() vault.CheckOptions {
 	s := a.Settings()
 	t, err := proxy.NewTransport(s.UpstreamProxy)
 	var client *http.Client
 	if err == nil {
 		client = &http.Client{Transport: t}
 	}
-	return CheckOptions{Client: client, Upstream: s.Upstream, Concurrency: s.CheckConcurrency}
+	return vault.CheckOptions{Client: client, Upstream: s.Upstream, Concurrency: s.CheckConcurrency}
 }
 
 // Start loads the keys into the pool and starts serving. A taken port is a
 // *proxy.PortInUseError; the app stays usable so the user can pick
 // another port.
 func (a *App) Start(ctx context.Context) error {
-	var rep ReconcileReport
+	var rep vault.ReconcileReport
 	unlock, err := LockDataDir(ctx, a.opts.DataDir)
 	if err == nil {
 		rep, err = a.vault.Reconcile(ctx)
@@ -304,7 +305,7 @@ func (a *App) Close() error {
 }
 
 // Keys returns the key service.
-func (a *App) Keys() *Vault { return a.vault }
+func (a *App) Keys() *vault.Vault { return a.vault }
 
 // Stats returns the statistics recorder.
 func (a *App) Stats() *Recorder { return a.stats }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/gemini-balance/desktop/app/vault"
 )
 
 // The App-level key operations that the tray, the window and the
@@ -43,9 +45,9 @@ type CheckJob struct {
 	Total int `json:"total"`
 	Done  int `json:"done"`
 	// ByResult counts the outcomes so far per result.
-	ByResult   map[CheckResult]int `json:"byResult"`
-	StartedAt  time.Time           `json:"startedAt,omitzero"`
-	FinishedAt time.Time           `json:"finishedAt,omitzero"`
+	ByResult   map[vault.CheckResult]int `json:"byResult"`
+	StartedAt  time.Time                 `json:"startedAt,omitzero"`
+	FinishedAt time.Time                 `json:"finishedAt,omitzero"`
 	// Error says why a failed job stopped.
 	Error string `json:"error,omitempty"`
 }
@@ -64,7 +66,7 @@ type checkRunner struct {
 // checkTask is one check job. Its fields are guarded by checkRunner.mu.
 type checkTask struct {
 	job        CheckJob
-	outcomes   []CheckOutcome
+	outcomes   []vault.CheckOutcome
 	cancel     context.CancelFunc // nil once the job ended
 	done       chan struct{}      // closed when the job ends
 	lastNotify time.Time
@@ -101,11 +103,11 @@ func (a *App) startCheck(ids []string) (*checkTask, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t := &checkTask{
-		job:    CheckJob{ID: newJobID(), State: CheckRunning, ByResult: map[CheckResult]int{}, StartedAt: time.Now()},
+		job:    CheckJob{ID: newJobID(), State: CheckRunning, ByResult: map[vault.CheckResult]int{}, StartedAt: time.Now()},
 		cancel: cancel, done: make(chan struct{}), lastNotify: time.Now(),
 	}
 	if len(ids) > 0 {
-		t.job.Total = len(uniq(ids))
+		t.job.Total = len(idSet(ids))
 	}
 	c.cur = t
 	c.mu.Unlock()
@@ -115,7 +117,7 @@ func (a *App) startCheck(ids []string) (*checkTask, error) {
 	go func() {
 		defer close(t.done)
 		defer cancel()
-		sum, err := a.vault.Check(ctx, ids, func(n, total int, _ string, o CheckOutcome) {
+		sum, err := a.vault.Check(ctx, ids, func(n, total int, _ string, o vault.CheckOutcome) {
 			c.mu.Lock()
 			t.job.Done, t.job.Total = n, total
 			t.job.ByResult[o.Result]++
@@ -165,7 +167,7 @@ func (a *App) CheckStatus() CheckJob {
 
 // checkResults returns the state of job t (nil: the latest) and, when
 // t is nil or asked, its outcomes so far in the order they finished.
-func (a *App) checkResults(t *checkTask) (CheckJob, []CheckOutcome) {
+func (a *App) checkResults(t *checkTask) (CheckJob, []vault.CheckOutcome) {
 	c := &a.checks
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -174,7 +176,7 @@ func (a *App) checkResults(t *checkTask) (CheckJob, []CheckOutcome) {
 		t = c.cur
 	}
 	if t == nil {
-		return CheckJob{State: CheckIdle, ByResult: map[CheckResult]int{}}, nil
+		return CheckJob{State: CheckIdle, ByResult: map[vault.CheckResult]int{}}, nil
 	}
 	j := t.job
 	j.ByResult = maps.Clone(j.ByResult)
@@ -232,7 +234,7 @@ func (a *App) stopChecks() {
 // quarantine: out of the pool at once, restorable (RestoreLastPrune, or
 // Restore by id) until purged. Rate-limited and region-refused keys are
 // never pruned.
-func (a *App) PruneDead(ctx context.Context) (PruneResult, error) {
+func (a *App) PruneDead(ctx context.Context) (vault.PruneResult, error) {
 	ctx, cancel := bounded(ctx)
 	defer cancel()
 	res, err := a.vault.Prune(ctx)
@@ -251,7 +253,7 @@ func (a *App) PruneDead(ctx context.Context) (PruneResult, error) {
 // RestoreLastPrune undoes the last prune of this session that moved keys:
 // its keys still in quarantine come back with the status they had.
 // ErrNothingToRestore when there is none.
-func (a *App) RestoreLastPrune(ctx context.Context) ([]KeyInfo, error) {
+func (a *App) RestoreLastPrune(ctx context.Context) ([]vault.KeyInfo, error) {
 	a.checks.mu.Lock()
 	ids := slices.Clone(a.checks.lastPrune)
 	a.checks.mu.Unlock()
@@ -268,21 +270,21 @@ func (a *App) RestoreLastPrune(ctx context.Context) ([]KeyInfo, error) {
 // RestoreKeys brings quarantined keys back (undo of a prune); ids no longer
 // quarantined are ignored. The restored ids leave the last prune's undo
 // list.
-func (a *App) RestoreKeys(ctx context.Context, ids []string) ([]KeyInfo, error) {
+func (a *App) RestoreKeys(ctx context.Context, ids []string) ([]vault.KeyInfo, error) {
 	ctx, cancel := bounded(ctx)
 	defer cancel()
 	keys, err := a.vault.Restore(ctx, ids)
 	a.forgetPruned(idsOfInfo(keys))
 	a.notify()
 	if keys == nil {
-		keys = []KeyInfo{}
+		keys = []vault.KeyInfo{}
 	}
 	return keys, err
 }
 
 // PurgeQuarantined deletes quarantined keys for good (ids; nil: all of
 // them). They leave the last prune's undo list.
-func (a *App) PurgeQuarantined(ctx context.Context, ids []string) (DeleteResult, error) {
+func (a *App) PurgeQuarantined(ctx context.Context, ids []string) (vault.DeleteResult, error) {
 	ctx, cancel := bounded(ctx)
 	defer cancel()
 	res, err := a.vault.Purge(ctx, ids)
@@ -296,16 +298,25 @@ func (a *App) forgetPruned(ids []string) {
 	if len(ids) == 0 {
 		return
 	}
-	gone := setOf(ids)
+	gone := idSet(ids)
 	a.checks.mu.Lock()
 	defer a.checks.mu.Unlock()
 	a.checks.lastPrune = slices.DeleteFunc(a.checks.lastPrune, func(id string) bool { return gone[id] })
 }
 
-func idsOfInfo(keys []KeyInfo) []string {
+func idsOfInfo(keys []vault.KeyInfo) []string {
 	out := make([]string, len(keys))
 	for i, k := range keys {
 		out[i] = k.ID
 	}
 	return out
+}
+
+// idSet is the set of ids.
+func idSet(ids []string) map[string]bool {
+	m := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/gemini-balance/desktop/app/vault"
 )
 
 // The operations every face (the window and the browser through the
@@ -30,7 +32,7 @@ func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // AddKeys adds the keys found in text (any text: one per line, KEY=…,
 // quoted lists).
-func (a *App) AddKeys(ctx context.Context, text string) (AddResult, error) {
+func (a *App) AddKeys(ctx context.Context, text string) (vault.AddResult, error) {
 	ctx, cancel := bounded(ctx)
 	defer cancel()
 	defer a.notify()
@@ -38,14 +40,14 @@ func (a *App) AddKeys(ctx context.Context, text string) (AddResult, error) {
 }
 
 // ListKeys returns a page of masked keys.
-func (a *App) ListKeys(ctx context.Context, q KeyQuery) (KeyList, error) {
+func (a *App) ListKeys(ctx context.Context, q vault.KeyQuery) (vault.KeyList, error) {
 	ctx, cancel := bounded(ctx)
 	defer cancel()
 	return a.vault.List(ctx, q)
 }
 
 // GetKey returns one key, masked.
-func (a *App) GetKey(ctx context.Context, id string) (KeyInfo, error) {
+func (a *App) GetKey(ctx context.Context, id string) (vault.KeyInfo, error) {
 	ctx, cancel := bounded(ctx)
 	defer cancel()
 	return a.vault.Get(ctx, id)
@@ -59,7 +61,7 @@ func (a *App) RevealKey(ctx context.Context, id string) (string, error) {
 }
 
 // DeleteKeys deletes keys for good; they leave the prune-undo list.
-func (a *App) DeleteKeys(ctx context.Context, ids []string) (DeleteResult, error) {
+func (a *App) DeleteKeys(ctx context.Context, ids []string) (vault.DeleteResult, error) {
 	ctx, cancel := bounded(ctx)
 	defer cancel()
 	res, err := a.vault.Delete(ctx, ids)
@@ -77,21 +79,21 @@ type KeyChange struct {
 // UpdateKey applies change to the key id and returns the key as it is
 // then. Enabling or disabling comes first: it is the change that can be
 // refused (the key's state), and then nothing has been applied.
-func (a *App) UpdateKey(ctx context.Context, id string, change KeyChange) (KeyInfo, error) {
+func (a *App) UpdateKey(ctx context.Context, id string, change KeyChange) (vault.KeyInfo, error) {
 	ctx, cancel := bounded(ctx)
 	defer cancel()
 	if _, err := a.vault.Get(ctx, id); err != nil {
-		return KeyInfo{}, err
+		return vault.KeyInfo{}, err
 	}
 	defer a.notify()
 	if change.Enabled != nil {
 		if err := a.vault.SetEnabled(ctx, id, *change.Enabled); err != nil {
-			return KeyInfo{}, err
+			return vault.KeyInfo{}, err
 		}
 	}
 	if change.Label != nil {
 		if err := a.vault.SetLabel(ctx, id, *change.Label); err != nil {
-			return KeyInfo{}, err
+			return vault.KeyInfo{}, err
 		}
 	}
 	return a.vault.Get(ctx, id)

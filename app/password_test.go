@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gemini-balance/desktop/app/keychain"
+	"github.com/gemini-balance/desktop/app/keychain/keychaintest"
 	"github.com/gemini-balance/desktop/app/store"
 )
 
@@ -199,7 +200,7 @@ func TestSecretsNotInDatabase(t *testing.T) {
 		testSecretsNotInDatabase(t, Options{SecretStore: "file", Passphrase: "pw", hashLogN: testHashLogN})
 	})
 	t.Run("keychain", func(t *testing.T) {
-		realKeychain(t) // skips without a working Secret Service
+		keychaintest.Real(t) // skips without a working Secret Service
 		var b [6]byte
 		rand.Read(b[:])
 		svc := "gbd-secrets-test-" + hex.EncodeToString(b[:])

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gemini-balance/desktop/app/store"
+	"github.com/gemini-balance/desktop/app/vault"
 	"github.com/gemini-balance/desktop/proxy"
 	"github.com/gemini-balance/desktop/proxy/gemini"
 )
@@ -22,7 +23,7 @@ import (
 // neither fill the buffer nor push real requests out of the log.
 type Recorder struct {
 	store   *store.Store
-	vault   *Vault
+	vault   *vault.Vault
 	log     *slog.Logger
 	ch      chan proxy.Result
 	enabled atomic.Bool
@@ -61,7 +62,7 @@ func (r *Recorder) FlushLog(ctx context.Context) (int, error) { return r.store.F
 
 // NewRecorder returns an enabled recorder; Run must be running for events
 // to reach the store.
-func NewRecorder(st *store.Store, vault *Vault, log *slog.Logger) *Recorder {
+func NewRecorder(st *store.Store, vault *vault.Vault, log *slog.Logger) *Recorder {
 	r := &Recorder{store: st, vault: vault, log: log, ch: make(chan proxy.Result, recorderBuffer)}
 	r.enabled.Store(true)
 	return r
@@ -200,7 +201,7 @@ func (r *Recorder) flush(ctx context.Context, batch []proxy.Result) {
 		r.log.Warn("statistics not stored", "events", len(events), "err", err)
 	}
 	for _, d := range deads {
-		if d.id == "" || d.id == proxy.PassthroughKeyID || !outcomeOf(d.class).status.Dead() {
+		if d.id == "" || d.id == proxy.PassthroughKeyID || !vault.KillsKey(d.class) {
 			continue
 		}
 		if err := r.vault.MarkDead(ctx, d.id, d.class, d.reason); err != nil {

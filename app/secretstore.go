@@ -16,6 +16,7 @@ import (
 	"github.com/gemini-balance/desktop/app/keychain"
 	"github.com/gemini-balance/desktop/app/private"
 	"github.com/gemini-balance/desktop/app/store"
+	"github.com/gemini-balance/desktop/app/vault"
 )
 
 // Where the API keys are kept, and how the choice is made and changed.
@@ -477,7 +478,7 @@ type MoveRequest struct {
 
 // MoveResult says what MoveSecretStore did.
 type MoveResult struct {
-	MoveReport
+	vault.MoveReport
 	Store SecretStoreInfo `json:"store"`
 }
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/gemini-balance/desktop/app/keychain"
+	"github.com/gemini-balance/desktop/app/keychain/keychaintest"
 )
 
 // The kill -9 test of a move between secret stores: a child process (this
@@ -49,7 +50,8 @@ func TestMoveKillChild(t *testing.T) {
 			select {}
 		}
 	}
-	a.testHook, a.vault.testHook = die, die
+	a.testHook = die
+	a.vault.SetHook(die)
 	req := MoveRequest{To: os.Getenv(moveKillTo)}
 	if req.To == "file-yours" {
 		req = MoveRequest{To: StoreFile, Passphrase: moveKillPass}
@@ -76,7 +78,7 @@ func TestMoveSecretStoreKill(t *testing.T) {
 		for _, point := range points {
 			t.Run(sc.to+"/"+point, func(t *testing.T) {
 				if sc.needKC {
-					realKeychain(t)
+					keychaintest.Real(t)
 				}
 				dir := t.TempDir()
 				svc := "gbd-move-kill-" + filepath.Base(dir)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gemini-balance/desktop/app/keychain"
+	"github.com/gemini-balance/desktop/app/keychain/keychaintest"
 	"github.com/gemini-balance/desktop/proxy/apikey"
 )
 
@@ -96,7 +97,7 @@ func TestFirstRunWithoutKeychain(t *testing.T) {
 // TestFirstRunWithKeychain: with a working Secret Service the keychain
 // stays the default.
 func TestFirstRunWithKeychain(t *testing.T) {
-	kc := realKeychain(t)
+	kc := keychaintest.Real(t)
 	_ = kc
 	dir := t.TempDir()
 	svc := "gbd-first-run-" + filepath.Base(dir)
@@ -190,7 +191,7 @@ func TestMoveSecretStoreFile(t *testing.T) {
 // TestMoveSecretStoreKeychain moves the keys from the file store to the
 // real keychain and back.
 func TestMoveSecretStoreKeychain(t *testing.T) {
-	realKeychain(t)
+	keychaintest.Real(t)
 	dir := t.TempDir()
 	svc := "gbd-move-" + filepath.Base(dir)
 	a := openApp(t, Options{DataDir: dir, SecretStore: StoreFile, KeychainService: svc, fileLogN: testFileLogN})

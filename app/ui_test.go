@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gemini-balance/desktop/app/store"
+	"github.com/gemini-balance/desktop/app/vault"
 	"github.com/gemini-balance/desktop/build/e2e/e2etest"
 	"github.com/gemini-balance/desktop/proxy/apikey"
 	"github.com/gemini-balance/desktop/proxy/proxytest"
@@ -485,7 +486,7 @@ func (e *uiEnv) checkCommon(t *testing.T, r uiResult) {
 	}
 
 	// The store agrees with what the page showed.
-	list, err := a.Keys().List(ctx, KeyQuery{Limit: 100})
+	list, err := a.Keys().List(ctx, vault.KeyQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -549,7 +550,7 @@ func TestUIManyKeysInChromium(t *testing.T) {
 	if r.FirstPage != "1–50 of 10,000" || r.SecondPage != "51–100 of 10,000" || r.AfterSearchPage != "1–50 of 10,000" {
 		t.Errorf("page info = %q, then %q, after search %q; want 1–50, 51–100, 1–50 of 10,000", r.FirstPage, r.SecondPage, r.AfterSearchPage)
 	}
-	want, err := e.a.Keys().List(ctx, KeyQuery{Offset: 50, Limit: 1, Status: []string{"active", "disabled", "invalid", "expired", "denied", "secret_missing"}})
+	want, err := e.a.Keys().List(ctx, vault.KeyQuery{Offset: 50, Limit: 1, Status: []string{"active", "disabled", "invalid", "expired", "denied", "secret_missing"}})
 	if err != nil || len(want.Keys) != 1 || r.SecondPageFirst != want.Keys[0].ID {
 		t.Errorf("second page starts with %s, want the store's 51st key (%v, %v)", r.SecondPageFirst, want.Keys, err)
 	}

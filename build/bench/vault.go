@@ -20,6 +20,7 @@ import (
 
 	"github.com/gemini-balance/desktop/app"
 	"github.com/gemini-balance/desktop/app/store"
+	"github.com/gemini-balance/desktop/app/vault"
 	"github.com/gemini-balance/desktop/proxy/apikey"
 )
 
@@ -391,7 +392,7 @@ func (b *bench) add(ctx context.Context, t *StoreTiming) error {
 		if err == nil && t.Store == "keychain" {
 			// Leave nothing in the user's keychain.
 			start := time.Now()
-			var del app.DeleteResult
+			var del vault.DeleteResult
 			del, err = a.Keys().Delete(ctx, res.IDs)
 			deletes = append(deletes, time.Since(start).Seconds())
 			if err == nil && del.Deleted != len(res.IDs) {

@@ -1,4 +1,4 @@
-package app
+package vault
 
 import (
 	"context"
@@ -100,9 +100,78 @@ const (
 // progress is called for each outcome after its batch is committed — a
 // crash never loses an outcome that was reported. Cancelling ctx stops the
 // check: the outcomes so far are kept and the summary says Canceled.
+//
+// The phases: pick the keys (checkRows), split off those that cannot be
+// checked (checkable), ask Google (askAll), and store and report what it
+// said (checkWriter).
 func (v *Vault) Check(ctx context.Context, ids []string, progress CheckProgress) (CheckSummary, error) {
 	start := time.Now()
-	opts := v.check()
+	rows, err := v.checkRows(ctx, ids)
+	if err != nil {
+		return CheckSummary{}, err
+	}
+	todo, skipped := v.checkable(rows)
+	w := &checkWriter{v: v, ctx: ctx, progress: progress, sum: CheckSummary{Total: len(rows), ByResult: map[CheckResult]int{}}}
+	w.report(skipped)
+	w.drain(askAll(ctx, v.check(), todo))
+	sum := w.sum
+	sum.Duration = time.Since(start)
+	sum.Canceled = ctx.Err() != nil
+	v.log.Info("keys checked", "total", sum.Total, "done", sum.Done, "canceled", sum.Canceled,
+		"ok", sum.ByResult[ResultOK], "invalid", sum.ByResult[ResultInvalid], "expired", sum.ByResult[ResultExpired],
+		"denied", sum.ByResult[ResultDenied], "rate_limited", sum.ByResult[ResultRateLimited],
+		"region", sum.ByResult[ResultRegion], "network", sum.ByResult[ResultNetwork], "took", sum.Duration)
+	if w.err != nil {
+		return sum, w.err
+	}
+	if sum.Canceled {
+		return sum, ctx.Err()
+	}
+	return sum, nil
+}
+
+// checkRows returns the keys to check: ids, or every key in the pool's
+// statuses.
+func (v *Vault) checkRows(ctx context.Context, ids []string) ([]store.Key, error) {
+	if len(ids) > 0 {
+		return v.store.GetKeys(ctx, uniq(ids))
+	}
+	rows, err := v.store.AllKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	kept := rows[:0]
+	for _, k := range rows {
+		if inPool(k.Status) {
+			kept = append(kept, k)
+		}
+	}
+	return kept, nil
+}
+
+// checkJob is one key to ask about.
+type checkJob struct {
+	key    store.Key
+	secret string
+}
+
+// checkable splits rows into keys to ask about and the outcomes of those
+// that cannot be checked (no secret, quarantined, pending).
+func (v *Vault) checkable(rows []store.Key) (todo []checkJob, skipped []CheckOutcome) {
+	for _, k := range rows {
+		s, ok := v.cached(k.ID)
+		if !ok || !inPool(k.Status) {
+			skipped = append(skipped, CheckOutcome{ID: k.ID, Result: ResultSkipped, Reason: "not checkable while " + string(k.Status), Status: string(k.Status)})
+			continue
+		}
+		todo = append(todo, checkJob{k, s.Reveal()})
+	}
+	return todo, skipped
+}
+
+// askAll asks Google about every job, opts.Concurrency at a time, and
+// sends the outcomes; the channel closes when all are done or ctx ends.
+func askAll(ctx context.Context, opts CheckOptions, todo []checkJob) <-chan CheckOutcome {
 	conc := opts.Concurrency
 	if conc <= 0 {
 		conc = DefaultCheckConcurrency
@@ -118,44 +187,8 @@ func (v *Vault) Check(ctx context.Context, ids []string, progress CheckProgress)
 	}
 	client := opts.httpClient()
 
-	var rows []store.Key
-	var err error
-	if len(ids) == 0 {
-		rows, err = v.store.AllKeys(ctx)
-		if err == nil {
-			kept := rows[:0]
-			for _, k := range rows {
-				if inPool(k.Status) {
-					kept = append(kept, k)
-				}
-			}
-			rows = kept
-		}
-	} else {
-		rows, err = v.store.GetKeys(ctx, uniq(ids))
-	}
-	if err != nil {
-		return CheckSummary{}, err
-	}
-	sum := CheckSummary{Total: len(rows), ByResult: map[CheckResult]int{}}
-
-	type job struct {
-		key    store.Key
-		secret string
-	}
-	jobs := make(chan job)
+	jobs := make(chan checkJob)
 	outcomes := make(chan CheckOutcome, conc)
-	var skipped []CheckOutcome
-	var todo []job
-	for _, k := range rows {
-		s, ok := v.cached(k.ID)
-		if !ok || !inPool(k.Status) {
-			skipped = append(skipped, CheckOutcome{ID: k.ID, Result: ResultSkipped, Reason: "not checkable while " + string(k.Status), Status: string(k.Status)})
-			continue
-		}
-		todo = append(todo, job{k, s.Reveal()})
-	}
-
 	var wg sync.WaitGroup
 	for range min(conc, max(len(todo), 1)) {
 		wg.Go(func() {
@@ -182,64 +215,35 @@ func (v *Vault) Check(ctx context.Context, ids []string, progress CheckProgress)
 		wg.Wait()
 		close(outcomes)
 	}()
+	return outcomes
+}
 
-	// The writer: batch, commit, sync the pool, then report.
-	report := func(batch []CheckOutcome) error {
-		if len(batch) == 0 {
-			return nil
-		}
-		now := v.now()
-		updates := make([]store.CheckUpdate, 0, len(batch))
-		for _, o := range batch {
-			if o.Result == ResultSkipped {
-				continue
-			}
-			updates = append(updates, store.CheckUpdate{ID: o.ID, Verdict: outcomeOf(o.class).status, Result: string(o.Result), Reason: o.Reason, CheckedAt: now})
-		}
-		// Store even when ctx is cancelled: these outcomes are real.
-		keys, err := v.store.ApplyChecks(context.WithoutCancel(ctx), updates)
-		if err != nil {
-			return err
-		}
-		v.hook("check.commit")
-		status := make(map[string]store.Status, len(keys))
-		for _, k := range keys {
-			status[k.ID] = k.Status
-			if _, ok := v.cached(k.ID); ok && inPool(k.Status) {
-				v.setPoolState(k)
-			}
-		}
-		for _, o := range batch {
-			if st, ok := status[o.ID]; ok {
-				o.Status = string(st)
-			}
-			sum.Done++
-			sum.ByResult[o.Result]++
-			if progress != nil {
-				progress(sum.Done, sum.Total, o.ID, o)
-			}
-		}
-		return nil
-	}
-	var werr error
-	if err := report(skipped); err != nil {
-		werr = err
-	}
+// checkWriter stores outcomes in batches, brings the pool in line, then
+// reports them; err keeps the first store error.
+type checkWriter struct {
+	v        *Vault
+	ctx      context.Context
+	progress CheckProgress
+	sum      CheckSummary
+	err      error
+}
+
+// drain batches outcomes until the channel closes: a batch is stored when
+// it is full or has waited checkFlush.
+func (w *checkWriter) drain(outcomes <-chan CheckOutcome) {
 	batch := make([]CheckOutcome, 0, checkBatch)
 	tick := time.NewTicker(checkFlush)
 	defer tick.Stop()
 	flush := func() {
-		if err := report(batch); err != nil && werr == nil {
-			werr = err
-		}
+		w.report(batch)
 		batch = batch[:0]
 	}
-loop:
 	for {
 		select {
 		case o, ok := <-outcomes:
 			if !ok {
-				break loop
+				flush()
+				return
 			}
 			batch = append(batch, o)
 			if len(batch) >= checkBatch {
@@ -249,22 +253,47 @@ loop:
 			flush()
 		}
 	}
-	flush()
-	sum.Duration = time.Since(start)
-	if ctx.Err() != nil {
-		sum.Canceled = true
+}
+
+// report commits batch, syncs the pool, then reports each outcome.
+func (w *checkWriter) report(batch []CheckOutcome) {
+	if len(batch) == 0 {
+		return
 	}
-	v.log.Info("keys checked", "total", sum.Total, "done", sum.Done, "canceled", sum.Canceled,
-		"ok", sum.ByResult[ResultOK], "invalid", sum.ByResult[ResultInvalid], "expired", sum.ByResult[ResultExpired],
-		"denied", sum.ByResult[ResultDenied], "rate_limited", sum.ByResult[ResultRateLimited],
-		"region", sum.ByResult[ResultRegion], "network", sum.ByResult[ResultNetwork], "took", sum.Duration)
-	if werr != nil {
-		return sum, werr
+	v := w.v
+	now := v.now()
+	updates := make([]store.CheckUpdate, 0, len(batch))
+	for _, o := range batch {
+		if o.Result != ResultSkipped {
+			updates = append(updates, store.CheckUpdate{ID: o.ID, Verdict: outcomeOf(o.class).status, Result: string(o.Result), Reason: o.Reason, CheckedAt: now})
+		}
 	}
-	if sum.Canceled {
-		return sum, ctx.Err()
+	// Store even when ctx is cancelled: these outcomes are real.
+	keys, err := v.store.ApplyChecks(context.WithoutCancel(w.ctx), updates)
+	if err != nil {
+		if w.err == nil {
+			w.err = err
+		}
+		return
 	}
-	return sum, nil
+	v.hook("check.commit")
+	status := make(map[string]store.Status, len(keys))
+	for _, k := range keys {
+		status[k.ID] = k.Status
+		if _, ok := v.cached(k.ID); ok && inPool(k.Status) {
+			v.setPoolState(k)
+		}
+	}
+	for _, o := range batch {
+		if st, ok := status[o.ID]; ok {
+			o.Status = string(st)
+		}
+		w.sum.Done++
+		w.sum.ByResult[o.Result]++
+		if w.progress != nil {
+			w.progress(w.sum.Done, w.sum.Total, o.ID, o)
+		}
+	}
 }
 
 // maxCheckBody bounds how much of an answer is read.

@@ -1,4 +1,4 @@
-package app
+package vault
 
 import (
 	"context"
@@ -151,7 +151,7 @@ func (v *Vault) addLocked(ctx context.Context, keys []string, res *AddResult) er
 	v.hook("add.keychain")
 	if kerr != nil {
 		res.Failed += len(toWrite) - len(written)
-		res.Error = keychainProblem(kerr)
+		res.Error = KeychainProblem(kerr)
 		v.log.Warn("keychain write failed; the keys not stored stay pending and are resolved on the next reconcile",
 			"failed", len(toWrite)-len(written), "written", len(written), "err", kerr)
 	}
@@ -209,7 +209,8 @@ func (v *Vault) addLocked(ctx context.Context, keys []string, res *AddResult) er
 }
 
 // keychainProblem is the user-facing text of a keychain error.
-func keychainProblem(err error) string {
+// KeychainProblem says in the user's words why the secret store failed.
+func KeychainProblem(err error) string {
 	if errors.Is(err, keychain.ErrUnavailable) {
 		return "The keychain is not available (" + err.Error() + "). Unlock it, or move the keys to the encrypted file store (the command secret-store move file)."
 	}
@@ -294,7 +295,7 @@ func (v *Vault) deleteLocked(ctx context.Context, ids []string, from []store.Sta
 	res.IDs = append(res.IDs, gone...)
 	res.Pending = len(marked) - len(gone)
 	if kerr != nil {
-		res.Error = keychainProblem(kerr)
+		res.Error = KeychainProblem(kerr)
 		v.log.Warn("keychain delete failed; keys stay marked for deletion", "pending", res.Pending, "err", kerr)
 	}
 	v.log.Info("keys deleted", "deleted", res.Deleted, "pending", res.Pending, "not_found", res.NotFound)
@@ -346,6 +347,10 @@ type ReconcileReport struct {
 // "secret_missing" and replaces the pool's key set. If the keychain is
 // unavailable, the report says so (KeychainError) and no row is changed
 // for lack of an answer.
+//
+// The phases: finish interrupted deletes (finishDeletes), read every other
+// secret and settle the rows by what the keychain said (settleRows), keep
+// the secrets (recache) and hand the usable keys to the pool (repool).
 func (v *Vault) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	v.opMu.Lock()
 	defer v.opMu.Unlock()
@@ -356,38 +361,66 @@ func (v *Vault) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	}
 	rep.Keys = len(rows)
 	var deleting, fetch []string
-	status := make(map[string]store.Status, len(rows))
 	for _, k := range rows {
-		status[k.ID] = k.Status
 		if k.Status == store.StatusDeleting {
 			deleting = append(deleting, k.ID)
 		} else {
 			fetch = append(fetch, k.ID)
 		}
 	}
-	var kerr error
-	// Interrupted deletes.
-	if len(deleting) > 0 {
-		gone, err := v.deleteSecrets(ctx, deleting)
-		if err != nil {
-			kerr = err
-		}
-		if _, err := v.store.Delete(ctx, gone); err != nil {
-			return rep, err
-		}
-		rep.Deleted = len(gone)
-		v.pool.Remove(deleting...)
-		v.hook("reconcile.deletes")
+	kerr, err := v.finishDeletes(ctx, deleting, &rep)
+	if err != nil {
+		return rep, err
 	}
-	// Secrets of every other row.
-	var found map[string]string
-	var missing []string
+	found, missing := map[string]string{}, []string(nil)
 	if kerr == nil {
 		found, missing, kerr = v.getSecrets(ctx, fetch)
-	} else {
-		found = map[string]string{}
 	}
 	rep.Unknown = len(fetch) - len(found) - len(missing)
+	if err := v.settleRows(ctx, rows, found, missing, &rep); err != nil {
+		return rep, err
+	}
+	v.recache(fetch, found, missing)
+	if err := v.repool(ctx, &rep); err != nil {
+		return rep, err
+	}
+	if kerr != nil {
+		rep.KeychainError = KeychainProblem(kerr)
+		v.log.Error("keychain unavailable: keys without a loaded secret are not served", "unknown", rep.Unknown, "err", kerr)
+	}
+	v.log.Info("keys reconciled", "keys", rep.Keys, "pooled", rep.Pooled, "active", rep.Active,
+		"secret_missing", rep.SecretMissing, "revived", rep.Revived, "adds_finished", rep.AddsFinished,
+		"adds_dropped", rep.AddsDropped, "deleted", rep.Deleted, "unknown", rep.Unknown)
+	return rep, nil
+}
+
+// finishDeletes completes interrupted deletes. kerr is the keychain's
+// error (the rows whose secret could not be removed stay "deleting"), err
+// the store's.
+func (v *Vault) finishDeletes(ctx context.Context, deleting []string, rep *ReconcileReport) (kerr, err error) {
+	if len(deleting) == 0 {
+		return nil, nil
+	}
+	gone, kerr := v.deleteSecrets(ctx, deleting)
+	if _, err := v.store.Delete(ctx, gone); err != nil {
+		return kerr, err
+	}
+	rep.Deleted = len(gone)
+	v.pool.Remove(deleting...)
+	v.hook("reconcile.deletes")
+	return kerr, nil
+}
+
+// settleRows applies what the keychain said: interrupted adds whose
+// secret landed are finished and the others dropped, rows without a
+// secret become "secret_missing", and missing rows whose secret is back
+// revive. Quarantined rows keep their status: Restore finds out about the
+// secret if the user brings them back.
+func (v *Vault) settleRows(ctx context.Context, rows []store.Key, found map[string]string, missing []string, rep *ReconcileReport) error {
+	status := make(map[string]store.Status, len(rows))
+	for _, k := range rows {
+		status[k.ID] = k.Status
+	}
 	var finish, drop, markMissing, revive []string
 	for id := range found {
 		switch status[id] {
@@ -407,20 +440,18 @@ func (v *Vault) Reconcile(ctx context.Context) (ReconcileReport, error) {
 		}
 	}
 	if _, err := v.store.Transition(ctx, finish, []store.Status{store.StatusAdding}, store.StatusActive, ""); err != nil {
-		return rep, err
+		return err
 	}
 	v.hook("reconcile.finish")
 	if _, err := v.store.Delete(ctx, drop); err != nil {
-		return rep, err
+		return err
 	}
-	// Quarantined rows keep their status: Restore finds out about the
-	// secret if the user brings them back.
 	if _, err := v.store.Transition(ctx, markMissing, liveStatuses, store.StatusSecretMissing, "the keychain has no secret for this key"); err != nil {
-		return rep, err
+		return err
 	}
 	revived, err := v.store.Revive(ctx, revive)
 	if err != nil {
-		return rep, err
+		return err
 	}
 	rep.AddsFinished, rep.AddsDropped, rep.SecretMissing, rep.Revived = len(finish), len(drop), len(markMissing), len(revived)
 	revivedSet := setOf(revive)
@@ -429,12 +460,16 @@ func (v *Vault) Reconcile(ctx context.Context) (ReconcileReport, error) {
 			rep.SecretMissing++
 		}
 	}
+	return nil
+}
 
-	// The cache: the secrets just read, plus (for rows the keychain did not
-	// answer about) the secrets loaded earlier — an unavailable keychain
-	// does not take keys away from a running proxy.
+// recache keeps the secrets just read, plus (for rows the keychain did not
+// answer about) the secrets loaded earlier: an unavailable keychain does
+// not take keys away from a running proxy.
+func (v *Vault) recache(fetch []string, found map[string]string, missing []string) {
 	missingSet := setOf(missing)
 	v.mu.Lock()
+	defer v.mu.Unlock()
 	next := make(map[string]apikey.Secret, len(found))
 	for _, id := range fetch {
 		if s, ok := found[id]; ok {
@@ -444,10 +479,14 @@ func (v *Vault) Reconcile(ctx context.Context) (ReconcileReport, error) {
 		}
 	}
 	v.cache = next
-	v.mu.Unlock()
-	rows, err = v.store.AllKeys(ctx)
+}
+
+// repool replaces the pool's key set with the stored keys whose secret is
+// cached, each enabled or disabled by its status.
+func (v *Vault) repool(ctx context.Context, rep *ReconcileReport) error {
+	rows, err := v.store.AllKeys(ctx)
 	if err != nil {
-		return rep, err
+		return err
 	}
 	var keys []keypool.Key
 	var pooled []store.Key
@@ -467,12 +506,5 @@ func (v *Vault) Reconcile(ctx context.Context) (ReconcileReport, error) {
 		v.setPoolState(k)
 	}
 	rep.Pooled = len(keys)
-	if kerr != nil {
-		rep.KeychainError = keychainProblem(kerr)
-		v.log.Error("keychain unavailable: keys without a loaded secret are not served", "unknown", rep.Unknown, "err", kerr)
-	}
-	v.log.Info("keys reconciled", "keys", rep.Keys, "pooled", rep.Pooled, "active", rep.Active,
-		"secret_missing", rep.SecretMissing, "revived", rep.Revived, "adds_finished", rep.AddsFinished,
-		"adds_dropped", rep.AddsDropped, "deleted", rep.Deleted, "unknown", rep.Unknown)
-	return rep, nil
+	return nil
 }

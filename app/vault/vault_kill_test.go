@@ -1,6 +1,6 @@
 //go:build unix
 
-package app
+package vault
 
 import (
 	"bufio"
@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/gemini-balance/desktop/app/keychain"
+	"github.com/gemini-balance/desktop/app/keychain/keychaintest"
 	"github.com/gemini-balance/desktop/app/store"
 	"github.com/gemini-balance/desktop/proxy/apikey"
 	"github.com/gemini-balance/desktop/proxy/keypool"
@@ -434,7 +435,7 @@ func TestVaultKill9OSKeychain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns and kills processes")
 	}
-	realKeychain(t)
+	keychaintest.Real(t)
 	var b [6]byte
 	rand.Read(b[:])
 	svc := "gbd-kill-test-" + hex.EncodeToString(b[:])

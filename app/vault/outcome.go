@@ -1,4 +1,4 @@
-package app
+package vault
 
 import (
 	"github.com/gemini-balance/desktop/app/store"
@@ -35,3 +35,7 @@ func outcomeOf(class gemini.Class) keyOutcome {
 	}
 	return keyOutcome{"", ResultNetwork}
 }
+
+// KillsKey reports whether an answer of this class makes the key that got
+// it dead (invalid, expired or denied).
+func KillsKey(class gemini.Class) bool { return outcomeOf(class).status.Dead() }

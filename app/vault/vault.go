@@ -1,4 +1,4 @@
-package app
+package vault
 
 import (
 	"context"
@@ -135,6 +135,10 @@ var (
 )
 
 func (v *Vault) now() time.Time { return v.Now() }
+
+// SetHook sets the function called at the steps of the crash-safe
+// protocols (crash tests kill the process there); nil: none.
+func (v *Vault) SetHook(f func(point string)) { v.testHook = f }
 
 func (v *Vault) hook(point string) {
 	if v.testHook != nil {
@@ -360,6 +364,29 @@ func (v *Vault) Export(ctx context.Context) (string, error) {
 	return b.String(), nil
 }
 
+// GetMany returns the stored keys among ids, by id (ids not stored are
+// absent).
+func (v *Vault) GetMany(ctx context.Context, ids []string) (map[string]KeyInfo, error) {
+	out := map[string]KeyInfo{}
+	ids = uniq(ids)
+	if len(ids) == 0 {
+		return out, nil
+	}
+	keys, err := v.store.GetKeys(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		out[k.ID] = infoOf(k)
+	}
+	return out, nil
+}
+
+// Quarantined returns the ids of every quarantined key.
+func (v *Vault) Quarantined(ctx context.Context) ([]string, error) {
+	return v.store.QuarantinedBefore(ctx, time.Unix(1<<40, 0))
+}
+
 // --- enable, label ------------------------------------------------------------
 
 // SetEnabled enables or disables a key by hand. Enabling also revives a
@@ -390,14 +417,14 @@ func (v *Vault) SetEnabled(ctx context.Context, id string, enabled bool) error {
 	return nil
 }
 
-// maxLabel bounds a label's length (in bytes).
-const maxLabel = 200
+// MaxLabel bounds a label's length (in bytes).
+const MaxLabel = 200
 
 // SetLabel sets a key's label (trimmed; at most 200 bytes).
 func (v *Vault) SetLabel(ctx context.Context, id, label string) error {
 	label = strings.TrimSpace(label)
-	if len(label) > maxLabel {
-		return fmt.Errorf("label too long (%d bytes, at most %d)", len(label), maxLabel)
+	if len(label) > MaxLabel {
+		return fmt.Errorf("label too long (%d bytes, at most %d)", len(label), MaxLabel)
 	}
 	return v.store.SetLabel(ctx, id, label)
 }

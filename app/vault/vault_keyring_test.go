@@ -1,53 +1,18 @@
-package app
+package vault
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gemini-balance/desktop/app/keychain"
+	"github.com/gemini-balance/desktop/app/keychain/keychaintest"
 	"github.com/gemini-balance/desktop/proxy/apikey"
 )
 
-// realKeychain returns an OS keychain on a working Secret Service under a
-// fresh service name (its items removed at cleanup), or skips the test —
-// unless GBD_REQUIRE_KEYRING=1, then it fails. Run for real with:
-//
-//	dbus-run-session -- sh -c 'printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null; GBD_REQUIRE_KEYRING=1 go test -run Vault ./app/'
-func realKeychain(t testing.TB) *keychain.OS {
-	t.Helper()
-	require := os.Getenv("GBD_REQUIRE_KEYRING") == "1"
-	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
-		if require {
-			t.Fatal("GBD_REQUIRE_KEYRING=1 but DBUS_SESSION_BUS_ADDRESS is not set")
-		}
-		t.Skip("no D-Bus session (run under dbus-run-session with gnome-keyring-daemon --unlock)")
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	svc := "gbd-vault-test-" + hex.EncodeToString(b[:])
-	kc := keychain.NewOS(svc, 10*time.Second)
-	var err error
-	for range 10 { // a daemon started just before may need a moment
-		if err = kc.Probe(context.Background()); err == nil {
-			return kc
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
-	if require {
-		t.Fatalf("GBD_REQUIRE_KEYRING=1 but the Secret Service does not work: %v", err)
-	}
-	t.Skipf("Secret Service not usable: %v", err)
-	return nil
-}
-
 func TestVaultRealKeyring(t *testing.T) {
-	kc := realKeychain(t)
+	kc := keychaintest.Real(t)
 	dir := t.TempDir()
 	e := openVaultEnv(t, dir, kc)
 	ctx := context.Background()

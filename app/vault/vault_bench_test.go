@@ -1,4 +1,4 @@
-package app
+package vault
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gemini-balance/desktop/app/keychain"
+	"github.com/gemini-balance/desktop/app/keychain/keychaintest"
 	"github.com/gemini-balance/desktop/proxy/apikey"
 	"github.com/gemini-balance/desktop/proxy/proxytest"
 )
@@ -40,7 +41,7 @@ func benchKeychain(b *testing.B, kind string) (keychain.Store, func(keys []strin
 		}
 		return f, func([]string) {}
 	default:
-		kc := realKeychain(b)
+		kc := keychaintest.Real(b)
 		return kc, func(keys []string) {
 			ids := make([]string, len(keys))
 			for i, k := range keys {
