@@ -6,9 +6,9 @@
 # headless with CGO_ENABLED=0, Windows cross-compile, desktop with WebKitGTK 4.1) → the Windows
 # build under wine 8 (build/wine, ~2 min) → go test
 # -race of every package inside one D-Bus session with an unlocked gnome-keyring and an Xvfb
-# display → the Codex CLI (npm @openai/codex) through /v1/responses (TestCodexCLI, its own
+# display → the Codex CLI (npm @openai/codex) through /v1/responses (TestCodexCLI and TestWrittenCodexConfig, its own
 # stage: the package is ~400 MB) → Claude Code (npm @anthropic-ai/claude-code) through
-# /v1/messages (TestClaudeCodeCLI, its own stage for the same reason; ~30 s with install).
+# /v1/messages (TestClaudeCodeCLI and TestWrittenClaudeConfig, its own stage for the same reason; ~30 s with install).
 # The GBD_REQUIRE_* variables make tests that need the
 # keyring, the node clients, Chromium, a display, the Codex CLI or Claude Code fail instead of skipping. Exits non-zero when any stage fails.
 #
@@ -183,11 +183,15 @@ go_test() {
 codex_cli() {
   npm_ci build/e2e/codex
   GBD_REQUIRE_CODEX=1 go test -count=1 -run '^TestCodexCLI$' ./proxy/
+  # The config.toml the Connect writer merges, used by codex exec as is (~2 s).
+  GBD_REQUIRE_CODEX=1 go test -count=1 -run '^TestWrittenCodexConfig$' ./app/
 }
 
 claude_code_cli() {
   npm_ci build/e2e/claude
   GBD_REQUIRE_CLAUDE=1 go test -count=1 -run '^TestClaudeCodeCLI$' ./proxy/
+  # The settings.json the Connect writer merges, used by claude -p as is (~2 s).
+  GBD_REQUIRE_CLAUDE=1 go test -count=1 -run '^TestWrittenClaudeConfig$' ./app/
 }
 
 stage "deps (apt, npm ci, go mod download)" deps
