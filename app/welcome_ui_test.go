@@ -69,6 +69,7 @@ func TestWelcomeInChromium(t *testing.T) {
 		AccessKeyMasked                       bool
 		Answer, ZhTitle, StoreKind, StoreText string
 		StoreAfterMove                        string
+		StoreNote                             string
 	}
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("welcome.mjs printed %q: %v", out, err)
@@ -88,6 +89,7 @@ func TestWelcomeInChromium(t *testing.T) {
 		what string
 	}{
 		{r.WelcomeShown, "the walkthrough shows on first launch"},
+		{strings.Contains(r.StoreNote, "not against someone who can read your files"), "the walkthrough says how safe the generated passphrase is: " + r.StoreNote},
 		{strings.Contains(r.NoKeysReason, "no keys"), "the test request without keys says so: " + r.NoKeysReason},
 		{strings.Contains(r.AddText, "Added 3") && strings.Contains(r.AddText, "malformed 1"), "the add result: " + r.AddText},
 		{r.CheckState == "done" && strings.Contains(r.CheckText, "2 working") && strings.Contains(r.CheckText, "1 dead"), "the check result: " + r.CheckText},

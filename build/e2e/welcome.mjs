@@ -50,6 +50,8 @@ try {
   step = 'welcome shown on first launch'
   await tid('welcome').waitFor({ state: 'visible' })
   out.welcomeShown = true
+  await tid('welcome-store-note').waitFor({ state: 'visible' })
+  out.storeNote = (await tid('welcome-store-note').textContent()).trim()
   await shot('welcome-1-empty.png')
 
   step = 'test request without keys'

@@ -51,6 +51,8 @@ export interface Status {
   check: CheckJob
   /** What the "system proxy" (an empty upstream proxy setting) resolves to; absent otherwise. */
   systemProxy?: SystemProxy
+  /** Where the API keys are kept and how safe that is. */
+  secretStore: SecretStoreInfo
 }
 
 /** The OS proxy settings in force and the proxy requests to Google take. */
@@ -403,6 +405,7 @@ export function normalize(raw: unknown): Status {
     version: str(s.version),
     check: checkJob(s.check),
     systemProxy: systemProxy(s.systemProxy),
+    secretStore: secretStore(s.secretStore),
   }
 }
 

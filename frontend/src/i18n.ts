@@ -330,6 +330,7 @@ const en = {
   storeYourPassphrase: 'Your passphrase (at least 8 characters; empty: a generated one)',
   storeUseYours: 'Use my passphrase',
   storeMoved: 'The keys were moved.',
+  storeChange: 'To use your own passphrase: Settings → Key storage.',
 } as const
 
 export type Key = keyof typeof en
@@ -649,6 +650,7 @@ const zh: Record<Key, string> = {
   storeYourPassphrase: '你的口令（至少 8 个字符；留空则随机生成）',
   storeUseYours: '使用我的口令',
   storeMoved: '密钥已迁移。',
+  storeChange: '如需使用自己的口令：设置 → 密钥存储。',
 }
 
 const tables: Record<Lang, Record<Key, string>> = { en, 'zh-CN': zh }

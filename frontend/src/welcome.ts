@@ -53,6 +53,8 @@ export function welcomePanel(keysChanged: () => void): WelcomePanel {
   // 1. paste
   const paste = h('textarea', { rows: 4, 'data-testid': 'welcome-keys', placeholder: t('welcomePastePlaceholder'), 'aria-label': t('welcomePaste'), spellcheck: false })
   const addResult = h('p', { class: 'muted small', 'data-testid': 'welcome-add-result', hidden: true })
+  // Where the keys will be kept, said plainly when it is the file with a generated passphrase.
+  const storeNote = h('p', { class: 'notice small', 'data-testid': 'welcome-store-note', hidden: true })
   const addBtn: HTMLButtonElement = button(t('welcomeAdd'), () => void add(), { class: 'primary', 'data-testid': 'welcome-add' })
   // 2. check
   const progress = h('div', { class: 'progress-area', 'data-testid': 'welcome-check' }, h('p', { class: 'muted small' }, t('welcomeCheckWaiting')))
@@ -98,7 +100,7 @@ export function welcomePanel(keysChanged: () => void): WelcomePanel {
     h(
       'ol',
       { class: 'steps' },
-      step(1, 'welcomePaste', paste, h('div', { class: 'row' }, addBtn), addResult),
+      step(1, 'welcomePaste', paste, h('div', { class: 'row' }, addBtn), addResult, storeNote),
       step(2, 'welcomeCheck', progress),
       step(
         3,
@@ -208,6 +210,9 @@ export function welcomePanel(keysChanged: () => void): WelcomePanel {
 
   function render(s: Status): void {
     status = s
+    const st = s.secretStore
+    storeNote.hidden = !(st.kind === 'file' && st.passphrase === 'generated')
+    if (!storeNote.hidden) storeNote.textContent = `${t('storeFileGenerated')} ${t('storeSafety')} ${t('storeChange')}`
     openai.textContent = s.openaiBaseURL
     gemini.textContent = s.geminiBaseURL
     renderCheck(s.check)
