@@ -55,10 +55,15 @@ func runDesktop(sig context.Context, a *app.App, hidden bool, log *slog.Logger) 
 	}
 	// Wails also catches SIGINT/SIGTERM, but only to close the window,
 	// which hides it while a tray is shown: quit for real.
+	ended := make(chan struct{})
+	defer close(ended)
 	go func() {
-		<-sig.Done()
-		log.Info("signal received: quitting")
-		d.Quit()
+		select {
+		case <-sig.Done():
+			log.Info("signal received: quitting")
+			d.Quit()
+		case <-ended: // quit otherwise: nothing to do
+		}
 	}()
 	d.tray = tray.New(d, log)
 	if tray.StartBeforeRun {
