@@ -174,6 +174,22 @@ func TestKeysAddReachesRunningInstance(t *testing.T) {
 	if errOut.Len() > 0 {
 		t.Errorf("stderr: %s", errOut.String())
 	}
+
+	// Restart: nothing missing.
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := app.New(context.Background(), app.Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := b.Keys().Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if text, err := b.Keys().Export(context.Background()); err != nil || strings.TrimSpace(text) != key {
+		t.Fatalf("after a restart the store holds %d keys (%v), want the one added through the instance", len(strings.Fields(text)), err)
+	}
 }
 
 // TestKeysAddExitStatus: nothing valid → exit 1 with the reason.
