@@ -875,12 +875,21 @@ export interface TestResult {
   /** The model's answer when ok. */
   text: string
   latencyMs: number
+  /** The API the request spoke: gemini, openai, responses or anthropic. */
+  dialect: string
 }
 
-/** Sends one short request through the proxy with the access key, as a client would. */
-export async function testRequest(model = ''): Promise<TestResult> {
-  const o = obj(await http('POST', '/api/test-request', model ? { model } : {}))
+/**
+ * Sends one short request through the proxy with the access key, as a client would, in a dialect
+ * (gemini, openai, responses, anthropic; '' is gemini).
+ */
+export async function testRequest(model = '', dialect = ''): Promise<TestResult> {
+  const body: Record<string, string> = {}
+  if (model) body.model = model
+  if (dialect) body.dialect = dialect
+  const o = obj(await http('POST', '/api/test-request', body))
   return {
+    dialect: str(o.dialect),
     ok: o.ok === true,
     reason: str(o.reason),
     message: str(o.message),
@@ -889,4 +898,123 @@ export async function testRequest(model = ''): Promise<TestResult> {
     text: str(o.text),
     latencyMs: num(o.latencyMs),
   }
+}
+
+// ---- client setup (the Connect screen) -------------------------------------------------------
+
+/** A setting to type into a GUI app. */
+export interface ClientField {
+  /** Names the field for translations (apiKey, apiHost, …). */
+  id: string
+  label: string
+  value: string
+}
+
+/** A block of text to copy: code, shell lines, a config file. */
+export interface ClientSnippet {
+  title: string
+  /** sh, python, js, json, toml or env. */
+  lang: string
+  text: string
+}
+
+/** A config file "Write config" edits, and the keys it sets. */
+export interface ClientFile {
+  /** Its place under the home folder, e.g. ".claude/settings.json". */
+  home: string
+  format: string
+  set: { key: string; value: string }[]
+}
+
+/** The ready settings of one tool, filled with this machine's Base URL and access key. */
+export interface ClientSetup {
+  id: string
+  name: string
+  /** app, cli, sdk or curl. */
+  kind: string
+  dialect: string
+  note: string
+  fields: ClientField[]
+  snippets: ClientSnippet[]
+  files: ClientFile[]
+}
+
+/** What writing one config file changes (or changed). */
+export interface ConfigChange {
+  path: string
+  format: string
+  exists: boolean
+  set: { key: string; before: string; after: string }[]
+  diff: string
+  unchanged: boolean
+  beforeHash: string
+  /** The copy of the old file, after a write. */
+  backup: string
+}
+
+function clientSetup(v: unknown): ClientSetup {
+  const o = obj(v)
+  return {
+    id: str(o.id),
+    name: str(o.name),
+    kind: str(o.kind),
+    dialect: str(o.dialect),
+    note: str(o.note),
+    fields: arr(o.fields).map((f) => {
+      const x = obj(f)
+      return { id: str(x.id), label: str(x.label), value: str(x.value) }
+    }),
+    snippets: arr(o.snippets).map((f) => {
+      const x = obj(f)
+      return { title: str(x.title), lang: str(x.lang), text: str(x.text) }
+    }),
+    files: arr(o.files).map((f) => {
+      const x = obj(f)
+      return {
+        home: str(x.home),
+        format: str(x.format),
+        set: arr(x.set).map((e) => ({ key: str(obj(e).key), value: str(obj(e).value) })),
+      }
+    }),
+  }
+}
+
+function configChange(v: unknown): ConfigChange {
+  const o = obj(v)
+  return {
+    path: str(o.path),
+    format: str(o.format),
+    exists: bool(o.exists),
+    set: arr(o.set).map((e) => {
+      const x = obj(e)
+      return { key: str(x.key), before: str(x.before), after: str(x.after) }
+    }),
+    diff: str(o.diff),
+    unchanged: bool(o.unchanged),
+    beforeHash: str(o.beforeHash),
+    backup: str(o.backup),
+  }
+}
+
+/** Every tool's settings, and the dialects a test request can speak. */
+export async function getClients(): Promise<{ clients: ClientSetup[]; dialects: string[] }> {
+  const o = obj(await http('GET', '/api/clients'))
+  return { clients: arr(o.clients).map(clientSetup), dialects: arr(o.dialects).map(str) }
+}
+
+/** What writing a CLI tool's config files would change (nothing is written). */
+export async function planClientConfig(tool: string): Promise<ConfigChange[]> {
+  const o = obj(await http('POST', `/api/clients/${encodeURIComponent(tool)}/write`, { dryRun: true }))
+  return arr(o.changes).map(configChange)
+}
+
+/**
+ * Writes a CLI tool's config files (a backup of each old file is kept), refused when a file
+ * changed since the plan shown.
+ */
+export async function writeClientConfig(tool: string, plan: ConfigChange[]): Promise<ConfigChange[]> {
+  const expect: Record<string, string> = {}
+  for (const c of plan) expect[c.path] = c.beforeHash
+  const o = obj(await http('POST', `/api/clients/${encodeURIComponent(tool)}/write`, { expect }))
+  return arr(o.changes).map(configChange)
 }

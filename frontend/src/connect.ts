@@ -1,10 +1,45 @@
 // The Connect tab: the base URLs and the access key to give OpenAI- and Gemini-compatible
-// clients, with copy buttons; in the window also the web UI's address and admin password.
+// clients, with copy buttons; ready settings per tool (rendered by the Go side, GET
+// /api/clients) with "Write config" for the CLIs; a test request per dialect; in the window also
+// the web UI's address and admin password.
 
 import * as api from './api'
-import type { Status } from './api'
-import { busy, button, dialog, h, report, toast } from './dom'
-import { t } from './i18n'
+import type { ClientSetup, ConfigChange, Status, TestResult } from './api'
+import { busy, button, dialog, fmtNum, h, report, set, toast } from './dom'
+import { t, type Key } from './i18n'
+import { reasonText } from './welcome'
+
+/** Translated notes of the tools (the server's English note otherwise). */
+const clientNotes: Record<string, Key> = {
+  'cherry-studio': 'noteCherryStudio',
+  chatbox: 'noteChatbox',
+  'gemini-cli': 'noteGeminiCli',
+  'claude-code': 'noteClaudeCode',
+  codex: 'noteCodex',
+  'openai-sdk': 'noteOpenaiSdk',
+  'google-sdk': 'noteGoogleSdk',
+  langchain: 'noteLangchain',
+  'vercel-ai': 'noteVercelAi',
+  curl: 'noteCurl',
+}
+
+/** Translated labels of the GUI apps' fields. */
+const fieldLabels: Record<string, Key> = {
+  providerType: 'fieldProviderType',
+  provider: 'fieldProvider',
+  apiKey: 'fieldApiKey',
+  apiHost: 'fieldApiHost',
+  openaiHost: 'fieldOpenaiHost',
+  model: 'fieldModel',
+}
+
+/** Names of the dialects on the test buttons. */
+const dialectNames: Record<string, string> = {
+  gemini: 'Gemini',
+  openai: 'OpenAI Chat',
+  responses: 'OpenAI Responses',
+  anthropic: 'Anthropic Messages',
+}
 
 /** The Connect tab. */
 export interface ConnectPanel {
@@ -50,6 +85,7 @@ export function connectPanel(): ConnectPanel {
     keyValue.textContent = accessKey === undefined ? '…' : showKey ? accessKey : dots
     showBtn.textContent = showKey ? t('hide') : t('show')
     renderExample()
+    if (clients.length) renderTools()
   }
 
   function renderExample(): void {
@@ -74,6 +110,7 @@ export function connectPanel(): ConnectPanel {
       accessKey = await api.regenerateAccessKey()
       showKey = true
       renderKey()
+      loadClients()
       toast(t('regenDone'), 'ok')
     })
   }
@@ -96,6 +133,172 @@ export function connectPanel(): ConnectPanel {
     ),
     h('p', { class: 'muted small' }, t('accessKeyHint')),
     example,
+  )
+
+  // ---- ready settings per tool
+  let clients: ClientSetup[] = []
+  let dialects: string[] = ['gemini', 'openai', 'responses', 'anthropic']
+  let current = 'cherry-studio'
+  const toolTabs = h('div', { class: 'tool-tabs', role: 'tablist', 'data-testid': 'client-tabs' })
+  const toolBody = h('div', { class: 'tool-body', 'data-testid': 'client-detail' })
+
+  /** text with the access key hidden unless shown. */
+  function masked(text: string): string {
+    return !showKey && accessKey ? text.split(accessKey).join(dots) : text
+  }
+
+  function copyRow(value: string, testid: string): HTMLElement {
+    return h('dd', {}, h('code', { class: 'value', 'data-testid': testid }, masked(value)), copyButton(() => value, testid + '-copy'))
+  }
+
+  function renderTools(): void {
+    set(
+      toolTabs,
+      ...clients.map((c) =>
+        button(c.name, () => {
+          current = c.id
+          renderTools()
+        }, { class: 'small' + (c.id === current ? ' primary' : ' ghost'), role: 'tab', 'aria-selected': String(c.id === current), 'data-testid': 'client-tab-' + c.id }),
+      ),
+    )
+    const c = clients.find((x) => x.id === current)
+    if (!c) {
+      set(toolBody)
+      return
+    }
+    toolBody.dataset.tool = c.id
+    const note = clientNotes[c.id]
+    const parts: (Node | false)[] = [h('p', { class: 'muted small', 'data-testid': 'client-note' }, note ? t(note) : c.note)]
+    if (c.fields.length) {
+      parts.push(
+        h('dl', { class: 'kv' }, ...c.fields.flatMap((f) => [h('dt', {}, fieldLabels[f.id] ? t(fieldLabels[f.id]) : f.label), copyRow(f.value, 'client-field-' + f.id)])),
+      )
+    }
+    for (const sn of c.snippets) {
+      parts.push(
+        h(
+          'div',
+          { class: 'snippet' },
+          h('div', { class: 'row between' }, h('span', { class: 'muted small' }, sn.title), copyButton(() => sn.text, 'client-snippet-copy')),
+          h('pre', { class: 'example', 'data-testid': 'client-snippet', 'data-lang': sn.lang }, masked(sn.text)),
+        ),
+      )
+    }
+    if (c.files.length) {
+      const write: HTMLButtonElement = button(t('writeConfig'), () => void writeConfig(c, write), { class: 'primary', 'data-testid': 'client-write' })
+      parts.push(h('div', { class: 'row' }, write, h('span', { class: 'muted small' }, t('writeConfigHint', { files: c.files.map((f) => '~/' + f.home).join(', ') }))))
+    }
+    set(toolBody, ...parts)
+  }
+
+  function changeView(ch: ConfigChange): HTMLElement {
+    return h(
+      'div',
+      { class: 'config-change', 'data-testid': 'config-change' },
+      h('p', {}, h('code', {}, ch.path), ' ', h('span', { class: 'muted small' }, ch.unchanged ? t('configUnchanged') : ch.exists ? t('configExisting') : t('configNew'))),
+      !ch.unchanged &&
+        h(
+          'table',
+          { class: 'changes' },
+          h('thead', {}, h('tr', {}, h('th', {}, t('configKey')), h('th', {}, t('configBefore')), h('th', {}, t('configAfter')))),
+          h(
+            'tbody',
+            {},
+            ...ch.set
+              .filter((x) => x.before !== x.after)
+              .map((x) => h('tr', {}, h('td', {}, h('code', {}, x.key)), h('td', {}, x.before ? masked(x.before) : '—'), h('td', {}, masked(x.after)))),
+          ),
+        ),
+      !ch.unchanged && ch.diff && h('pre', { class: 'example diff', 'data-testid': 'config-diff' }, masked(ch.diff)),
+    )
+  }
+
+  async function writeConfig(c: ClientSetup, btn: HTMLButtonElement): Promise<void> {
+    await busy(btn, async () => {
+      const plan = await api.planClientConfig(c.id)
+      if (plan.every((ch) => ch.unchanged)) {
+        toast(t('configAlreadySet'), 'ok')
+        return
+      }
+      const ok = await dialog({
+        title: t('writeConfigTitle', { tool: c.name }),
+        body: [h('p', { class: 'muted small' }, t('writeConfigBody')), ...plan.map(changeView)],
+        ok: t('writeConfig'),
+        testid: 'write-config-dialog',
+      })
+      if (!ok) return
+      const done = await api.writeClientConfig(c.id, plan)
+      const backups = done.filter((d) => d.backup).map((d) => d.backup)
+      toast(backups.length ? t('configWrittenBackup', { backup: backups.join(', ') }) : t('configWritten'), 'ok', 8000)
+    })
+  }
+
+  function loadClients(): void {
+    api
+      .getClients()
+      .then((r) => {
+        clients = r.clients
+        if (r.dialects.length) dialects = r.dialects
+        renderTools()
+        renderTests()
+      })
+      .catch(report)
+  }
+
+  const toolsCard = h(
+    'section',
+    { class: 'card', 'data-testid': 'clients-card' },
+    h('h2', {}, t('clientsTitle')),
+    h('p', { class: 'muted small' }, t('clientsHint')),
+    toolTabs,
+    toolBody,
+  )
+
+  // ---- a test request per dialect
+  const testButtons = h('div', { class: 'row wrap' })
+  const testResult = h('div', { class: 'test-result', hidden: true, 'data-testid': 'test-result' })
+
+  function renderTests(): void {
+    set(
+      testButtons,
+      ...dialects.map((d) => {
+        const b: HTMLButtonElement = button(dialectNames[d] ?? d, () => void runTest(d, b), { class: 'small', 'data-testid': 'test-' + d })
+        return b
+      }),
+    )
+  }
+
+  async function runTest(d: string, b: HTMLButtonElement): Promise<void> {
+    await busy(b, async () => {
+      const res: TestResult = await api.testRequest('', d)
+      testResult.hidden = false
+      testResult.dataset.ok = String(res.ok)
+      testResult.dataset.reason = res.reason
+      testResult.dataset.dialect = d
+      if (res.ok) {
+        set(
+          testResult,
+          h('p', { class: 'ok' }, `${dialectNames[d] ?? d}: `, t('testOK', { model: res.model, ms: fmtNum(res.latencyMs) })),
+          h('blockquote', { 'data-testid': 'test-answer' }, res.text),
+        )
+        return
+      }
+      set(
+        testResult,
+        h('p', { class: 'error', 'data-testid': 'test-reason' }, `${dialectNames[d] ?? d}: `, t(reasonText[res.reason] ?? 'testUpstream')),
+        res.message && h('p', { class: 'muted small', 'data-testid': 'test-message' }, res.message),
+      )
+    })
+  }
+  renderTests()
+
+  const testCard = h(
+    'section',
+    { class: 'card', 'data-testid': 'test-card' },
+    h('h2', {}, t('testDialectsTitle')),
+    h('p', { class: 'muted small' }, t('testDialectsHint')),
+    testButtons,
+    testResult,
   )
 
   // The window shows how to reach the same UI from a browser.
@@ -131,7 +334,7 @@ export function connectPanel(): ConnectPanel {
       )
     : undefined
 
-  const el = h('div', { class: 'panel', 'data-testid': 'panel-connect' }, clientCard, webCard)
+  const el = h('div', { class: 'panel', 'data-testid': 'panel-connect' }, clientCard, toolsCard, testCard, webCard)
   renderKey()
 
   function update(): void {
@@ -150,6 +353,7 @@ export function connectPanel(): ConnectPanel {
     },
     onShow() {
       update()
+      loadClients()
       api
         .getAccessKey()
         .then((k) => {

@@ -27,7 +27,8 @@ function dismissed(): boolean {
 }
 
 /** The words for each reason of a failed test request. */
-const reasonText: Record<string, Key> = {
+/** The message of each test-request reason. */
+export const reasonText: Record<string, Key> = {
   not_running: 'testNotRunning',
   paused: 'testPaused',
   passthrough: 'testPassthrough',
