@@ -81,119 +81,7 @@ export function keysPanel(changed: () => void = () => undefined): KeysPanel {
   let seq = 0
 
   // ---- add ----
-  const text = h('textarea', {
-    rows: 5,
-    spellcheck: 'false',
-    autocomplete: 'off',
-    'data-testid': 'add-text',
-    placeholder: t('addPlaceholder'),
-  })
-  const addResult = h('div', { 'data-testid': 'add-result' })
-  const fileInput = h('input', { type: 'file', accept: '.txt,.csv,.json,.env,.log,text/*', hidden: true, 'data-testid': 'import-file' })
-  const addBtn = button(t('addKeys'), () => void add(), { class: 'primary', 'data-testid': 'add-submit' })
-  const importBtn = button(t('importFile'), () => fileInput.click(), { 'data-testid': 'import' })
-  fileInput.addEventListener('change', () => {
-    const f = fileInput.files?.[0]
-    fileInput.value = ''
-    if (f) void importFile(f)
-  })
-
-  const addCard = h(
-    'section',
-    { class: 'card', 'data-testid': 'add-card' },
-    h('h2', {}, t('addTitle')),
-    h('p', { class: 'muted small' }, t('addHint')),
-    text,
-    h('div', { class: 'row' }, addBtn, importBtn, fileInput),
-    addResult,
-  )
-
-  function showAdd(r: AddResult | undefined, error?: string): void {
-    state.add = r
-    if (!r && !error) {
-      addResult.replaceChildren()
-      return
-    }
-    const parts: Node[] = []
-    if (error) parts.push(h('p', { class: 'error', 'data-testid': 'add-error' }, error))
-    if (r) {
-      parts.push(
-        h(
-          'p',
-          { class: 'counts' },
-          h('span', { class: 'count ok', 'data-testid': 'add-added', 'data-n': r.added }, t('addedN', { n: fmtNum(r.added) })),
-          h('span', { class: 'count', 'data-testid': 'add-existing', 'data-n': r.existing }, t('existingN', { n: fmtNum(r.existing) })),
-          r.duplicates > 0 && h('span', { class: 'count muted' }, t('duplicatesN', { n: fmtNum(r.duplicates) })),
-          h(
-            'span',
-            { class: `count ${r.malformed.length ? 'bad' : 'muted'}`, 'data-testid': 'add-malformed', 'data-n': r.malformed.length },
-            t('malformedN', { n: fmtNum(r.malformed.length) }),
-          ),
-          r.failed > 0 && h('span', { class: 'count bad' }, t('failedN', { n: fmtNum(r.failed) })),
-        ),
-      )
-      if (r.error) parts.push(h('p', { class: 'error' }, r.error))
-    }
-    const malformed = r?.malformed ?? []
-    if (malformed.length) {
-      parts.push(
-        h(
-          'div',
-          { class: 'table-wrap small-table' },
-          h(
-            'table',
-            { 'data-testid': 'malformed-table' },
-            h('thead', {}, h('tr', {}, h('th', {}, t('line')), h('th', {}, t('token')), h('th', {}, t('reason')))),
-            h(
-              'tbody',
-              {},
-              ...malformed.slice(0, 100).map((m) => h('tr', {}, h('td', { class: 'num' }, m.line), h('td', { class: 'mono' }, m.text), h('td', {}, m.reason))),
-            ),
-          ),
-        ),
-      )
-      if (malformed.length > 100) parts.push(h('p', { class: 'muted small' }, t('andMore', { n: fmtNum(malformed.length - 100) })))
-    }
-    addResult.replaceChildren(...parts)
-  }
-
-  async function add(): Promise<void> {
-    const value = text.value
-    if (!value.trim()) {
-      showAdd(undefined, t('pasteFirst'))
-      return
-    }
-    await busy(addBtn, async () => {
-      try {
-        const r = await api.addKeys(value)
-        // The raw keys leave the page as soon as they are stored.
-        text.value = ''
-        showAdd(r)
-      } catch (e) {
-        if (e instanceof api.ApiError && e.status === 400) {
-          showAdd({ added: 0, existing: 0, restored: 0, duplicates: 0, malformed: e.malformed, failed: 0, error: '' }, e.message)
-          return
-        }
-        throw e
-      }
-      changedReload()
-    })
-  }
-
-  async function importFile(f: File): Promise<void> {
-    await busy(importBtn, async () => {
-      try {
-        showAdd(await api.importFile(f))
-      } catch (e) {
-        if (e instanceof api.ApiError && e.status === 400) {
-          showAdd({ added: 0, existing: 0, restored: 0, duplicates: 0, malformed: e.malformed, failed: 0, error: '' }, e.message)
-          return
-        }
-        throw e
-      }
-      changedReload()
-    })
-  }
+  const addCard = addSection(changedReload)
 
   // ---- list ----
   const filterBar = h('div', { class: 'filters', role: 'tablist' })
@@ -345,116 +233,31 @@ export function keysPanel(changed: () => void = () => undefined): KeysPanel {
       syncPageBox()
       renderSelection()
     })
-    const labelCell = h('td', { class: 'label-cell' })
-    const showLabel = () => {
-      labelCell.replaceChildren(
-        h(
-          'button',
-          { type: 'button', class: `linkish ${k.label ? '' : 'muted'}`, title: t('editLabel'), 'data-testid': 'label-edit', onclick: editLabel },
-          k.label || t('addLabel'),
-        ),
-      )
-    }
-    const editLabel = () => {
-      const input = h('input', { type: 'text', value: k.label, maxlength: 200, class: 'inline', 'data-testid': 'label-input' })
-      let done = false
-      const save = async () => {
-        if (done) return
-        done = true
-        const v = input.value.trim()
-        if (v === k.label) {
-          showLabel()
-          return
-        }
-        try {
-          await api.setKeyLabel(k.id, v)
-          k.label = v
-        } catch (e) {
-          report(e)
-        }
-        showLabel()
-      }
-      input.addEventListener('keydown', (e) => {
-        if (e.key === 'Enter') void save()
-        if (e.key === 'Escape') {
-          done = true
-          showLabel()
-        }
-      })
-      input.addEventListener('blur', () => void save())
-      labelCell.replaceChildren(input)
-      input.focus()
-      input.select()
-    }
-    showLabel()
-
-    const cls = statusClass(k.status)
-    const statusCell = h(
-      'td',
-      { class: 'status-cell' },
-      h('span', { class: `badge ${cls}`, 'data-testid': 'key-status', 'data-status': k.status }, t(statusLabels[k.status] ?? 'stUnknown')),
-      k.lastResult && k.lastResult !== 'ok' && k.lastResult !== k.status && h('span', { class: 'result' }, t(resultLabels[k.lastResult] ?? 'stUnknown')),
-      k.reason && h('div', { class: 'reason', title: k.reason }, k.reason),
-    )
-
-    const canToggle = k.status === 'active' || k.status === 'disabled'
-    const actions = h(
-      'td',
-      { class: 'actions' },
-      k.status !== 'quarantined' &&
-        button(t('reveal'), () => void reveal(k), { class: 'small ghost', 'data-testid': 'reveal', title: t('revealHint') }),
-      canToggle &&
-        button(k.status === 'active' ? t('disable') : t('enable'), () => void toggle(k), {
-          class: 'small ghost',
-          'data-testid': 'toggle',
-        }),
-      k.status === 'quarantined' && button(t('restore'), () => void restore([k.id]), { class: 'small ghost', 'data-testid': 'restore' }),
-    )
     const tr = h(
       'tr',
       { 'data-testid': 'key-row', 'data-id': k.id, class: state.selected.has(k.id) ? 'selected' : '' },
       h('td', { class: 'sel' }, sel),
       h('td', { class: 'mono', 'data-testid': 'key-preview', title: k.id }, k.preview),
-      labelCell,
-      statusCell,
+      labelCell(k),
+      statusCell(k),
       h('td', {}, timeCell(k.lastCheckedAt)),
       h('td', {}, timeCell(k.lastUsedAt)),
       h('td', { class: 'num' }, fmtNum(k.requests)),
       h('td', { class: `num ${k.failures ? 'bad-text' : ''}` }, fmtNum(k.failures)),
       h('td', { class: 'num', title: fmtNum(k.tokens) }, fmtCompact(k.tokens)),
-      actions,
+      actionsCell(k, { reveal: () => void revealKey(k), toggle: () => void toggle(k), restore: () => void restore([k.id]) }),
     )
     pageBoxes.push({ id: k.id, box: sel, row: tr })
     return tr
   }
 
   function renderPager(list: KeyList): void {
-    const from = list.total === 0 ? 0 : list.offset + 1
-    const to = Math.min(list.offset + list.keys.length, list.total)
-    const size = h(
-      'select',
-      { 'aria-label': t('pageSize'), 'data-testid': 'page-size' },
-      ...[25, 50, 100, 200, 500].map((n) => h('option', { value: n, selected: n === state.limit }, t('perPage', { n }))),
-    )
-    size.addEventListener('change', () => {
-      state.limit = Number(size.value)
-      state.offset = 0
-      reload()
-    })
-    const page = Math.floor(list.offset / state.limit) + 1
-    const pages = Math.max(1, Math.ceil(list.total / state.limit))
     pager.replaceChildren(
-      h('span', { class: 'muted', 'data-testid': 'page-info' }, t('rangeOf', { from: fmtNum(from), to: fmtNum(to), total: fmtNum(list.total) })),
-      h(
-        'div',
-        { class: 'row' },
-        button('«', () => go(0), { class: 'small ghost', disabled: page <= 1, title: t('firstPage') }),
-        button('‹', () => go(state.offset - state.limit), { class: 'small ghost', disabled: page <= 1, 'data-testid': 'page-prev', title: t('prevPage') }),
-        h('span', { class: 'muted' }, t('pageOf', { page: fmtNum(page), pages: fmtNum(pages) })),
-        button('›', () => go(state.offset + state.limit), { class: 'small ghost', disabled: page >= pages, 'data-testid': 'page-next', title: t('nextPage') }),
-        button('»', () => go((pages - 1) * state.limit), { class: 'small ghost', disabled: page >= pages, title: t('lastPage') }),
-        size,
-      ),
+      ...pagerView(list, go, (n) => {
+        state.limit = n
+        state.offset = 0
+        reload()
+      }),
     )
   }
 
@@ -552,55 +355,20 @@ export function keysPanel(changed: () => void = () => undefined): KeysPanel {
       reload()
     }
     if (running) {
-      const pct = job.total > 0 ? Math.round((job.done / job.total) * 100) : 0
-      progress.replaceChildren(
-        h(
-          'div',
-          { class: 'progress', 'data-state': 'running' },
-          h('div', { class: 'row between' }, h('span', {}, job.total > 0 ? t('checkingN', { done: fmtNum(job.done), total: fmtNum(job.total) }) : t('checkingStart')), button(t('cancel'), () => void cancel(), { class: 'small', 'data-testid': 'check-cancel' })),
-          h(
-            'div',
-            { class: `bar ${job.total > 0 ? '' : 'indeterminate'}`, role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': job.total > 0 ? pct : undefined },
-            h('div', { style: job.total > 0 ? `width:${pct}%` : undefined }),
-          ),
-          resultLine(job),
-        ),
-      )
+      progress.replaceChildren(runningView(job, () => void cancel()))
       return
     }
     const last = state.summary
     if (last && last.state !== 'idle') {
       progress.replaceChildren(
-        h(
-          'div',
-          { class: `progress done ${last.state}`, 'data-state': last.state, 'data-testid': 'check-summary' },
-          h(
-            'span',
-            {},
-            last.state === 'canceled' ? t('checkCanceled', { done: fmtNum(last.done), total: fmtNum(last.total) }) : last.state === 'failed' ? t('checkFailed', { error: last.error }) : t('checkDone', { n: fmtNum(last.done) }),
-            ' ',
-          ),
-          resultLine(last),
-          h('span', { class: 'muted small' }, fmtTime(last.finishedAt)),
-          button('×', () => {
-            state.summary = undefined
-            progress.replaceChildren()
-          }, { class: 'small ghost', title: t('close') }),
-        ),
+        summaryView(last, () => {
+          state.summary = undefined
+          progress.replaceChildren()
+        }),
       )
     } else {
       progress.replaceChildren()
     }
-  }
-
-  function resultLine(job: CheckJob): HTMLElement {
-    return h(
-      'span',
-      { class: 'results' },
-      ...Object.entries(job.byResult)
-        .filter(([, n]) => n > 0)
-        .map(([r, n]) => h('span', { class: `count ${r === 'ok' || r === 'rate_limited' ? 'ok' : ['invalid', 'expired', 'denied'].includes(r) ? 'bad' : 'muted'}`, 'data-result': r }, `${t(resultLabels[r] ?? 'stUnknown')} ${fmtNum(n)}`)),
-    )
   }
 
   async function cancel(): Promise<void> {
@@ -708,22 +476,6 @@ export function keysPanel(changed: () => void = () => undefined): KeysPanel {
     })
   }
 
-  async function reveal(k: KeyInfo): Promise<void> {
-    const raw = await busy(undefined, () => api.revealKey(k.id))
-    if (raw === undefined) return
-    const copy = button(t('copy'), () => {
-      void busy(copy, async () => {
-        await api.copyText(raw)
-        toast(t('copied'), 'ok')
-      })
-    }, { class: 'primary', 'data-testid': 'reveal-copy' })
-    await dialog({
-      title: t('revealTitle', { key: k.preview }),
-      body: [h('p', { class: 'muted small' }, t('revealWarn')), h('div', { class: 'row' }, h('code', { class: 'secret', 'data-testid': 'revealed-key' }, raw), copy)],
-      testid: 'reveal-dialog',
-    })
-  }
-
   async function exportKeys(): Promise<void> {
     const ok = await dialog({
       title: t('exportTitle'),
@@ -741,7 +493,6 @@ export function keysPanel(changed: () => void = () => undefined): KeysPanel {
 
   const el = h('div', { class: 'panel', 'data-testid': 'panel-keys' }, addCard, listCard)
   selectionBar.hidden = true
-  if (state.add) showAdd(state.add)
   renderUndo()
   if (state.list) {
     renderFilters(state.list.counts)
@@ -762,4 +513,288 @@ export function keysPanel(changed: () => void = () => undefined): KeysPanel {
       reload()
     },
   }
+}
+
+/** The "Add keys" card: paste or import a file; changed() runs after keys were added. */
+function addSection(changedReload: () => void): HTMLElement {
+  const text = h('textarea', {
+    rows: 5,
+    spellcheck: 'false',
+    autocomplete: 'off',
+    'data-testid': 'add-text',
+    placeholder: t('addPlaceholder'),
+  })
+  const addResult = h('div', { 'data-testid': 'add-result' })
+  const fileInput = h('input', { type: 'file', accept: '.txt,.csv,.json,.env,.log,text/*', hidden: true, 'data-testid': 'import-file' })
+  const addBtn = button(t('addKeys'), () => void add(), { class: 'primary', 'data-testid': 'add-submit' })
+  const importBtn = button(t('importFile'), () => fileInput.click(), { 'data-testid': 'import' })
+  fileInput.addEventListener('change', () => {
+    const f = fileInput.files?.[0]
+    fileInput.value = ''
+    if (f) void importFile(f)
+  })
+
+  const card = h(
+    'section',
+    { class: 'card', 'data-testid': 'add-card' },
+    h('h2', {}, t('addTitle')),
+    h('p', { class: 'muted small' }, t('addHint')),
+    text,
+    h('div', { class: 'row' }, addBtn, importBtn, fileInput),
+    addResult,
+  )
+
+  function showAdd(r: AddResult | undefined, error?: string): void {
+    state.add = r
+    if (!r && !error) {
+      addResult.replaceChildren()
+      return
+    }
+    const parts: Node[] = []
+    if (error) parts.push(h('p', { class: 'error', 'data-testid': 'add-error' }, error))
+    if (r) {
+      parts.push(
+        h(
+          'p',
+          { class: 'counts' },
+          h('span', { class: 'count ok', 'data-testid': 'add-added', 'data-n': r.added }, t('addedN', { n: fmtNum(r.added) })),
+          h('span', { class: 'count', 'data-testid': 'add-existing', 'data-n': r.existing }, t('existingN', { n: fmtNum(r.existing) })),
+          r.duplicates > 0 && h('span', { class: 'count muted' }, t('duplicatesN', { n: fmtNum(r.duplicates) })),
+          h(
+            'span',
+            { class: `count ${r.malformed.length ? 'bad' : 'muted'}`, 'data-testid': 'add-malformed', 'data-n': r.malformed.length },
+            t('malformedN', { n: fmtNum(r.malformed.length) }),
+          ),
+          r.failed > 0 && h('span', { class: 'count bad' }, t('failedN', { n: fmtNum(r.failed) })),
+        ),
+      )
+      if (r.error) parts.push(h('p', { class: 'error' }, r.error))
+    }
+    const malformed = r?.malformed ?? []
+    if (malformed.length) {
+      parts.push(
+        h(
+          'div',
+          { class: 'table-wrap small-table' },
+          h(
+            'table',
+            { 'data-testid': 'malformed-table' },
+            h('thead', {}, h('tr', {}, h('th', {}, t('line')), h('th', {}, t('token')), h('th', {}, t('reason')))),
+            h(
+              'tbody',
+              {},
+              ...malformed.slice(0, 100).map((m) => h('tr', {}, h('td', { class: 'num' }, m.line), h('td', { class: 'mono' }, m.text), h('td', {}, m.reason))),
+            ),
+          ),
+        ),
+      )
+      if (malformed.length > 100) parts.push(h('p', { class: 'muted small' }, t('andMore', { n: fmtNum(malformed.length - 100) })))
+    }
+    addResult.replaceChildren(...parts)
+  }
+
+  async function add(): Promise<void> {
+    const value = text.value
+    if (!value.trim()) {
+      showAdd(undefined, t('pasteFirst'))
+      return
+    }
+    await busy(addBtn, async () => {
+      try {
+        const r = await api.addKeys(value)
+        // The raw keys leave the page as soon as they are stored.
+        text.value = ''
+        showAdd(r)
+      } catch (e) {
+        if (e instanceof api.ApiError && e.status === 400) {
+          showAdd({ added: 0, existing: 0, restored: 0, duplicates: 0, malformed: e.malformed, failed: 0, error: '' }, e.message)
+          return
+        }
+        throw e
+      }
+      changedReload()
+    })
+  }
+
+  async function importFile(f: File): Promise<void> {
+    await busy(importBtn, async () => {
+      try {
+        showAdd(await api.importFile(f))
+      } catch (e) {
+        if (e instanceof api.ApiError && e.status === 400) {
+          showAdd({ added: 0, existing: 0, restored: 0, duplicates: 0, malformed: e.malformed, failed: 0, error: '' }, e.message)
+          return
+        }
+        throw e
+      }
+      changedReload()
+    })
+  }
+
+  if (state.add) showAdd(state.add)
+  return card
+}
+
+/** A key's label, edited in place (Enter or leaving the field saves, Escape cancels). */
+function labelCell(k: KeyInfo): HTMLElement {
+  const cell = h('td', { class: 'label-cell' })
+  const showLabel = () => {
+    cell.replaceChildren(
+      h(
+        'button',
+        { type: 'button', class: `linkish ${k.label ? '' : 'muted'}`, title: t('editLabel'), 'data-testid': 'label-edit', onclick: editLabel },
+        k.label || t('addLabel'),
+      ),
+    )
+  }
+  const editLabel = () => {
+    const input = h('input', { type: 'text', value: k.label, maxlength: 200, class: 'inline', 'data-testid': 'label-input' })
+    let done = false
+    const save = async () => {
+      if (done) return
+      done = true
+      const v = input.value.trim()
+      if (v === k.label) {
+        showLabel()
+        return
+      }
+      try {
+        await api.setKeyLabel(k.id, v)
+        k.label = v
+      } catch (e) {
+        report(e)
+      }
+      showLabel()
+    }
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') void save()
+      if (e.key === 'Escape') {
+        done = true
+        showLabel()
+      }
+    })
+    input.addEventListener('blur', () => void save())
+    cell.replaceChildren(input)
+    input.focus()
+    input.select()
+  }
+  showLabel()
+  return cell
+}
+
+/** A key's status badge, its last check result when that says more, and the reason. */
+function statusCell(k: KeyInfo): HTMLElement {
+  const cls = statusClass(k.status)
+  return h(
+    'td',
+    { class: 'status-cell' },
+    h('span', { class: `badge ${cls}`, 'data-testid': 'key-status', 'data-status': k.status }, t(statusLabels[k.status] ?? 'stUnknown')),
+    k.lastResult && k.lastResult !== 'ok' && k.lastResult !== k.status && h('span', { class: 'result' }, t(resultLabels[k.lastResult] ?? 'stUnknown')),
+    k.reason && h('div', { class: 'reason', title: k.reason }, k.reason),
+  )
+}
+
+/** A key's row buttons: reveal, enable or disable, restore. */
+function actionsCell(k: KeyInfo, on: { reveal: () => void; toggle: () => void; restore: () => void }): HTMLElement {
+  const canToggle = k.status === 'active' || k.status === 'disabled'
+  return h(
+    'td',
+    { class: 'actions' },
+    k.status !== 'quarantined' &&
+      button(t('reveal'), on.reveal, { class: 'small ghost', 'data-testid': 'reveal', title: t('revealHint') }),
+    canToggle &&
+      button(k.status === 'active' ? t('disable') : t('enable'), on.toggle, {
+        class: 'small ghost',
+        'data-testid': 'toggle',
+      }),
+    k.status === 'quarantined' && button(t('restore'), on.restore, { class: 'small ghost', 'data-testid': 'restore' }),
+  )
+}
+
+/** The check results of a job, one count per result. */
+function resultLine(job: CheckJob): HTMLElement {
+  return h(
+    'span',
+    { class: 'results' },
+    ...Object.entries(job.byResult)
+      .filter(([, n]) => n > 0)
+      .map(([r, n]) => h('span', { class: `count ${r === 'ok' || r === 'rate_limited' ? 'ok' : ['invalid', 'expired', 'denied'].includes(r) ? 'bad' : 'muted'}`, 'data-result': r }, `${t(resultLabels[r] ?? 'stUnknown')} ${fmtNum(n)}`)),
+  )
+}
+
+/** The pager: where this page is, the page buttons and the page size. */
+function pagerView(list: KeyList, go: (offset: number) => void, setLimit: (n: number) => void): Node[] {
+  const from = list.total === 0 ? 0 : list.offset + 1
+  const to = Math.min(list.offset + list.keys.length, list.total)
+  const size = h(
+    'select',
+    { 'aria-label': t('pageSize'), 'data-testid': 'page-size' },
+    ...[25, 50, 100, 200, 500].map((n) => h('option', { value: n, selected: n === state.limit }, t('perPage', { n }))),
+  )
+  size.addEventListener('change', () => setLimit(Number(size.value)))
+  const page = Math.floor(list.offset / state.limit) + 1
+  const pages = Math.max(1, Math.ceil(list.total / state.limit))
+  return [
+    h('span', { class: 'muted', 'data-testid': 'page-info' }, t('rangeOf', { from: fmtNum(from), to: fmtNum(to), total: fmtNum(list.total) })),
+    h(
+      'div',
+      { class: 'row' },
+      button('«', () => go(0), { class: 'small ghost', disabled: page <= 1, title: t('firstPage') }),
+      button('‹', () => go(state.offset - state.limit), { class: 'small ghost', disabled: page <= 1, 'data-testid': 'page-prev', title: t('prevPage') }),
+      h('span', { class: 'muted' }, t('pageOf', { page: fmtNum(page), pages: fmtNum(pages) })),
+      button('›', () => go(state.offset + state.limit), { class: 'small ghost', disabled: page >= pages, 'data-testid': 'page-next', title: t('nextPage') }),
+      button('»', () => go((pages - 1) * state.limit), { class: 'small ghost', disabled: page >= pages, title: t('lastPage') }),
+      size,
+    ),
+  ]
+}
+
+/** Shows one key in full, on an explicit click, with a copy button. */
+async function revealKey(k: KeyInfo): Promise<void> {
+  const raw = await busy(undefined, () => api.revealKey(k.id))
+  if (raw === undefined) return
+  const copy = button(t('copy'), () => {
+    void busy(copy, async () => {
+      await api.copyText(raw)
+      toast(t('copied'), 'ok')
+    })
+  }, { class: 'primary', 'data-testid': 'reveal-copy' })
+  await dialog({
+    title: t('revealTitle', { key: k.preview }),
+    body: [h('p', { class: 'muted small' }, t('revealWarn')), h('div', { class: 'row' }, h('code', { class: 'secret', 'data-testid': 'revealed-key' }, raw), copy)],
+    testid: 'reveal-dialog',
+  })
+}
+
+/** A running check: its progress bar, the results so far and Cancel. */
+function runningView(job: CheckJob, onCancel: () => void): HTMLElement {
+  const pct = job.total > 0 ? Math.round((job.done / job.total) * 100) : 0
+  return h(
+    'div',
+    { class: 'progress', 'data-state': 'running' },
+    h('div', { class: 'row between' }, h('span', {}, job.total > 0 ? t('checkingN', { done: fmtNum(job.done), total: fmtNum(job.total) }) : t('checkingStart')), button(t('cancel'), onCancel, { class: 'small', 'data-testid': 'check-cancel' })),
+    h(
+      'div',
+      { class: `bar ${job.total > 0 ? '' : 'indeterminate'}`, role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': job.total > 0 ? pct : undefined },
+      h('div', { style: job.total > 0 ? `width:${pct}%` : undefined }),
+    ),
+    resultLine(job),
+  )
+}
+
+/** How the last check ended, with its results and a close button. */
+function summaryView(last: CheckJob, onClose: () => void): HTMLElement {
+  return h(
+    'div',
+    { class: `progress done ${last.state}`, 'data-state': last.state, 'data-testid': 'check-summary' },
+    h(
+      'span',
+      {},
+      last.state === 'canceled' ? t('checkCanceled', { done: fmtNum(last.done), total: fmtNum(last.total) }) : last.state === 'failed' ? t('checkFailed', { error: last.error }) : t('checkDone', { n: fmtNum(last.done) }),
+      ' ',
+    ),
+    resultLine(last),
+    h('span', { class: 'muted small' }, fmtTime(last.finishedAt)),
+    button('×', onClose, { class: 'small ghost', title: t('close') }),
+  )
 }
