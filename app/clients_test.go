@@ -364,3 +364,29 @@ func TestClientsAPI(t *testing.T) {
 		t.Errorf("unparsable file: %d, want 422", r.code)
 	}
 }
+
+// TestWriteFollowsSymlink: a config kept in a dotfiles folder and linked
+// into place is written where the link points; the link stays.
+func TestWriteFollowsSymlink(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "dotfiles", "settings.json")
+	os.MkdirAll(filepath.Dir(real), 0o700)
+	os.WriteFile(real, []byte(`{"theme":"dark"}`), 0o600)
+	link := filepath.Join(dir, "settings.json")
+	if err := os.Symlink(real, link); err != nil {
+		t.Skip(err)
+	}
+	c, err := planWrite(t, "claude-code", link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Lstat(link); st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced by a file")
+	}
+	if b, _ := os.ReadFile(real); !strings.Contains(string(b), "ANTHROPIC_BASE_URL") || !strings.Contains(string(b), `"theme": "dark"`) {
+		t.Errorf("the linked file: %s", b)
+	}
+	if !strings.HasPrefix(c.Backup, real+".bak-") {
+		t.Errorf("backup %s, want beside the linked file", c.Backup)
+	}
+}
