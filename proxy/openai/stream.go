@@ -227,8 +227,15 @@ func ptr[T any](v T) *T { return &v }
 // AppendJSON appends the JSON encoding of c to b: the bytes json.Marshal
 // gives, except that <, > and & are not escaped (as with an Encoder with
 // SetEscapeHTML(false)); it makes no intermediate copies. The error is
-// encoding/json's, from logprobs that cannot be encoded.
+// encoding/json's, from logprobs that cannot be encoded. It is written by
+// hand because every stream event is encoded: to add a field, add it to
+// the struct and here, in the struct's order; TestChunkAppendJSON compares
+// the two encodings.
 func (c *ChatCompletionChunk) AppendJSON(b []byte) ([]byte, error) {
+	if !fastJSON {
+		j, err := json.Marshal(c)
+		return append(b, j...), err
+	}
 	b = append(b, `{"id":`...)
 	b = appendJSONString(b, c.ID)
 	b = append(b, `,"object":`...)

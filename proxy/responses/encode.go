@@ -10,6 +10,10 @@ import (
 // a stream writes several events per upstream chunk and each repeats item
 // ids and indices, so this is most of the translation's cost. The bytes are
 // what encoding/json would write with HTML escaping off.
+//
+// To add a field: add it to the struct (with its json tag) and to the
+// struct's AppendJSON here, in the same place; the golden tests
+// (TestGoldenResponses, TestGoldenStreams) compare whole answers.
 
 var appendString = openai.AppendJSONString
 
