@@ -285,12 +285,7 @@ func (a *App) RestoreKeys(ctx context.Context, ids []string) ([]vault.KeyInfo, e
 // PurgeQuarantined deletes quarantined keys for good (ids; nil: all of
 // them). They leave the last prune's undo list.
 func (a *App) PurgeQuarantined(ctx context.Context, ids []string) (vault.DeleteResult, error) {
-	ctx, cancel := bounded(ctx)
-	defer cancel()
-	res, err := a.vault.Purge(ctx, ids)
-	a.forgetPruned(res.IDs)
-	a.notify()
-	return res, err
+	return a.deleted(ctx, ids, a.vault.Purge)
 }
 
 // forgetPruned drops ids from the last prune's undo list.

@@ -62,9 +62,15 @@ func (a *App) RevealKey(ctx context.Context, id string) (string, error) {
 
 // DeleteKeys deletes keys for good; they leave the prune-undo list.
 func (a *App) DeleteKeys(ctx context.Context, ids []string) (vault.DeleteResult, error) {
+	return a.deleted(ctx, ids, a.vault.Delete)
+}
+
+// deleted runs a vault deletion (Delete or Purge): the keys gone leave the
+// prune-undo list and the status is published.
+func (a *App) deleted(ctx context.Context, ids []string, del func(context.Context, []string) (vault.DeleteResult, error)) (vault.DeleteResult, error) {
 	ctx, cancel := bounded(ctx)
 	defer cancel()
-	res, err := a.vault.Delete(ctx, ids)
+	res, err := del(ctx, ids)
 	a.forgetPruned(res.IDs)
 	a.notify()
 	return res, err

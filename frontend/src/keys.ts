@@ -599,27 +599,24 @@ function addSection(changedReload: () => void): HTMLElement {
       showAdd(undefined, t('pasteFirst'))
       return
     }
-    await busy(addBtn, async () => {
-      try {
-        const r = await api.addKeys(value)
-        // The raw keys leave the page as soon as they are stored.
-        text.value = ''
-        showAdd(r)
-      } catch (e) {
-        if (e instanceof api.ApiError && e.status === 400) {
-          showAdd({ added: 0, existing: 0, restored: 0, duplicates: 0, malformed: e.malformed, failed: 0, error: '' }, e.message)
-          return
-        }
-        throw e
-      }
-      changedReload()
+    await adding(addBtn, async () => {
+      const r = await api.addKeys(value)
+      // The raw keys leave the page as soon as they are stored.
+      text.value = ''
+      return r
     })
   }
 
   async function importFile(f: File): Promise<void> {
-    await busy(importBtn, async () => {
+    await adding(importBtn, () => api.importFile(f))
+  }
+
+  // adding shows what an add did; a refused one (400) shows the server's message and the
+  // malformed entries it listed.
+  async function adding(btn: HTMLButtonElement, run: () => Promise<AddResult>): Promise<void> {
+    await busy(btn, async () => {
       try {
-        showAdd(await api.importFile(f))
+        showAdd(await run())
       } catch (e) {
         if (e instanceof api.ApiError && e.status === 400) {
           showAdd({ added: 0, existing: 0, restored: 0, duplicates: 0, malformed: e.malformed, failed: 0, error: '' }, e.message)
