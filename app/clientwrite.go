@@ -194,6 +194,7 @@ func (e configEdit) applyJSON(data []byte) ([]byte, error) {
 var (
 	tomlHeader = regexp.MustCompile(`^\s*\[`)
 	tomlKey    = regexp.MustCompile(`^\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_-]+)\s*=`)
+	tomlBare   = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 )
 
 // tomlTableName returns the name of a [table] header line ("" and false
@@ -362,9 +363,8 @@ func (e configEdit) applyTOML(data []byte) ([]byte, error) {
 
 // tomlTablePath writes a table name, quoting parts that are not bare keys.
 func tomlTablePath(parts []string) string {
-	bare := regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 	for i, p := range parts {
-		if !bare.MatchString(p) {
+		if !tomlBare.MatchString(p) {
 			parts[i] = strconv.Quote(p)
 		}
 	}
@@ -630,7 +630,7 @@ func lineDiff(a, b string, ctx int) string {
 		text string
 	}
 	var ops []op
-	if n*m > 4_000_000 {
+	if n*m > 1_000_000 { // 4 MB of table at most
 		for _, l := range x {
 			ops = append(ops, op{'-', l})
 		}

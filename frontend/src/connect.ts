@@ -33,6 +33,14 @@ const fieldLabels: Record<string, Key> = {
   model: 'fieldModel',
 }
 
+/** Translated snippet titles (file names and package names stay as the server wrote them). */
+const snippetTitles: Record<string, Key> = {
+  'or in the shell': 'snippetShell',
+  then: 'snippetThen',
+  environment: 'snippetEnv',
+  'or with the key in the environment (env_key)': 'snippetEnvKey',
+}
+
 /** Names of the dialects on the test buttons. */
 const dialectNames: Record<string, string> = {
   gemini: 'Gemini',
@@ -179,7 +187,7 @@ export function connectPanel(): ConnectPanel {
         h(
           'div',
           { class: 'snippet' },
-          h('div', { class: 'row between' }, h('span', { class: 'muted small' }, sn.title), copyButton(() => sn.text, 'client-snippet-copy')),
+          h('div', { class: 'row between' }, h('span', { class: 'muted small' }, snippetTitles[sn.title] ? t(snippetTitles[sn.title]) : sn.title), copyButton(() => sn.text, 'client-snippet-copy')),
           h('pre', { class: 'example', 'data-testid': 'client-snippet', 'data-lang': sn.lang }, masked(sn.text)),
         ),
       )
