@@ -185,9 +185,9 @@ func RenderClient(id string, p ClientParams) (ClientSetup, error) {
 		}}
 		return ClientSetup{
 			ID: id, Name: "Gemini CLI", Kind: ClientKindCLI, Dialect: DialectGemini,
-			Note: "gemini-cli reads the key and the Base URL from the environment or ~/.gemini/.env (a .env in your project " +
-				"comes first). With GOOGLE_GEMINI_BASE_URL set it also needs security.auth.selectedType \"gemini-api-key\" " +
-				"in ~/.gemini/settings.json, or it exits with \"Invalid auth method selected\".",
+			Note: "gemini-cli reads the key and the Base URL from the environment, or from ~/.gemini/.env in the folders you " +
+				"trust (a .env in your project comes first). With GOOGLE_GEMINI_BASE_URL set it also needs " +
+				"security.auth.selectedType \"gemini-api-key\" in ~/.gemini/settings.json, or it exits with \"Invalid auth method selected\".",
 			Snippets: []ClientSnippet{
 				{Title: "~/.gemini/settings.json", Lang: "json", Text: settings.fresh()},
 				{Title: "~/.gemini/.env", Lang: "env", Text: env.fresh()},

@@ -133,3 +133,40 @@ func TestWrittenClaudeConfig(t *testing.T) {
 		t.Errorf("Google saw no request for a Gemini model named by the settings: %v", e.fake.Requests())
 	}
 }
+
+// TestWrittenGeminiCLIConfig: gemini-cli 0.61 runs one prompt against the
+// proxy with only ~/.gemini/settings.json (an existing one, merged) and
+// ~/.gemini/.env as the writer makes them; without selectedType it would
+// exit with "Invalid auth method selected".
+func TestWrittenGeminiCLIConfig(t *testing.T) {
+	bin := realCLI(t, "gemini-cli", "gemini", "GBD_REQUIRE_GEMINI_CLI")
+	e := newAPIEnv(t)
+	key := e.newKeys(1)[0]
+	e.add(key)
+	home := t.TempDir()
+	e.a.opts.ClientHome = home
+	os.MkdirAll(filepath.Join(home, ".gemini"), 0o700)
+	os.WriteFile(filepath.Join(home, ".gemini", "settings.json"), []byte(`{"ui": {"theme": "GitHub"}, "privacy": {"usageStatisticsEnabled": false}}`), 0o600)
+	writeThroughAPI(t, e, "gemini-cli")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	// gemini-cli reads ~/.gemini/.env in folders the user trusts (its
+	// folder trust, on by default): trust the work folder as a user does.
+	work := t.TempDir()
+	trusted, _ := json.Marshal(map[string]string{work: "TRUST_FOLDER"})
+	os.WriteFile(filepath.Join(home, ".gemini", "trustedFolders.json"), trusted, 0o600)
+	cmd := exec.CommandContext(ctx, bin, "-p", "Say hello.", "-m", "gemini-2.5-flash")
+	cmd.Dir = work
+	cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "TERM=dumb", "NO_COLOR=1", "CI=1"}
+	cmd.Stdin = strings.NewReader("")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("gemini -p with the written settings: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	if e.fake.CountFor(key) == 0 || strings.TrimSpace(stdout.String()) == "" {
+		t.Errorf("gemini -p: Google saw the key %d times, stdout %q\nstderr:\n%s", e.fake.CountFor(key), stdout.String(), stderr.String())
+	}
+}

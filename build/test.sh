@@ -8,9 +8,10 @@
 # -race of every package inside one D-Bus session with an unlocked gnome-keyring and an Xvfb
 # display → the Codex CLI (npm @openai/codex) through /v1/responses (TestCodexCLI and TestWrittenCodexConfig, its own
 # stage: the package is ~400 MB) → Claude Code (npm @anthropic-ai/claude-code) through
-# /v1/messages (TestClaudeCodeCLI and TestWrittenClaudeConfig, its own stage for the same reason; ~30 s with install).
-# The GBD_REQUIRE_* variables make tests that need the
-# keyring, the node clients, Chromium, a display, the Codex CLI or Claude Code fail instead of skipping. Exits non-zero when any stage fails.
+# /v1/messages (TestClaudeCodeCLI and TestWrittenClaudeConfig, its own stage for the same reason; ~30 s with install)
+# → gemini-cli (npm @google/gemini-cli, ~100 MB) with the config the Connect writer made
+# (TestWrittenGeminiCLIConfig). The GBD_REQUIRE_* variables make tests that need the
+# keyring, the node clients, Chromium, a display, the Codex CLI, Claude Code or gemini-cli fail instead of skipping. Exits non-zero when any stage fails.
 #
 # Knobs: GBD_TEST_PKGS (default ./...), GBD_TEST_P (go test -p, default 2),
 # GBD_TEST_TIMEOUT (default 40m), GBD_TEST_RUN (go test -run).
@@ -194,6 +195,14 @@ claude_code_cli() {
   GBD_REQUIRE_CLAUDE=1 go test -count=1 -run '^TestWrittenClaudeConfig$' ./app/
 }
 
+# gemini_cli installs gemini-cli 0.61 (npm @google/gemini-cli, ~100 MB) and runs `gemini -p`
+# against the proxy with nothing but the ~/.gemini/settings.json and .env the Connect writer
+# merged (TestWrittenGeminiCLIConfig).
+gemini_cli() {
+  npm_ci build/e2e/gemini-cli
+  GBD_REQUIRE_GEMINI_CLI=1 go test -count=1 -run '^TestWrittenGeminiCLIConfig$' ./app/
+}
+
 stage "deps (apt, npm ci, go mod download)" deps
 if [ "$failed" -ne 0 ]; then
   summary
@@ -211,5 +220,6 @@ stage "windows under wine (build/wine)" wine_lane
 stage "go test -race (dbus + keyring + Xvfb)" go_test
 stage "Codex CLI through /v1/responses (npm @openai/codex)" codex_cli
 stage "Claude Code through /v1/messages (npm @anthropic-ai/claude-code)" claude_code_cli
+stage "gemini-cli with the Connect writer's config (npm @google/gemini-cli)" gemini_cli
 summary
 exit "$failed"
