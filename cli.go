@@ -214,7 +214,7 @@ func (c *cli) runLocal(ctx context.Context, a *app.App) int {
 			return fail(err)
 		}
 		// Finish interrupted adds and load the keys first, as a start does.
-		if _, err := a.Keys().Reconcile(ctx); err != nil {
+		if _, err := a.ReconcileKeys(ctx); err != nil {
 			return fail(err)
 		}
 		res, err := a.AddKeys(ctx, text)
@@ -228,7 +228,7 @@ func (c *cli) runLocal(ctx context.Context, a *app.App) int {
 			if err != nil {
 				return fail(err)
 			}
-			if _, err := a.Keys().Reconcile(ctx); err != nil {
+			if _, err := a.ReconcileKeys(ctx); err != nil {
 				return fail(err)
 			}
 			res, err := a.MoveSecretStore(ctx, app.MoveRequest{To: c.args[0], Passphrase: pass})

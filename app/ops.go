@@ -39,6 +39,15 @@ func (a *App) AddKeys(ctx context.Context, text string) (vault.AddResult, error)
 	return a.vault.AddBulk(ctx, text)
 }
 
+// ReconcileKeys brings the store, the secret store and the pool in line
+// (finishing adds and deletes a crash interrupted), as a start does: the
+// command line runs it before it changes keys without a running app.
+func (a *App) ReconcileKeys(ctx context.Context) (vault.ReconcileReport, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+	return a.vault.Reconcile(ctx)
+}
+
 // ListKeys returns a page of masked keys.
 func (a *App) ListKeys(ctx context.Context, q vault.KeyQuery) (vault.KeyList, error) {
 	ctx, cancel := bounded(ctx)
