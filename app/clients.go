@@ -369,8 +369,11 @@ func (a *App) apiClient(w http.ResponseWriter, r *http.Request) error {
 
 // clientHome is the home the config files are written in.
 func (a *App) clientHome() (string, error) {
-	if a.opts.ClientHome != "" {
-		return a.opts.ClientHome, nil
+	a.mu.Lock()
+	home := a.opts.ClientHome
+	a.mu.Unlock()
+	if home != "" {
+		return home, nil
 	}
 	h, err := os.UserHomeDir()
 	if err != nil {

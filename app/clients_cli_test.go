@@ -61,7 +61,7 @@ func TestWrittenCodexConfig(t *testing.T) {
 	e := newAPIEnv(t)
 	e.add(e.newKeys(1)[0])
 	home := t.TempDir()
-	e.a.opts.ClientHome = home
+	e.a.setClientHome(home)
 	os.MkdirAll(filepath.Join(home, ".codex"), 0o700)
 	os.WriteFile(filepath.Join(home, ".codex", "config.toml"), []byte(`# my settings
 model = "o3"
@@ -100,7 +100,7 @@ func TestWrittenClaudeConfig(t *testing.T) {
 	e := newAPIEnv(t)
 	e.add(e.newKeys(1)[0])
 	home := t.TempDir()
-	e.a.opts.ClientHome = home
+	e.a.setClientHome(home)
 	os.MkdirAll(filepath.Join(home, ".claude"), 0o700)
 	os.WriteFile(filepath.Join(home, ".claude", "settings.json"), []byte(`{"includeCoAuthoredBy": false, "env": {"DISABLE_TELEMETRY": "1", "DISABLE_AUTOUPDATER": "1"}}`), 0o600)
 	writeThroughAPI(t, e, "claude-code")
@@ -144,7 +144,7 @@ func TestWrittenGeminiCLIConfig(t *testing.T) {
 	key := e.newKeys(1)[0]
 	e.add(key)
 	home := t.TempDir()
-	e.a.opts.ClientHome = home
+	e.a.setClientHome(home)
 	os.MkdirAll(filepath.Join(home, ".gemini"), 0o700)
 	os.WriteFile(filepath.Join(home, ".gemini", "settings.json"), []byte(`{"ui": {"theme": "GitHub"}, "privacy": {"usageStatisticsEnabled": false}}`), 0o600)
 	writeThroughAPI(t, e, "gemini-cli")

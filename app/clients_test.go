@@ -314,7 +314,7 @@ func TestClientsAPI(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("CLAUDE_CONFIG_DIR", "")
 	e := newAPIEnv(t)
-	e.a.opts.ClientHome = home
+	e.a.setClientHome(home)
 	var list struct {
 		Clients  []ClientSetup `json:"clients"`
 		Dialects []string      `json:"dialects"`
@@ -389,4 +389,11 @@ func TestWriteFollowsSymlink(t *testing.T) {
 	if !strings.HasPrefix(c.Backup, real+".bak-") {
 		t.Errorf("backup %s, want beside the linked file", c.Backup)
 	}
+}
+
+// setClientHome moves the home the API writes config files in (tests).
+func (a *App) setClientHome(home string) {
+	a.mu.Lock()
+	a.opts.ClientHome = home
+	a.mu.Unlock()
 }
