@@ -158,6 +158,18 @@ func TestConnectThroughInstance(t *testing.T) {
 	if n := fake.CountFor(key); n != 4 {
 		t.Errorf("Google saw the key %d times, want 4 (one per dialect)", n)
 	}
+	// --write with the instance: the settings come from it, the file is
+	// written in this user's HOME.
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("CLAUDE_CONFIG_DIR", "")
+	out.Reset()
+	if code := run([]string{"connect", "claude-code", "--write", "--yes", "--data-dir", dir}, &out, &errOut); code != 0 {
+		t.Fatalf("connect claude-code --write: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+	if b, _ := os.ReadFile(filepath.Join(home, ".claude", "settings.json")); !strings.Contains(string(b), a.AccessKey()) || !strings.Contains(string(b), a.Status().GeminiBaseURL) {
+		t.Errorf("~/.claude/settings.json after connect --write: %s", b)
+	}
 	out.Reset()
 	if code := run([]string{"connect", "claude-code", "--data-dir", dir}, &out, &errOut); code != 0 ||
 		!strings.Contains(out.String(), "ANTHROPIC_BASE_URL="+a.Status().GeminiBaseURL+"\n") || !strings.Contains(out.String(), a.AccessKey()) {

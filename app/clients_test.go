@@ -231,6 +231,9 @@ model = "gpt-4.1-mini"
 			kept++
 		}
 	}
+	if !strings.Contains(got, "model = \"gemini-2.5-flash\"   # was o3\n") {
+		t.Errorf("the comment after the replaced model line is lost:\n%s", got)
+	}
 	if kept != len(lines)-3 { // model, gbd name and base_url replaced
 		t.Errorf("%d of %d old lines kept, want all but 3:\n%s", kept, len(lines), got)
 	}
@@ -396,4 +399,23 @@ func (a *App) setClientHome(home string) {
 	a.mu.Lock()
 	a.opts.ClientHome = home
 	a.mu.Unlock()
+}
+
+func TestTOMLTrailingComment(t *testing.T) {
+	for line, want := range map[string]string{
+		`model = "o3"   # was o3`:     "   # was o3",
+		`model = 'o3' # literal`:      " # literal",
+		`model = "a#b"`:               "",
+		`model = "a\"#b" # escaped`:   " # escaped",
+		`model = o3#bare`:             "#bare",
+		`  model="x"#tight`:           "#tight",
+		`model = """multi # not"""`:   "",
+		`"model" = "x" # quoted key`:  " # quoted key",
+		`model = "unterminated # oh`:  "",
+		`model = "x" trailing # junk`: "",
+	} {
+		if got := tomlTrailingComment(line); got != want {
+			t.Errorf("tomlTrailingComment(%s) = %q, want %q", line, got, want)
+		}
+	}
 }

@@ -239,6 +239,42 @@ func tomlKeyName(line string) (string, bool) {
 	return k, true
 }
 
+// tomlTrailingComment returns the comment after a one-line string or bare
+// value ("  # note"), with the spaces before it; "" when there is none or
+// the value is not that simple (the check after the edit catches the rest).
+func tomlTrailingComment(line string) string {
+	m := tomlKey.FindStringIndex(line)
+	rest := strings.TrimLeft(line[m[1]:], " \t")
+	end := -1
+	switch {
+	case strings.HasPrefix(rest, `"""`), strings.HasPrefix(rest, "'''"):
+		return ""
+	case strings.HasPrefix(rest, `"`):
+		for i := 1; i < len(rest); i++ {
+			if rest[i] == '\\' {
+				i++
+			} else if rest[i] == '"' {
+				end = i + 1
+				break
+			}
+		}
+	case strings.HasPrefix(rest, "'"):
+		if j := strings.IndexByte(rest[1:], '\''); j >= 0 {
+			end = j + 2
+		}
+	default:
+		end = strings.IndexAny(rest, " \t#")
+	}
+	if end < 0 {
+		return ""
+	}
+	after := rest[end:]
+	if strings.HasPrefix(strings.TrimLeft(after, " \t"), "#") {
+		return after
+	}
+	return ""
+}
+
 func tomlLine(key, value string) string {
 	return key + " = " + strconv.Quote(value)
 }
@@ -258,7 +294,7 @@ func setTOMLKeys(lines []string, start, end int, kv []editSet) []string {
 		for _, s := range kv {
 			if s.path[len(s.path)-1] == name && !done[name] {
 				indent := lines[i][:len(lines[i])-len(strings.TrimLeft(lines[i], " \t"))]
-				lines[i] = indent + tomlLine(name, s.value)
+				lines[i] = indent + tomlLine(name, s.value) + tomlTrailingComment(lines[i])
 				done[name] = true
 			}
 		}
