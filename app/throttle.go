@@ -18,9 +18,8 @@ import (
 // maxThrottleDelay. IPv6 clients are grouped by /64 (one host usually owns
 // a whole /64).
 type throttle struct {
-	now func() time.Time
-
 	mu    sync.Mutex
+	now   func() time.Time // read with mu held (tests swap it)
 	addrs map[netip.Prefix]*throttleEntry
 }
 
@@ -84,9 +83,9 @@ func (t *throttle) wait(r *http.Request) time.Duration {
 // failed records a failed try of r's client and returns its wait.
 func (t *throttle) failed(r *http.Request) time.Duration {
 	p := clientPrefix(r)
-	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	now := t.now()
 	e := t.addrs[p]
 	if e == nil || now.Sub(e.last) > throttleForget {
 		if e == nil && len(t.addrs) >= maxThrottleAddrs {
