@@ -293,3 +293,45 @@ func TestLogRowWithoutModelSaysWhatItWas(t *testing.T) {
 		t.Errorf("request log routes = %v, want countTokens as \"native\" with its model", routes)
 	}
 }
+
+// TestErrorAnswersNameTheField: a refused request says which field is at
+// fault in "field" (the UI marks that field from it, not from the text):
+// the settings' own checks, the proxy config's (through
+// proxy.Config.Normalize, validated once), JSON type errors, unknown
+// fields, query parameters and key lists.
+func TestErrorAnswersNameTheField(t *testing.T) {
+	e := newAPIEnv(t)
+	cases := []struct {
+		method, path string
+		body         any
+		status       int
+		field        string
+	}{
+		{"PATCH", "/api/settings", `{"port": 70000}`, 400, "port"},
+		{"PATCH", "/api/settings", `{"theme": "pink"}`, 400, "theme"},
+		{"PATCH", "/api/settings", `{"upstream": "ftp://example.com"}`, 400, "upstream"},
+		{"PATCH", "/api/settings", `{"upstreamProxy": "gopher://x:1"}`, 400, "upstreamProxy"},
+		{"PATCH", "/api/settings", `{"maxAttempts": 99}`, 400, "maxAttempts"},
+		{"PATCH", "/api/settings", `{"port": "8321"}`, 400, "port"},
+		{"PATCH", "/api/settings", `{"bogus": 1}`, 400, "bogus"},
+		{"GET", "/api/keys?sort=nonsense", nil, 400, "sort"},
+		{"GET", "/api/log?limit=0", nil, 400, "limit"},
+		{"GET", "/api/stats?by=nonsense", nil, 400, "by"},
+		{"DELETE", "/api/keys", `{"ids": ["not-an-id"]}`, 400, "ids"},
+		{"POST", "/api/keys/bulk", `{"text": "no keys here"}`, 400, "text"},
+	}
+	for _, c := range cases {
+		r := e.call(c.method, c.path, c.body)
+		var ans struct {
+			Error string `json:"error"`
+			Field string `json:"field"`
+		}
+		json.Unmarshal(r.body, &ans)
+		if r.code != c.status || ans.Field != c.field || ans.Error == "" {
+			t.Errorf("%s %s %v = %d %s, want %d with field %q", c.method, c.path, c.body, r.code, r.body, c.status, c.field)
+		}
+	}
+	if s := e.a.Settings(); s.Port == 70000 || s.Theme == "pink" || s.MaxAttempts == 99 {
+		t.Errorf("a refused setting was saved: %+v", s)
+	}
+}
