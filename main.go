@@ -25,8 +25,13 @@ import (
 	"github.com/gemini-balance/desktop/app"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// Build information, set by build/package.sh with
+// -ldflags "-X main.version=… -X main.commit=… -X main.date=…".
+var (
+	version = "dev"
+	commit  = "unknown"
+	date    = "unknown"
+)
 
 //go:embed all:frontend/dist
 var assets embed.FS
@@ -135,7 +140,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	switch cmd {
 	case "version":
-		fmt.Fprintln(stdout, version)
+		fmt.Fprintln(stdout, versionLine())
 		return 0
 	case "", "serve":
 	default:
@@ -186,6 +191,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// versionLine is what the version command prints: version, commit and
+// build date (the commit's time, so that rebuilds are identical).
+func versionLine() string {
+	return fmt.Sprintf("gemini-balance-desktop %s (commit %s, built %s, %s %s/%s)",
+		version, commit, date, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // appOptions turns flags into app.Options.

@@ -11,6 +11,15 @@ TEST_APT=(xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools imagemagick x11
 # by mingw-w64 (build/wine/prefix.sh); locales for a Chinese host locale (wine's UI language).
 WINE_APT=(wine wine64 gcc-mingw-w64-x86-64 locales)
 
+# Flags of every Go build of build/package.sh (reproducible: no paths, no VCS stamp) and of the
+# build and vet stages of build/test.sh, which then compile each package once for all of them.
+GO_FLAGS=(-trimpath -buildvcs=false)
+# The desktop binary on Linux: WebKitGTK 4.1, position-independent (a hardened executable).
+DESKTOP_FLAGS=(-buildmode=pie -tags desktop,production,webkit2_41)
+
+# And to build and check the release artifacts (build/package.sh, build/test-package.sh).
+PACKAGE_APT=(imagemagick nsis zip p7zip-full lintian desktop-file-utils appstream file curl)
+
 # Minimum Node.js for Vite 8 (and the pinned client SDKs).
 NODE_MIN=20.19.0
 

@@ -25,8 +25,10 @@ ROOT=$PWD
 BIN=$ROOT/build/bin/gemini-balance-desktop
 DESKTOP_TAGS=desktop,production,webkit2_41
 
-# ---- inside `dbus-run-session`: keyring + Xvfb + go test ------------------------------
-if [ "${1:-}" = __session ]; then
+# start_keyring starts gnome-keyring's Secret Service, unlocked, on the session bus of
+# dbus-run-session, and checks that it stores and returns a secret.
+start_keyring() {
+  local gk_out line
   gk_out=$(mktemp)
   # --unlock reads the password from stdin; without it the keyring stays locked. Its output
   # goes to a file: the daemon forks, and a pipe would stay open.
@@ -45,6 +47,20 @@ if [ "${1:-}" = __session ]; then
   else
     echo "warning: the Secret Service keyring does not answer: keyring tests will fail" >&2
   fi
+}
+
+# shellcheck source=build/test-package.sh
+source build/test-package.sh
+
+# ---- inside `dbus-run-session`: the installed app, started from its .desktop entry ----
+if [ "${1:-}" = __desktop_entry ]; then
+  pkg_desktop_entry "$2"
+  exit
+fi
+
+# ---- inside `dbus-run-session`: keyring + Xvfb + go test ------------------------------
+if [ "${1:-}" = __session ]; then
+  start_keyring
 
   export GBD_REQUIRE_KEYRING=1 GBD_REQUIRE_E2E=1 GBD_REQUIRE_DISPLAY=1
   export GBD_BIN=$BIN GBD_CHROMIUM=${GBD_CHROMIUM:-/usr/bin/chromium}
@@ -95,7 +111,7 @@ summary() {
 }
 
 deps() {
-  ensure_apt "${BUILD_APT[@]}" "${TEST_APT[@]}" "${WINE_APT[@]}"
+  ensure_apt "${BUILD_APT[@]}" "${TEST_APT[@]}" "${WINE_APT[@]}" "${PACKAGE_APT[@]}"
   ensure_go
   ensure_node
   npm_ci frontend
@@ -116,8 +132,8 @@ gofmt_check() {
 }
 
 go_vet() {
-  go vet ./...
-  go vet -tags "$DESKTOP_TAGS" .
+  go vet "${GO_FLAGS[@]}" ./...
+  go vet "${GO_FLAGS[@]}" "${DESKTOP_FLAGS[@]}" .
 }
 
 # go.mod and go.sum must be what `go mod tidy` makes (direct requirements not marked indirect,
@@ -134,20 +150,30 @@ static_check() {
 }
 
 build_nocgo() {
-  CGO_ENABLED=0 go build ./proxy/...
+  CGO_ENABLED=0 go build "${GO_FLAGS[@]}" ./proxy/...
   local tmp
   tmp=$(mktemp -d)
-  CGO_ENABLED=0 go build -o "$tmp/gemini-balance-desktop-headless" .
+  CGO_ENABLED=0 go build "${GO_FLAGS[@]}" -o "$tmp/gemini-balance-desktop-headless" .
   rm -rf "$tmp"
 }
 
 build_windows() {
-  GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -tags desktop,production -ldflags -H=windowsgui -o /dev/null .
+  GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build "${GO_FLAGS[@]}" -tags desktop,production -ldflags -H=windowsgui -o /dev/null .
 }
 
 build_desktop() {
   mkdir -p build/bin
-  go build -tags "$DESKTOP_TAGS" -o "$BIN" .
+  go build "${GO_FLAGS[@]}" "${DESKTOP_FLAGS[@]}" -o "$BIN" .
+}
+
+# The release artifacts: build/test-package.sh. They reuse the packages the build stages
+# compiled (same -trimpath -buildvcs=false flags), so packaging mostly links.
+package_stages() {
+  stage "package: build/package.sh (deb, tarballs, windows)" pkg_build
+  stage "package: lintian, desktop, appstream, unit, actionlint" pkg_lint
+  stage "package: .deb install, run from .desktop, purge" pkg_deb
+  stage "package: windows installer and zip contents (7z)" pkg_windows
+  stage "package: reproducible (second build identical)" pkg_repro
 }
 
 # The Windows lane: the Windows build under wine 8 (build/wine/wine_test.go says what it covers).
@@ -156,10 +182,10 @@ build_desktop() {
 wine_lane() {
   local tmp rc=0
   tmp=$(mktemp -d)
-  GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -tags desktop,production -ldflags -H=windowsgui \
+  GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build "${GO_FLAGS[@]}" -tags desktop,production -ldflags -H=windowsgui \
     -o "$tmp/gemini-balance-desktop.exe" .
-  GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -o "$tmp/gemini-balance-desktop.com" ./build/windows/cli
-  GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -o "$tmp/consolehost.exe" ./build/wine/consolehost
+  GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build "${GO_FLAGS[@]}" -o "$tmp/gemini-balance-desktop.com" ./build/windows/cli
+  GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build "${GO_FLAGS[@]}" -o "$tmp/consolehost.exe" ./build/wine/consolehost
   local p
   for p in app app/private proxy/sysproxy; do
     GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -c -o "$tmp/$(basename "$p").test.exe" "./$p"
@@ -203,6 +229,13 @@ gemini_cli() {
   GBD_REQUIRE_GEMINI_CLI=1 go test -count=1 -run '^TestWrittenGeminiCLIConfig$' ./app/
 }
 
+# Only the release stages (frontend/dist must be built): bash build/test-package.sh
+if [ "${1:-}" = __packages ]; then
+  package_stages
+  summary
+  exit "$failed"
+fi
+
 stage "deps (apt, npm ci, go mod download)" deps
 if [ "$failed" -ne 0 ]; then
   summary
@@ -217,6 +250,7 @@ stage "build proxy + headless (CGO_ENABLED=0)" build_nocgo
 stage "build windows (GOOS=windows, cross)" build_windows
 stage "build desktop (-tags $DESKTOP_TAGS)" build_desktop
 stage "windows under wine (build/wine)" wine_lane
+package_stages
 stage "go test -race (dbus + keyring + Xvfb)" go_test
 stage "Codex CLI through /v1/responses (npm @openai/codex)" codex_cli
 stage "Claude Code through /v1/messages (npm @anthropic-ai/claude-code)" claude_code_cli
