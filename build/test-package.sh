@@ -53,10 +53,13 @@ pkg_lint() {
     out=$(systemd-analyze verify "$tmp/$PKG_NAME.service" 2>&1) || true
     [ -z "$out" ] || { echo "systemd-analyze verify $PKG_NAME.service: $out" >&2; return 1; }
   fi
-  file "$tmp"/*-linux-amd64/$PKG_NAME | tee /dev/stderr | grep -q 'statically linked'
+  local kind
+  kind=$(file "$tmp"/*-linux-amd64/$PKG_NAME)
+  echo "$kind"
+  grep -q 'statically linked' <<<"$kind" || { echo "the headless binary is not static" >&2; return 1; }
   rm -rf "$tmp"
   if [ -d .github/workflows ]; then
-    go run "$PKG_ACTIONLINT" -color=never .github/workflows/*.yml
+    go run "$PKG_ACTIONLINT" -no-color .github/workflows/*.yml
   fi
 }
 
@@ -117,7 +120,7 @@ pkg_windows() {
   7z x -so -tPE "$setup" .rsrc/MANIFEST/1 | grep -q 'requestedExecutionLevel level="asInvoker"' ||
     { echo "the installer asks for more than the user's rights" >&2; return 1; }
   tmp=$(mktemp -d)
-  (cd "$tmp" && 7z x -y -bso0 "$setup" "$PKG_NAME.exe" && unzip -q "$zip")
+  (cd "$tmp" && 7z x -y -bso0 -bsp0 "$setup" "$PKG_NAME.exe" && unzip -q "$zip")
   exe=$(echo "$tmp"/*-windows-amd64/$PKG_NAME.exe)
   cmp "$tmp/$PKG_NAME.exe" "$exe" || { echo "installer and zip hold different programs" >&2; return 1; }
   list=$(7z l "$exe")
@@ -126,8 +129,10 @@ pkg_windows() {
   done
   local version
   version=$(sed -n 's/.*-\([0-9][^-]*\(-[^-]*\)\{0,1\}\)-windows-amd64-setup.exe$/\1/p' <<<"$setup")
-  7z x -so "$exe" .rsrc/1033/version.txt | tr -d '\0' | grep '"ProductVersion"' | tee /dev/stderr |
-    grep -qF "\"$version\"" || { echo "the exe's version information is not $version" >&2; return 1; }
+  local info
+  info=$(7z x -so "$exe" .rsrc/1033/version.txt | tr -d '\0' | grep '"ProductVersion"')
+  echo "exe version information: $info"
+  grep -qF "\"$version\"" <<<"$info" || { echo "the exe's version information is not $version" >&2; return 1; }
   rm -rf "$tmp"
 }
 
