@@ -201,6 +201,9 @@ EOF
   CGO_ENABLED=0 GOOS=windows GOARCH=amd64 "${GOBUILD[@]}" -tags desktop,production \
     -ldflags "$LDFLAGS -H windowsgui" -o "$dir/$NAME.exe" .
   rm -f "$SYSO"
+  # The console twin that shells run for `gemini-balance-desktop …` (.com before .exe).
+  CGO_ENABLED=0 GOOS=windows GOARCH=amd64 "${GOBUILD[@]}" -ldflags "$LDFLAGS" \
+    -o "$dir/$NAME.com" ./build/windows/cli
   sed -e "s/@VERSION@/$VERSION/g" -e 's/$/\r/' build/windows/README.txt >"$dir/README.txt"
   sed 's/$/\r/' CHANGELOG.md >"$dir/CHANGELOG.md"
   fix_times "$dir"

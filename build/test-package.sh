@@ -114,7 +114,7 @@ pkg_windows() {
   7z l "$setup" | sed -n '/^   Date/,$p'
   list=$(7z l -slt "$setup")
   local f
-  for f in $PKG_NAME.exe README.txt CHANGELOG.md uninstall.exe; do
+  for f in $PKG_NAME.exe $PKG_NAME.com README.txt CHANGELOG.md uninstall.exe; do
     grep -qx "Path = $f" <<<"$list" || { echo "the installer lacks $f" >&2; return 1; }
   done
   7z x -so -tPE "$setup" .rsrc/MANIFEST/1 | grep -q 'requestedExecutionLevel level="asInvoker"' ||

@@ -17,6 +17,8 @@ ManifestDPIAware true
 RequestExecutionLevel user
 
 !define EXE "gemini-balance-desktop.exe"
+; The console twin: shells run it for `gemini-balance-desktop …` and wait for its output.
+!define COM "gemini-balance-desktop.com"
 !define APPKEY "GeminiBalanceDesktop"
 !define DATADIR "gemini-balance-desktop"
 !define UNINSTKEY "Software\Microsoft\Windows\CurrentVersion\Uninstall\${APPKEY}"
@@ -81,6 +83,7 @@ Section "${PRODUCT}" SecApp
     !insertmacro DeleteRunningExe "$INSTDIR\${EXE}"
   ${EndIf}
   File "${SRCDIR}\${EXE}"
+  File "${SRCDIR}\${COM}"
   File "${SRCDIR}\README.txt"
   File "${SRCDIR}\CHANGELOG.md"
   WriteUninstaller "$INSTDIR\uninstall.exe"
@@ -165,6 +168,7 @@ Section "Uninstall"
   ${If} ${FileExists} "$INSTDIR\${EXE}"
     !insertmacro DeleteRunningExe "$INSTDIR\${EXE}"
   ${EndIf}
+  Delete "$INSTDIR\${COM}"
   Delete "$INSTDIR\README.txt"
   Delete "$INSTDIR\CHANGELOG.md"
   Delete "$INSTDIR\uninstall.exe"
