@@ -136,6 +136,57 @@ pkg_windows() {
   rm -rf "$tmp"
 }
 
+# pkg_wine installs the Windows installer silently under Debian's wine 8 (a throw-away prefix
+# from build/wine/prefix.sh, which adds the bcryptprimitives.dll stand-in Go needs), runs the
+# installed `version` through the console twin, checks the Start-menu entry, the uninstaller's
+# registration and the start-at-login value, then uninstalls silently: the program goes, a file
+# in the user's data dir stays.
+pkg_wine() {
+  local setup tmp inst data out version rc=0
+  setup=$(echo "$PKG_DIST"/*-windows-amd64-setup.exe)
+  tmp=$(mktemp -d)
+  build/wine/prefix.sh "$tmp/prefix"
+  export WINEPREFIX=$tmp/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+  # The installer's own window stays hidden with /S; wine still wants a display for its message loop.
+  xvfb-run -a -s '-screen 0 1024x768x24 -nolisten tcp' bash -c '
+    set -e
+    start=$(date +%s)
+    timeout 180 wine "$1" /S /AUTOSTART
+    wineserver -w
+    echo "silent install: $(( $(date +%s) - start )) s"
+  ' _ "$setup" || rc=$?
+  [ "$rc" -eq 0 ] || { echo "the installer failed under wine (exit $rc)" >&2; return 1; }
+  inst=$(find "$WINEPREFIX/drive_c/users" -path "*/AppData/Local/Programs/Gemini Balance Desktop" -type d | head -n1)
+  [ -n "$inst" ] || { echo "nothing installed in %LocalAppData%\\Programs" >&2; return 1; }
+  ls -l "$inst"
+  local f
+  for f in $PKG_NAME.exe $PKG_NAME.com README.txt CHANGELOG.md uninstall.exe; do
+    [ -f "$inst/$f" ] || { echo "the install lacks $f" >&2; return 1; }
+  done
+  find "$WINEPREFIX/drive_c/users" -path "*/Start Menu/Programs/Gemini Balance Desktop.lnk" | grep -q . ||
+    { echo "no Start-menu entry" >&2; return 1; }
+  out=$(timeout 60 wine reg query 'HKCU\Software\Microsoft\Windows\CurrentVersion\Uninstall\GeminiBalanceDesktop' /v DisplayVersion 2>/dev/null | tr -d '\r')
+  version=$(sed -n 's/.*-\([0-9][^-]*\(-[^-]*\)\{0,1\}\)-windows-amd64-setup.exe$/\1/p' <<<"$setup")
+  grep -q "$version" <<<"$out" || { echo "uninstall registration: $out" >&2; return 1; }
+  out=$(timeout 60 wine reg query 'HKCU\Software\Microsoft\Windows\CurrentVersion\Run' /v GeminiBalanceDesktop 2>/dev/null | tr -d '\r')
+  grep -q -- '--hidden' <<<"$out" || { echo "/AUTOSTART wrote no Run value: $out" >&2; return 1; }
+  out=$(timeout 120 wine "$inst/$PKG_NAME.com" version 2>/dev/null | tr -d '\r')
+  echo "installed version under wine: $out"
+  grep -q "gemini-balance-desktop $version (commit" <<<"$out" || { echo "version printed '$out'" >&2; return 1; }
+
+  data=$(dirname "$(dirname "$inst")")/../Roaming/$PKG_NAME
+  mkdir -p "$data" && echo keep >"$data/keep.txt"
+  timeout 120 wine "$inst/uninstall.exe" /S
+  wineserver -w
+  sleep 2 # the uninstaller runs a copy of itself from %TEMP% and returns at once
+  wineserver -w
+  [ ! -e "$inst/$PKG_NAME.exe" ] || { echo "the uninstaller left the program" >&2; return 1; }
+  [ "$(cat "$data/keep.txt" 2>/dev/null)" = keep ] || { echo "the uninstaller removed the user's data" >&2; return 1; }
+  echo "uninstalled; the user's data dir is kept"
+  wineserver -k 2>/dev/null || true
+  rm -rf "$tmp"
+}
+
 # pkg_repro builds everything a second time into another folder: every artifact must be
 # byte-identical to the first build (same names, same SHA256SUMS).
 pkg_repro() {

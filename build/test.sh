@@ -173,6 +173,7 @@ package_stages() {
   stage "package: lintian, desktop, appstream, unit, actionlint" pkg_lint
   stage "package: .deb install, run from .desktop, purge" pkg_deb
   stage "package: windows installer and zip contents (7z)" pkg_windows
+  stage "package: windows installer under wine (/S, version, uninstall)" pkg_wine
   stage "package: reproducible (second build identical)" pkg_repro
 }
 
