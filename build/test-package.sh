@@ -6,7 +6,7 @@
 #
 # Run alone (what the stages need is already installed): bash build/test-package.sh
 
-PKG_DIST=$ROOT/build/dist
+PKG_DIST=${GBD_DIST:-$ROOT/build/dist}
 PKG_NAME=gemini-balance-desktop
 PKG_ACTIONLINT=github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 # The version the tests package: a pre-release of wails.json's version, named after the commit.

@@ -12,6 +12,8 @@
 ; makensis -D: VERSION VERSION4 PRODUCT COMPANY COPYRIGHT SRCDIR ICON OUTFILE
 
 Unicode true
+; A 64-bit installer for a 64-bit app (it also runs under a wine64-only prefix).
+Target amd64-unicode
 SetCompressor /SOLID lzma
 ManifestDPIAware true
 RequestExecutionLevel user
@@ -44,7 +46,6 @@ VIAddVersionKey /LANG=1033 "LegalCopyright" "${COPYRIGHT}"
 !include "MUI2.nsh"
 !include "LogicLib.nsh"
 !include "FileFunc.nsh"
-!include "x64.nsh"
 
 !define MUI_ICON "${ICON}"
 !define MUI_UNICON "${ICON}"
@@ -140,12 +141,7 @@ FunctionEnd
 ; CheckWebView2 tells the user when the WebView2 Runtime is missing and offers Microsoft's page.
 ; The runtime registers its version ("pv") per machine (32- or 64-bit view) or per user.
 Function CheckWebView2
-  StrCpy $0 ""
-  ${If} ${RunningX64}
-    SetRegView 64
-    ReadRegStr $0 HKLM "SOFTWARE\WOW6432Node\Microsoft\EdgeUpdate\Clients\${WEBVIEW2_GUID}" "pv"
-    SetRegView 32
-  ${EndIf}
+  ReadRegStr $0 HKLM "SOFTWARE\WOW6432Node\Microsoft\EdgeUpdate\Clients\${WEBVIEW2_GUID}" "pv"
   ${If} $0 == ""
   ${OrIf} $0 == "0.0.0.0"
     ReadRegStr $0 HKLM "SOFTWARE\Microsoft\EdgeUpdate\Clients\${WEBVIEW2_GUID}" "pv"
