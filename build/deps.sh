@@ -14,7 +14,10 @@ WINE_APT=(wine wine64 gcc-mingw-w64-x86-64 locales)
 # Flags of every Go build of build/package.sh (reproducible: no paths, no VCS stamp) and of the
 # build and vet stages of build/test.sh, which then compile each package once for all of them.
 GO_FLAGS=(-trimpath -buildvcs=false)
-# The desktop binary on Linux: WebKitGTK 4.1, position-independent (a hardened executable).
+# The desktop binary on Linux (WebKitGTK 4.1), position-independent (ASLR; lintian asks for it).
+# pie compiles every package differently: test.sh's go vet and staticcheck use PIE_FLAGS too, so
+# that they and the desktop build compile each package once.
+PIE_FLAGS=(-trimpath -buildvcs=false -buildmode=pie)
 DESKTOP_FLAGS=(-buildmode=pie -tags desktop,production,webkit2_41)
 
 # And to build and check the release artifacts (build/package.sh, build/test-package.sh).

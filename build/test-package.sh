@@ -89,18 +89,22 @@ pkg_deb() {
   dbus-run-session -- bash "$ROOT/build/test.sh" __desktop_entry "$home" || rc=$?
   [ "$rc" -eq 0 ] || { rm -rf "$home"; return "$rc"; }
   [ -f "$data/gemini-balance.db" ] || { echo "the app made no database in $data" >&2; return 1; }
-  before=$(cd "$home" && find . -path ./run -prune -o -type f -print0 | sort -z | xargs -0 sha256sum)
+  # The user's data: the app's data dir and the keyring (WebKit's caches may still be written
+  # by its helper processes as they wind down).
+  local keep=(".config/$PKG_NAME") d
+  for d in .local/share/keyrings; do [ -d "$home/$d" ] && keep+=("$d"); done
+  before=$(cd "$home" && find "${keep[@]}" -type f -print0 | sort -z | xargs -0 sha256sum)
 
   pkg_sudo env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "$PKG_NAME" >/dev/null
   ! dpkg-query -W -f='${db:Status-Status}' "$PKG_NAME" 2>/dev/null | grep -q installed
   [ ! -e "/usr/bin/$PKG_NAME" ] || { echo "/usr/bin/$PKG_NAME is still there after purge" >&2; return 1; }
-  after=$(cd "$home" && find . -path ./run -prune -o -type f -print0 | sort -z | xargs -0 sha256sum)
+  after=$(cd "$home" && find "${keep[@]}" -type f -print0 | sort -z | xargs -0 sha256sum)
   if [ "$before" != "$after" ]; then
     echo "purging the package changed the user's files:" >&2
     diff <(echo "$before") <(echo "$after") >&2 || true
     return 1
   fi
-  echo "user data kept after purge: $(echo "$after" | wc -l) files, among them ${data#"$home"/}/gemini-balance.db"
+  echo "user data kept after purge: $(echo "$after" | wc -l) files in ${keep[*]}"
   rm -rf "$home"
 }
 
