@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything the tests need and runs every check and test:
 #   bash build/test.sh
-# Stages: deps (apt, npm, Go modules) → frontend build → gofmt → go vet → go mod tidy -diff →
+# Stages: deps (apt, npm, Go modules) → frontend build → gofmt → go mod tidy -diff →
 # staticcheck → builds (proxy and
 # headless with CGO_ENABLED=0, Windows cross-compile, desktop with WebKitGTK 4.1) → the Windows
-# build under wine 8 (build/wine, ~2 min) → go test
+# build under wine 8 (build/wine, ~2 min) and the release files (build/test-package.sh), with
+# go vet running beside them → go test
 # -race of every package inside one D-Bus session with an unlocked gnome-keyring and an Xvfb
 # display → the Codex CLI (npm @openai/codex) through /v1/responses (TestCodexCLI and TestWrittenCodexConfig, its own
 # stage: the package is ~400 MB) → Claude Code (npm @anthropic-ai/claude-code) through
