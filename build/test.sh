@@ -146,17 +146,21 @@ go_vet_start() {
     rc=0
     { nice go vet "${GO_FLAGS[@]}" "${DESKTOP_FLAGS[@]}" ./... &&
       nice go vet "${PIE_FLAGS[@]}" .; } >"$VET_DIR/log" 2>&1 || rc=$?
-    echo "$rc" >"$VET_DIR/rc"
     date +%s >"$VET_DIR/end"
+    echo "$rc" >"$VET_DIR/rc.tmp" && mv "$VET_DIR/rc.tmp" "$VET_DIR/rc"
   ) &
-  VET_PID=$!
 }
 
+# go_vet_wait runs in a stage's subshell, which cannot `wait` for the background job: it
+# waits for the job's rc file instead.
 go_vet_wait() {
-  wait "$VET_PID" || true
+  while [ ! -f "$VET_DIR/rc" ]; do sleep 1; done
+  local rc
+  rc=$(cat "$VET_DIR/rc")
   cat "$VET_DIR/log"
   echo "go vet ran $(($(cat "$VET_DIR/end") - VET_START)) s in the background"
-  return "$(cat "$VET_DIR/rc")"
+  rm -rf "$VET_DIR"
+  return "$rc"
 }
 
 # go.mod and go.sum must be what `go mod tidy` makes (direct requirements not marked indirect,
