@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -484,36 +485,38 @@ func (s *Store) SetLabel(ctx context.Context, id, label string) error {
 func (s *Store) Transition(ctx context.Context, ids []string, from []Status, to Status, reason string) ([]string, error) {
 	var changed []string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		changed = nil
-		keys, err := getKeys(tx, ids)
-		if err != nil {
-			return err
-		}
-		allowed := make(map[Status]bool, len(from))
-		for _, f := range from {
-			allowed[f] = true
-		}
-		var move []string
-		for _, k := range keys {
-			if allowed[k.Status] {
-				move = append(move, k.ID)
-			}
-		}
-		now := time.Now().UnixMilli()
-		for _, c := range chunks(move, chunkSize) {
-			err := tx.Exec(`UPDATE keys SET prev_status = status, status = ?, reason = ?, updated_at = ? WHERE id IN ?`,
-				string(to), reason, now, c).Error
-			if err != nil {
-				return err
-			}
-		}
-		changed = move
-		return nil
+		var err error
+		changed, err = moveKeys(tx, ids, from,
+			`UPDATE keys SET prev_status = status, status = ?, reason = ?, updated_at = ? WHERE id IN ?`,
+			string(to), reason, time.Now().UnixMilli())
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: transition keys to %s: %w", to, err)
 	}
 	return changed, nil
+}
+
+// moveKeys runs update, a statement ending in "WHERE id IN ?", on the keys
+// among ids whose status is in from, a chunk at a time with args before the
+// chunk's ids. It returns the ids it updated, in the order of ids.
+func moveKeys(tx *gorm.DB, ids []string, from []Status, update string, args ...any) ([]string, error) {
+	keys, err := getKeys(tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	var move []string
+	for _, k := range keys {
+		if slices.Contains(from, k.Status) {
+			move = append(move, k.ID)
+		}
+	}
+	for _, c := range chunks(move, chunkSize) {
+		if err := tx.Exec(update, append(slices.Clip(args), c)...).Error; err != nil {
+			return nil, err
+		}
+	}
+	return move, nil
 }
 
 // quarantinable are the statuses Quarantine accepts.
@@ -525,31 +528,11 @@ var quarantinable = []Status{StatusActive, StatusDisabled, StatusInvalid, Status
 func (s *Store) Quarantine(ctx context.Context, ids []string, at time.Time) ([]string, error) {
 	var changed []string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		changed = nil
-		keys, err := getKeys(tx, ids)
-		if err != nil {
-			return err
-		}
-		ok := map[Status]bool{}
-		for _, st := range quarantinable {
-			ok[st] = true
-		}
-		var move []string
-		for _, k := range keys {
-			if ok[k.Status] {
-				move = append(move, k.ID)
-			}
-		}
-		now := time.Now().UnixMilli()
-		for _, c := range chunks(move, chunkSize) {
-			err := tx.Exec(`UPDATE keys SET prev_status = status, status = 'quarantined', deleted_at = ?, updated_at = ? WHERE id IN ?`,
-				ms(at), now, c).Error
-			if err != nil {
-				return err
-			}
-		}
-		changed = move
-		return nil
+		var err error
+		changed, err = moveKeys(tx, ids, quarantinable,
+			`UPDATE keys SET prev_status = status, status = 'quarantined', deleted_at = ?, updated_at = ? WHERE id IN ?`,
+			ms(at), time.Now().UnixMilli())
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: quarantine: %w", err)
@@ -583,24 +566,11 @@ func (s *Store) Revive(ctx context.Context, ids []string) ([]Key, error) {
 func (s *Store) backToPrev(ctx context.Context, ids []string, from Status) ([]Key, error) {
 	var out []Key
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var move []string
-		keys, err := getKeys(tx, ids)
+		move, err := moveKeys(tx, ids, []Status{from}, `UPDATE keys SET
+				status = CASE WHEN prev_status IN ('active', 'disabled', 'invalid', 'expired', 'denied') THEN prev_status ELSE 'active' END,
+				prev_status = '', deleted_at = 0, updated_at = ? WHERE id IN ?`, time.Now().UnixMilli())
 		if err != nil {
 			return err
-		}
-		for _, k := range keys {
-			if k.Status == from {
-				move = append(move, k.ID)
-			}
-		}
-		now := time.Now().UnixMilli()
-		for _, c := range chunks(move, chunkSize) {
-			err := tx.Exec(`UPDATE keys SET
-				status = CASE WHEN prev_status IN ('active', 'disabled', 'invalid', 'expired', 'denied') THEN prev_status ELSE 'active' END,
-				prev_status = '', deleted_at = 0, updated_at = ? WHERE id IN ?`, now, c).Error
-			if err != nil {
-				return err
-			}
 		}
 		out, err = getKeys(tx, move)
 		return err
