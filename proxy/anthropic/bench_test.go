@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/gemini-balance/desktop/proxy/internal/golden"
 	"github.com/gemini-balance/desktop/proxy/openai"
 )
 
@@ -16,7 +17,7 @@ import (
 var benchRequest = []byte(`{"model":"gemini-2.5-flash","max_tokens":32000,"system":[{"type":"text","text":"You are terse.","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":[{"type":"text","text":"What is the capital of Wyoming?"}]}],"temperature":0.2,"metadata":{"user_id":"bench"}}`)
 
 func BenchmarkRequest(b *testing.B) {
-	cases := map[string][]byte{"bench": benchRequest, "claude-code.turn2": readFile(b, "testdata/claude-code/messages.turn2.json")}
+	cases := map[string][]byte{"bench": benchRequest, "claude-code.turn2": golden.Read(b, "testdata/claude-code/messages.turn2.json")}
 	for name, data := range cases {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -39,7 +40,7 @@ func BenchmarkRequest(b *testing.B) {
 
 func BenchmarkResponse(b *testing.B) {
 	for _, name := range []string{"generateContent.text.gemini-2.0-flash.json", "generateContent.thinking+functionCall.gemini-2.5-pro.json"} {
-		data := readFile(b, "testdata/gemini/"+name)
+		data := golden.Read(b, "testdata/gemini/"+name)
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -55,7 +56,7 @@ func BenchmarkResponse(b *testing.B) {
 
 func BenchmarkStream(b *testing.B) {
 	for _, name := range []string{"streamGenerateContent.basic.sse.txt", "streamGenerateContent.thinking+functionCall.sse.txt"} {
-		events := sseData(readFile(b, "testdata/gemini/"+name))
+		events := sseData(golden.Read(b, "testdata/gemini/"+name))
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			buf := make([]byte, 0, 4096)

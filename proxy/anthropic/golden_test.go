@@ -6,18 +6,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/gemini-balance/desktop/proxy/gemini"
+	"github.com/gemini-balance/desktop/proxy/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 // fakePNG is what the fake fetcher serves for https://example.com/cat.png.
 var fakePNG = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
@@ -41,62 +37,7 @@ func testOptions() Options {
 	}
 }
 
-// counterIDs makes deterministic ids: toolu_0001, msg_0002, …
-func counterIDs() func(string) string {
-	n := 0
-	return func(prefix string) string {
-		n++
-		return fmt.Sprintf("%s%04d", prefix, n)
-	}
-}
-
-func testMeta() Meta { return Meta{Model: "claude-test", NewID: counterIDs()} }
-
-func readFile(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// checkGolden compares got with the golden file (JSON semantically, any
-// other bytes exactly), or rewrites the file with -update.
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want := readFile(t, path)
-	if strings.HasSuffix(path, ".json") {
-		var g, w any
-		if err := json.Unmarshal(got, &g); err != nil {
-			t.Fatalf("got is not JSON: %v", err)
-		}
-		if err := json.Unmarshal(want, &w); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		if reflect.DeepEqual(g, w) {
-			return
-		}
-	} else if bytes.Equal(got, want) {
-		return
-	}
-	t.Errorf("%s differs; got:\n%s", path, got)
-}
-
-func indent(t *testing.T, v any) []byte {
-	t.Helper()
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return append(b, '\n')
-}
+func testMeta() Meta { return Meta{Model: "claude-test", NewID: golden.Counter()} }
 
 // TestGoldenRequests translates the hand-written requests in
 // testdata/golden/request and the real Claude Code captures in
@@ -116,7 +57,7 @@ func TestGoldenRequests(t *testing.T) {
 			name = "claude-code." + name
 		}
 		t.Run(name, func(t *testing.T) {
-			req, err := ParseRequest(readFile(t, in))
+			req, err := ParseRequest(golden.Read(t, in))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -124,7 +65,7 @@ func TestGoldenRequests(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkGolden(t, filepath.Join("testdata/golden/request", name+".gemini.golden.json"), indent(t, tr))
+			golden.Check(t, filepath.Join("testdata/golden/request", name+".gemini.golden.json"), golden.Indent(t, tr))
 		})
 	}
 	if n < 5 {
@@ -141,11 +82,11 @@ func TestGoldenResponses(t *testing.T) {
 			continue
 		}
 		t.Run(base, func(t *testing.T) {
-			resp, err := FromGeminiJSON(readFile(t, f), testMeta())
+			resp, err := FromGeminiJSON(golden.Read(t, f), testMeta())
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkGolden(t, filepath.Join("testdata/golden/response", strings.TrimSuffix(base, ".json")+".golden.json"), indent(t, resp))
+			golden.Check(t, filepath.Join("testdata/golden/response", strings.TrimSuffix(base, ".json")+".golden.json"), golden.Indent(t, resp))
 		})
 	}
 }
@@ -183,8 +124,8 @@ func TestGoldenStreams(t *testing.T) {
 	for _, f := range files {
 		base := filepath.Base(f)
 		t.Run(base, func(t *testing.T) {
-			got := streamOf(t, readFile(t, f), testMeta())
-			checkGolden(t, filepath.Join("testdata/golden/stream", strings.TrimSuffix(base, ".sse.txt")+".golden.sse"), got)
+			got := streamOf(t, golden.Read(t, f), testMeta())
+			golden.Check(t, filepath.Join("testdata/golden/stream", strings.TrimSuffix(base, ".sse.txt")+".golden.sse"), got)
 		})
 	}
 }
@@ -196,12 +137,12 @@ func TestGoldenErrors(t *testing.T) {
 	for _, f := range files {
 		var status int
 		fmt.Sscanf(strings.TrimPrefix(filepath.Base(f), "error."), "%d", &status)
-		e := FromGeminiError(status, readFile(t, f))
+		e := FromGeminiError(status, golden.Read(t, f))
 		b, _ := e.MarshalJSON()
 		got = append(got, map[string]any{"fixture": filepath.Base(f), "status": e.Status, "body": json.RawMessage(b)})
 	}
 	if len(got) == 0 {
 		t.Fatal("no error fixtures")
 	}
-	checkGolden(t, "testdata/golden/response/errors.golden.json", indent(t, got))
+	golden.Check(t, "testdata/golden/response/errors.golden.json", golden.Indent(t, got))
 }

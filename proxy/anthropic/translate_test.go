@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gemini-balance/desktop/proxy/gemini"
+	"github.com/gemini-balance/desktop/proxy/internal/golden"
 	"github.com/gemini-balance/desktop/proxy/openai"
 )
 
@@ -117,7 +118,7 @@ func shape(parts []gemini.Part) string {
 // signedText is a Gemini 3 style answer: the text's signature comes on an
 // empty part in the last chunk (synthesized from the basic capture).
 func signedText(t *testing.T) []byte {
-	raw := readFile(t, "testdata/gemini/streamGenerateContent.basic.sse.txt")
+	raw := golden.Read(t, "testdata/gemini/streamGenerateContent.basic.sse.txt")
 	events := sseData(raw)
 	last := events[len(events)-1]
 	last = bytes.Replace(last, []byte(`"parts": [`), []byte(`"parts": [{"text": "", "thoughtSignature": "c2lnbmVkLXRleHQ="},`), 1)
@@ -140,7 +141,7 @@ func TestSignatureRoundTrip(t *testing.T) {
 	for _, name := range []string{"generateContent.thinking+functionCall.gemini-2.5-pro.json", "generateContent.thinking-reply.json", "generateContent.functionCall.gemini-2.0-flash.recorded.json"} {
 		t.Run(name, func(t *testing.T) {
 			var resp gemini.GenerateContentResponse
-			if err := json.Unmarshal(readFile(t, filepath.Join("testdata/gemini", name)), &resp); err != nil {
+			if err := json.Unmarshal(golden.Read(t, filepath.Join("testdata/gemini", name)), &resp); err != nil {
 				t.Fatal(err)
 			}
 			orig := resp.Candidates[0].Content.Parts
@@ -152,7 +153,7 @@ func TestSignatureRoundTrip(t *testing.T) {
 	}
 	streams := map[string][]byte{"signed text (synthesized)": signedText(t)}
 	for _, name := range []string{"streamGenerateContent.thinking+functionCall.sse.txt", "streamGenerateContent.thinking-reply.sse.txt"} {
-		streams[name] = readFile(t, filepath.Join("testdata/gemini", name))
+		streams[name] = golden.Read(t, filepath.Join("testdata/gemini", name))
 	}
 	for name, raw := range streams {
 		t.Run(name, func(t *testing.T) {
@@ -180,7 +181,7 @@ func TestSignatureRoundTrip(t *testing.T) {
 func TestSignatureCache(t *testing.T) {
 	sigs := mapSigs{}
 	var resp gemini.GenerateContentResponse
-	json.Unmarshal(readFile(t, "testdata/gemini/generateContent.thinking+functionCall.gemini-2.5-pro.json"), &resp)
+	json.Unmarshal(golden.Read(t, "testdata/gemini/generateContent.thinking+functionCall.gemini-2.5-pro.json"), &resp)
 	meta := testMeta()
 	meta.Signatures = sigs
 	out := FromGemini(&resp, meta)
@@ -312,7 +313,7 @@ func TestTypeForStatus(t *testing.T) {
 // *Error with Google's status.
 func TestStreamError(t *testing.T) {
 	st := NewStreamTranslator(testMeta())
-	_, err := st.Translate(nil, readFile(t, "testdata/gemini/error.503-UNAVAILABLE-overloaded.json"))
+	_, err := st.Translate(nil, golden.Read(t, "testdata/gemini/error.503-UNAVAILABLE-overloaded.json"))
 	var e *Error
 	if !errors.As(err, &e) || e.Status != 503 || e.errorType() != "overloaded_error" {
 		t.Errorf("Translate(error object) = %v", err)
@@ -366,7 +367,7 @@ func TestAppendJSON(t *testing.T) {
 		if strings.Contains(f, "error.") {
 			continue
 		}
-		raw := readFile(t, f)
+		raw := golden.Read(t, f)
 		fast := testMeta()
 		fast.Decode = openai.DecodeAnswer
 		if strings.HasSuffix(f, ".sse.txt") {

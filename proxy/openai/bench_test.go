@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/gemini-balance/desktop/proxy/internal/golden"
 )
 
 func BenchmarkRequest(b *testing.B) {
 	for _, name := range []string{"basic-system-developer", "tools-roundtrip", "json-schema"} {
-		data := readFile(b, "testdata/golden/request/"+name+".json")
+		data := golden.Read(b, "testdata/golden/request/"+name+".json")
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -32,7 +34,7 @@ func BenchmarkRequest(b *testing.B) {
 
 func BenchmarkResponse(b *testing.B) {
 	for _, name := range []string{"generateContent.text.gemini-2.0-flash.json", "generateContent.thinking+functionCall.gemini-2.5-pro.json"} {
-		data := readFile(b, "testdata/gemini/"+name)
+		data := golden.Read(b, "testdata/gemini/"+name)
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -50,7 +52,7 @@ func BenchmarkResponse(b *testing.B) {
 
 func BenchmarkStream(b *testing.B) {
 	for _, name := range []string{"streamGenerateContent.gemini-2.5-flash.STOP.sse.txt", "streamGenerateContent.thinking+functionCall.sse.txt"} {
-		events := sseEvents(b, readFile(b, "testdata/gemini/"+name))
+		events := sseEvents(b, golden.Read(b, "testdata/gemini/"+name))
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -94,7 +96,7 @@ func BenchmarkSignatures(b *testing.B) {
 	sigs := fullSignatureCache()
 	sigs.Remember("call_c", "CiIBVKhc7vB+vaaq6rA/KC79Ts7iXagIOA4EBOyBFDpl+pxP")
 	b.Run("Request/tools-roundtrip", func(b *testing.B) {
-		data := readFile(b, "testdata/golden/request/tools-roundtrip.json")
+		data := golden.Read(b, "testdata/golden/request/tools-roundtrip.json")
 		b.ReportAllocs()
 		for b.Loop() {
 			req, err := ParseChatRequest(data)
@@ -111,7 +113,7 @@ func BenchmarkSignatures(b *testing.B) {
 		}
 	})
 	for _, name := range []string{"generateContent.text.gemini-2.0-flash.json", "generateContent.thinking+functionCall.gemini-2.5-pro.json"} {
-		data := readFile(b, "testdata/gemini/"+name)
+		data := golden.Read(b, "testdata/gemini/"+name)
 		b.Run("Response/"+name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -125,7 +127,7 @@ func BenchmarkSignatures(b *testing.B) {
 			}
 		})
 	}
-	events := sseEvents(b, readFile(b, "testdata/gemini/streamGenerateContent.thinking+functionCall.sse.txt"))
+	events := sseEvents(b, golden.Read(b, "testdata/gemini/streamGenerateContent.thinking+functionCall.sse.txt"))
 	b.Run("Stream/streamGenerateContent.thinking+functionCall.sse.txt", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

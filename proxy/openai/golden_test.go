@@ -4,20 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"flag"
-	"fmt"
-	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/gemini-balance/desktop/proxy/gemini"
+	"github.com/gemini-balance/desktop/proxy/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 // testAliases is the alias table of the request golden tests.
 var testAliases = map[string]string{"gpt-4o-mini": "gemini-2.5-flash"}
@@ -41,56 +35,8 @@ func testRequestOptions() RequestOptions {
 	return RequestOptions{Aliases: testAliases, FetchImage: fakeFetch}
 }
 
-// counterIDs returns a deterministic NewID: id0001, id0002, …
-func counterIDs() func() string {
-	n := 0
-	return func() string {
-		n++
-		return fmt.Sprintf("id%04d", n)
-	}
-}
-
 func testMeta() ResponseMeta {
-	return ResponseMeta{Created: 1700000000, NewID: counterIDs()}
-}
-
-func readFile(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// checkGolden compares got (marshalled to JSON) with the golden file
-// semantically, or rewrites the file with -update.
-func checkGolden(t *testing.T, path string, got any) {
-	t.Helper()
-	gotJSON, err := json.MarshalIndent(got, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *update {
-		if err := os.WriteFile(path, append(gotJSON, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	var g, w any
-	if err := json.Unmarshal(gotJSON, &g); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(want, &w); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if !reflect.DeepEqual(g, w) {
-		t.Errorf("%s: got\n%s\nwant\n%s", filepath.Base(path), gotJSON, want)
-	}
+	return ResponseMeta{Created: 1700000000, NewID: golden.IDs()}
 }
 
 // sseEvents splits an SSE capture into the data of its events.
@@ -137,7 +83,7 @@ func TestGoldenRequests(t *testing.T) {
 		n++
 		name := strings.TrimSuffix(filepath.Base(f), ".json")
 		t.Run(name, func(t *testing.T) {
-			req, err := ParseChatRequest(readFile(t, f))
+			req, err := ParseChatRequest(golden.Read(t, f))
 			if err != nil {
 				t.Fatalf("ParseChatRequest(%s) = %v", name, err)
 			}
@@ -145,7 +91,7 @@ func TestGoldenRequests(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ToGemini(%s) = %v", name, err)
 			}
-			checkGolden(t, strings.TrimSuffix(f, ".json")+".gemini.golden.json",
+			golden.CheckJSON(t, strings.TrimSuffix(f, ".json")+".gemini.golden.json",
 				requestGolden{tr.Model, tr.Stream, tr.IncludeUsage, tr.Body})
 		})
 	}
@@ -173,11 +119,11 @@ var responseFixtures = []string{
 func TestGoldenResponses(t *testing.T) {
 	for _, name := range responseFixtures {
 		t.Run(name, func(t *testing.T) {
-			got, err := FromGeminiJSON(readFile(t, "testdata/gemini/"+name), testMeta())
+			got, err := FromGeminiJSON(golden.Read(t, "testdata/gemini/"+name), testMeta())
 			if err != nil {
 				t.Fatalf("FromGeminiJSON(%s) = %v", name, err)
 			}
-			checkGolden(t, "testdata/golden/response/"+strings.TrimSuffix(name, ".json")+".golden.json", got)
+			golden.CheckJSON(t, "testdata/golden/response/"+strings.TrimSuffix(name, ".json")+".golden.json", got)
 		})
 	}
 }
@@ -217,8 +163,8 @@ func translateStream(t testing.TB, raw []byte, includeUsage bool) []ChatCompleti
 func TestGoldenStreams(t *testing.T) {
 	for _, name := range streamFixtures {
 		t.Run(name, func(t *testing.T) {
-			got := translateStream(t, readFile(t, "testdata/gemini/"+name), true)
-			checkGolden(t, "testdata/golden/stream/"+strings.TrimSuffix(name, ".txt")+".golden.json", got)
+			got := translateStream(t, golden.Read(t, "testdata/gemini/"+name), true)
+			golden.CheckJSON(t, "testdata/golden/stream/"+strings.TrimSuffix(name, ".txt")+".golden.json", got)
 		})
 	}
 }

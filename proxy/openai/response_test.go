@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gemini-balance/desktop/proxy/gemini"
+	"github.com/gemini-balance/desktop/proxy/internal/golden"
 )
 
 // TestToolRoundTrip: a Gemini answer with a functionCall and its
@@ -20,7 +21,7 @@ import (
 // message back with the tool result; the Gemini request must carry the same
 // signature on that functionCall.
 func TestToolRoundTrip(t *testing.T) {
-	raw := readFile(t, "testdata/gemini/generateContent.thinking+functionCall.gemini-2.5-pro.json")
+	raw := golden.Read(t, "testdata/gemini/generateContent.thinking+functionCall.gemini-2.5-pro.json")
 	var native gemini.GenerateContentResponse
 	if err := json.Unmarshal(raw, &native); err != nil {
 		t.Fatal(err)
@@ -67,7 +68,7 @@ func TestToolRoundTrip(t *testing.T) {
 // accumulates the tool_call deltas the way the OpenAI SDKs do (by index,
 // keeping unknown fields of the first delta).
 func TestToolRoundTripStream(t *testing.T) {
-	raw := readFile(t, "testdata/gemini/streamGenerateContent.thinking+functionCall.sse.txt")
+	raw := golden.Read(t, "testdata/gemini/streamGenerateContent.thinking+functionCall.sse.txt")
 	events := sseEvents(t, raw)
 	var last gemini.GenerateContentResponse
 	if err := json.Unmarshal(events[len(events)-1], &last); err != nil {
@@ -106,7 +107,7 @@ func TestToolRoundTripStream(t *testing.T) {
 // reasoning_content deltas concatenate to exactly the Gemini text, in order.
 func TestStreamTextUnaltered(t *testing.T) {
 	for _, name := range streamFixtures {
-		raw := readFile(t, "testdata/gemini/"+name)
+		raw := golden.Read(t, "testdata/gemini/"+name)
 		var wantText, wantThought strings.Builder
 		for _, ev := range sseEvents(t, raw) {
 			var r gemini.GenerateContentResponse
@@ -149,7 +150,7 @@ func TestStreamTextUnaltered(t *testing.T) {
 
 func TestStreamShape(t *testing.T) {
 	for _, name := range streamFixtures {
-		chunks := translateStream(t, readFile(t, "testdata/gemini/"+name), true)
+		chunks := translateStream(t, golden.Read(t, "testdata/gemini/"+name), true)
 		if len(chunks) < 3 {
 			t.Fatalf("%s: %d chunks, want role, finish and usage at least", name, len(chunks))
 		}
@@ -203,7 +204,7 @@ func TestStreamFinishWithoutFinishReason(t *testing.T) {
 
 func TestStreamErrors(t *testing.T) {
 	st := NewStreamTranslator(testMeta(), false)
-	_, err := st.Translate(readFile(t, "testdata/gemini/error.503-UNAVAILABLE-overloaded.json"))
+	_, err := st.Translate(golden.Read(t, "testdata/gemini/error.503-UNAVAILABLE-overloaded.json"))
 	var e *Error
 	if !errors.As(err, &e) || e.Status != 503 || e.Message != "The model is overloaded. Please try again later." {
 		t.Errorf("Translate(503 error event) = %v, want the 503 as *Error", err)
@@ -301,7 +302,7 @@ func TestFromGeminiError(t *testing.T) {
 		{"compat.error.400.INVALID_ARGUMENT.array-wrapped.json", 400, "invalid_request_error", "invalid_argument", `Unknown name "web_search_options"`, ""},
 	}
 	for _, tt := range tests {
-		e := FromGeminiError(tt.status, readFile(t, "testdata/gemini/"+tt.file))
+		e := FromGeminiError(tt.status, golden.Read(t, "testdata/gemini/"+tt.file))
 		if e.Status != tt.status || e.Type != tt.typ || e.Code != tt.code || !strings.Contains(e.Message, tt.msgHas) {
 			t.Errorf("FromGeminiError(%s) = %+v, want %d %s %s containing %q", tt.file, e, tt.status, tt.typ, tt.code, tt.msgHas)
 		}
@@ -316,7 +317,7 @@ func TestFromGeminiError(t *testing.T) {
 	}
 
 	rec := httptest.NewRecorder()
-	WriteError(rec, FromGeminiError(429, readFile(t, "testdata/gemini/error.429-RESOURCE_EXHAUSTED.quota-2025-late.json")))
+	WriteError(rec, FromGeminiError(429, golden.Read(t, "testdata/gemini/error.429-RESOURCE_EXHAUSTED.quota-2025-late.json")))
 	if rec.Code != 429 || rec.Header().Get("Content-Type") != "application/json" {
 		t.Errorf("WriteError: code %d content-type %q, want 429 application/json", rec.Code, rec.Header().Get("Content-Type"))
 	}
@@ -350,7 +351,7 @@ func TestEmbeddings(t *testing.T) {
 	}
 
 	var resp gemini.BatchEmbedContentsResponse
-	if err := json.Unmarshal(readFile(t, "testdata/gemini/batchEmbedContents.SHAPE.json"), &resp); err != nil {
+	if err := json.Unmarshal(golden.Read(t, "testdata/gemini/batchEmbedContents.SHAPE.json"), &resp); err != nil {
 		t.Fatal(err)
 	}
 	out, err := FromGeminiEmbeddings(&resp, req, "text-embedding-3-small")
@@ -414,7 +415,7 @@ func TestEmbeddings(t *testing.T) {
 
 func TestModels(t *testing.T) {
 	var page1 gemini.ListModelsResponse
-	if err := json.Unmarshal(readFile(t, "testdata/gemini/models.list.v1beta.page1.EXCERPT.json"), &page1); err != nil {
+	if err := json.Unmarshal(golden.Read(t, "testdata/gemini/models.list.v1beta.page1.EXCERPT.json"), &page1); err != nil {
 		t.Fatal(err)
 	}
 	page2 := gemini.ListModelsResponse{Models: []gemini.Model{{Name: "models/gemini-2.5-flash"}, {Name: "models/gemini-3-pro-preview"}}}
@@ -431,7 +432,7 @@ func TestModels(t *testing.T) {
 		t.Errorf("last model = %q, want page 2's new model", list.Data[len(list.Data)-1].ID)
 	}
 	var one gemini.Model
-	if err := json.Unmarshal(readFile(t, "testdata/gemini/models.get.gemini-2.5-flash.json"), &one); err != nil {
+	if err := json.Unmarshal(golden.Read(t, "testdata/gemini/models.get.gemini-2.5-flash.json"), &one); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(FromGeminiModel(one))

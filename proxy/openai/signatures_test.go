@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gemini-balance/desktop/proxy/gemini"
+	"github.com/gemini-balance/desktop/proxy/internal/golden"
 )
 
 // fakeClock is a settable clock for SignatureCacheOptions.Now.
@@ -284,7 +285,7 @@ func replayedSignatures(tr *Translated) []string {
 // TestSignatureRestore: the answer's signature is recorded by call id and
 // restored when the client replays the call without extra_content.
 func TestSignatureRestore(t *testing.T) {
-	raw := readFile(t, "testdata/gemini/generateContent.thinking+functionCall.gemini-2.5-pro.json")
+	raw := golden.Read(t, "testdata/gemini/generateContent.thinking+functionCall.gemini-2.5-pro.json")
 	var native gemini.GenerateContentResponse
 	if err := json.Unmarshal(raw, &native); err != nil {
 		t.Fatal(err)
@@ -368,7 +369,7 @@ func TestSignatureRestoreParallel(t *testing.T) {
 
 // TestSignatureRestoreStream: StreamTranslator records the signature too.
 func TestSignatureRestoreStream(t *testing.T) {
-	raw := readFile(t, "testdata/gemini/streamGenerateContent.thinking+functionCall.sse.txt")
+	raw := golden.Read(t, "testdata/gemini/streamGenerateContent.thinking+functionCall.sse.txt")
 	events := sseEvents(t, raw)
 	var last gemini.GenerateContentResponse
 	if err := json.Unmarshal(events[len(events)-1], &last); err != nil {

@@ -5,6 +5,8 @@ package openai
 import (
 	jsonv2 "encoding/json/v2"
 	"testing"
+
+	"github.com/gemini-balance/desktop/proxy/internal/golden"
 )
 
 // BenchmarkJSONv2 measures encoding/json/v2 on the paths the hand-written
@@ -14,8 +16,8 @@ import (
 //
 //	GOEXPERIMENT=jsonv2 go test -run '^$' -bench 'DecodeAnswer|ChunkJSON|JSONv2' ./proxy/openai
 func BenchmarkJSONv2(b *testing.B) {
-	event := sseEvents(b, readFile(b, "testdata/gemini/streamGenerateContent.gemini-2.5-flash.STOP.sse.txt"))[0]
-	body := readFile(b, "testdata/gemini/generateContent.thinking+functionCall.gemini-2.5-pro.json")
+	event := sseEvents(b, golden.Read(b, "testdata/gemini/streamGenerateContent.gemini-2.5-flash.STOP.sse.txt"))[0]
+	body := golden.Read(b, "testdata/gemini/generateContent.thinking+functionCall.gemini-2.5-pro.json")
 	for name, data := range map[string][]byte{"event": event, "answer": body} {
 		b.Run("decode-"+name, func(b *testing.B) {
 			b.ReportAllocs()

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gemini-balance/desktop/proxy/gemini"
+	"github.com/gemini-balance/desktop/proxy/internal/golden"
 )
 
 // wireSeeds returns every Gemini body and stream event of testdata, and a
@@ -22,7 +23,7 @@ func wireSeeds(tb testing.TB) [][]byte {
 		tb.Fatal(err)
 	}
 	for _, f := range files {
-		b := readFile(tb, f)
+		b := golden.Read(tb, f)
 		if strings.HasSuffix(f, ".json") {
 			out = append(out, b)
 			continue
@@ -189,7 +190,7 @@ func TestDecodeAnswerMatchesEncodingJSON(t *testing.T) {
 	// Every real answer and event takes the fast path.
 	files, _ := filepath.Glob("testdata/gemini/*")
 	for _, f := range files {
-		datas := [][]byte{readFile(t, f)}
+		datas := [][]byte{golden.Read(t, f)}
 		if !strings.HasSuffix(f, ".json") {
 			datas = sseEvents(t, datas[0])
 		}
@@ -238,7 +239,7 @@ func checkChunkJSON(t *testing.T, c *ChatCompletionChunk) {
 func TestChunkAppendJSON(t *testing.T) {
 	for _, name := range streamFixtures {
 		for _, include := range []bool{false, true} {
-			for _, c := range translateStream(t, readFile(t, "testdata/gemini/"+name), include) {
+			for _, c := range translateStream(t, golden.Read(t, "testdata/gemini/"+name), include) {
 				checkChunkJSON(t, &c)
 			}
 		}
@@ -281,8 +282,8 @@ func FuzzChunkAppendJSON(f *testing.F) {
 // BenchmarkDecodeAnswer compares the fast decoder with encoding/json on a
 // stream event and a whole answer.
 func BenchmarkDecodeAnswer(b *testing.B) {
-	event := sseEvents(b, readFile(b, "testdata/gemini/streamGenerateContent.gemini-2.5-flash.STOP.sse.txt"))[0]
-	body := readFile(b, "testdata/gemini/generateContent.thinking+functionCall.gemini-2.5-pro.json")
+	event := sseEvents(b, golden.Read(b, "testdata/gemini/streamGenerateContent.gemini-2.5-flash.STOP.sse.txt"))[0]
+	body := golden.Read(b, "testdata/gemini/generateContent.thinking+functionCall.gemini-2.5-pro.json")
 	for name, data := range map[string][]byte{"event": event, "answer": body} {
 		b.Run(name+"/wire", func(b *testing.B) {
 			b.ReportAllocs()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+
+	"github.com/gemini-balance/desktop/proxy/internal/golden"
 )
 
 // The translation's own cost per request, beside the proxy's (the
@@ -29,7 +31,7 @@ func BenchmarkRequest(b *testing.B) {
 }
 
 func BenchmarkResponse(b *testing.B) {
-	body := readFile(b, "testdata/gemini/generateContent.text.gemini-2.0-flash.json")
+	body := golden.Read(b, "testdata/gemini/generateContent.text.gemini-2.0-flash.json")
 	b.ReportAllocs()
 	for b.Loop() {
 		r, err := FromGeminiJSON(body, ResponseMeta{Model: "m"})
@@ -41,7 +43,7 @@ func BenchmarkResponse(b *testing.B) {
 }
 
 func BenchmarkStream(b *testing.B) {
-	chunks := sseData(readFile(b, "testdata/gemini/streamGenerateContent.gemini-2.5-flash.MAX_TOKENS.sse.txt"))
+	chunks := sseData(golden.Read(b, "testdata/gemini/streamGenerateContent.gemini-2.5-flash.MAX_TOKENS.sse.txt"))
 	b.ReportAllocs()
 	buf := make([]byte, 0, 8192)
 	for b.Loop() {

@@ -6,19 +6,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
-	"fmt"
-	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/gemini-balance/desktop/proxy/gemini"
+	"github.com/gemini-balance/desktop/proxy/internal/golden"
 	"github.com/gemini-balance/desktop/proxy/openai"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 // testAliases maps the model names of the Codex captures to Gemini models,
 // as a user of Codex sets them up.
@@ -41,56 +36,8 @@ func testOptions() RequestOptions {
 	return RequestOptions{Aliases: testAliases, FetchImage: fakeFetch}
 }
 
-// counterIDs returns a deterministic NewID: id0001, id0002, …
-func counterIDs() func() string {
-	n := 0
-	return func() string {
-		n++
-		return fmt.Sprintf("id%04d", n)
-	}
-}
-
 func testMeta(tools map[string]ToolRef) ResponseMeta {
-	return ResponseMeta{Model: "test-model", Created: 1700000000, NewID: counterIDs(), Tools: tools}
-}
-
-func readFile(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// checkGolden compares got (marshalled to JSON) with the golden file
-// semantically, or rewrites the file with -update.
-func checkGolden(t *testing.T, path string, got any) {
-	t.Helper()
-	gotJSON, err := json.MarshalIndent(got, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *update {
-		if err := os.WriteFile(path, append(gotJSON, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	var g, w any
-	if err := json.Unmarshal(gotJSON, &g); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(want, &w); err != nil {
-		t.Fatalf("golden %s: %v", path, err)
-	}
-	if !reflect.DeepEqual(g, w) {
-		t.Errorf("%s differs from the golden file; got:\n%s", path, gotJSON)
-	}
+	return ResponseMeta{Model: "test-model", Created: 1700000000, NewID: golden.IDs(), Tools: tools}
 }
 
 // sseData returns the data of each event of an SSE capture.
@@ -132,7 +79,7 @@ func TestGoldenRequests(t *testing.T) {
 			name = "codex-" + strings.TrimPrefix(name, "request.")
 		}
 		t.Run(name, func(t *testing.T) {
-			req, err := ParseRequest(readFile(t, f))
+			req, err := ParseRequest(golden.Read(t, f))
 			if err != nil {
 				t.Fatalf("ParseRequest: %v", err)
 			}
@@ -144,7 +91,7 @@ func TestGoldenRequests(t *testing.T) {
 			if err := json.Unmarshal(append(append([]byte("{"), tr.Meta.Echo...), '}'), &echo); err != nil {
 				t.Fatalf("echo is not valid JSON: %v\n%s", err, tr.Meta.Echo)
 			}
-			checkGolden(t, "testdata/golden/request/"+name+".gemini.golden.json", map[string]any{
+			golden.CheckJSON(t, "testdata/golden/request/"+name+".gemini.golden.json", map[string]any{
 				"model": tr.Model, "stream": tr.Stream, "store": tr.Store, "notes": tr.Notes,
 				"tools": tr.Meta.Tools, "body": tr.Body,
 			})
@@ -162,11 +109,11 @@ func TestGoldenResponses(t *testing.T) {
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".json")
 		t.Run(name, func(t *testing.T) {
-			resp, err := FromGeminiJSON(readFile(t, f), testMeta(tools))
+			resp, err := FromGeminiJSON(golden.Read(t, f), testMeta(tools))
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkGolden(t, "testdata/golden/response/"+name+".golden.json", resp)
+			golden.CheckJSON(t, "testdata/golden/response/"+name+".golden.json", resp)
 		})
 	}
 }
@@ -229,9 +176,9 @@ func TestGoldenStreams(t *testing.T) {
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".txt")
 		t.Run(name, func(t *testing.T) {
-			events := streamEvents(t, NewStreamTranslator(testMeta(tools)), sseData(readFile(t, f)))
+			events := streamEvents(t, NewStreamTranslator(testMeta(tools)), sseData(golden.Read(t, f)))
 			checkStreamInvariants(t, events)
-			checkGolden(t, "testdata/golden/stream/"+name+".golden.json", events)
+			golden.CheckJSON(t, "testdata/golden/stream/"+name+".golden.json", events)
 		})
 	}
 }

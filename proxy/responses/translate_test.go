@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gemini-balance/desktop/proxy/gemini"
+	"github.com/gemini-balance/desktop/proxy/internal/golden"
 	"github.com/gemini-balance/desktop/proxy/openai"
 )
 
@@ -72,7 +73,7 @@ func firstCall(body *gemini.GenerateContentRequest) *gemini.Part {
 // encrypted_content, then the call) with the call's output: byte for byte,
 // and with the namespace restored on the way out and flattened again.
 func TestSignatureRoundTrip(t *testing.T) {
-	capture := readFile(t, "testdata/gemini/fb.streaming-success-thinking-function-call-thought-summary-signature.txt")
+	capture := golden.Read(t, "testdata/gemini/fb.streaming-success-thinking-function-call-thought-summary-signature.txt")
 	var wantSig string
 	for _, c := range sseData(capture) {
 		var ev gemini.GenerateContentResponse
@@ -98,7 +99,7 @@ func TestSignatureRoundTrip(t *testing.T) {
 	// flattened name the proxy declared.
 	capture = []byte(strings.ReplaceAll(string(capture), `"name": "now"`, `"name": "clock__now"`))
 	meta := first.Meta
-	meta.NewID = counterIDs()
+	meta.NewID = golden.IDs()
 	out := completedOutput(t, meta, capture)
 
 	var call struct {
@@ -142,7 +143,7 @@ func TestSignatureRoundTrip(t *testing.T) {
 // id; a call nobody knows gets Google's placeholder.
 func TestSignatureCacheFallback(t *testing.T) {
 	cache := openai.NewSignatureCache(openai.SignatureCacheOptions{})
-	meta := ResponseMeta{NewID: counterIDs(), Signatures: cache}
+	meta := ResponseMeta{NewID: golden.IDs(), Signatures: cache}
 	resp := FromGemini(&gemini.GenerateContentResponse{Candidates: []gemini.Candidate{{Content: &gemini.Content{Role: "model", Parts: []gemini.Part{
 		{FunctionCall: &gemini.FunctionCall{Name: "lookup", Args: json.RawMessage(`{"q":"x"}`)}, ThoughtSignature: "c2lnLTE="},
 	}}, FinishReason: "STOP"}}}, meta)
@@ -168,8 +169,8 @@ func TestSignatureCacheFallback(t *testing.T) {
 // custom_tool_call whose input is the free text, tool_search as a
 // tool_search_call — for the real Codex request shapes.
 func TestCallsRestoredForCodexTools(t *testing.T) {
-	astra := mustToGemini(t, string(readFile(t, "testdata/codex/request.gpt-6-astra.json")), testOptions())
-	gpt55 := mustToGemini(t, string(readFile(t, "testdata/codex/request.gpt-5.5.json")), testOptions())
+	astra := mustToGemini(t, string(golden.Read(t, "testdata/codex/request.gpt-6-astra.json")), testOptions())
+	gpt55 := mustToGemini(t, string(golden.Read(t, "testdata/codex/request.gpt-5.5.json")), testOptions())
 	cases := []struct {
 		meta ResponseMeta
 		call gemini.FunctionCall
@@ -188,7 +189,7 @@ func TestCallsRestoredForCodexTools(t *testing.T) {
 	}
 	for _, c := range cases {
 		m := c.meta
-		m.NewID = counterIDs()
+		m.NewID = golden.IDs()
 		fc := c.call
 		resp := FromGemini(&gemini.GenerateContentResponse{Candidates: []gemini.Candidate{{Content: &gemini.Content{Parts: []gemini.Part{{FunctionCall: &fc}}}, FinishReason: "STOP"}}}, m)
 		if len(resp.Output) != 1 {
@@ -317,7 +318,7 @@ func TestStorePreviousResponse(t *testing.T) {
 // A stream that breaks after its first event ends with response.failed
 // carrying the error and the output so far; nothing follows it.
 func TestFailEndsStream(t *testing.T) {
-	st := NewStreamTranslator(ResponseMeta{NewID: counterIDs()})
+	st := NewStreamTranslator(ResponseMeta{NewID: golden.IDs()})
 	evs, err := st.Translate([]byte(`{"candidates":[{"content":{"parts":[{"text":"partial "}]}}]}`))
 	if err != nil || len(evs) == 0 {
 		t.Fatal(err)
@@ -337,7 +338,7 @@ func TestFailEndsStream(t *testing.T) {
 	}
 	// An error object inside the stream is reported as an *openai.Error.
 	st = NewStreamTranslator(ResponseMeta{})
-	st.Translate(readFile(t, "testdata/gemini/generateContent.text.gemini-2.0-flash.json")[:0:0])
+	st.Translate(golden.Read(t, "testdata/gemini/generateContent.text.gemini-2.0-flash.json")[:0:0])
 	var e *openai.Error
 	if _, err = st.Translate([]byte(`{"error":{"code":503,"message":"overloaded","status":"UNAVAILABLE"}}`)); !errors.As(err, &e) || e.Status != 503 {
 		t.Errorf("in-stream error = %v, want a 503 *openai.Error", err)
