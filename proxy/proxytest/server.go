@@ -300,55 +300,82 @@ func parseRoute(r *http.Request) route {
 	if upload {
 		p = strings.TrimPrefix(p, "/upload")
 	}
-	parts := strings.SplitN(strings.TrimPrefix(p, "/"), "/", 3)
-	if len(parts) < 2 || (parts[0] != "v1beta" && parts[0] != "v1" && parts[0] != "v1alpha") {
+	ver, resource, rest, ok := splitPath(p)
+	if !ok {
 		return route{}
 	}
-	rt := route{ver: parts[0], sse: r.URL.Query().Get("alt") == "sse"}
-	rest := ""
-	if len(parts) == 3 {
-		rest = parts[2]
-	}
-	get, post, del := r.Method == http.MethodGet, r.Method == http.MethodPost, r.Method == http.MethodDelete
+	rt := route{ver: ver, sse: r.URL.Query().Get("alt") == "sse"}
 	switch {
 	case upload:
-		if parts[1] == "files" && rest == "" && (post || r.Method == http.MethodPut) {
+		if resource == "files" && rest == "" && (r.Method == http.MethodPost || r.Method == http.MethodPut) {
 			rt.action = "files.upload"
 		}
-	case parts[1] == "models":
-		model, method, isCall := strings.Cut(rest, ":")
-		switch {
-		case rest == "" && get:
-			rt.action = "models.list"
-		case !isCall && rest != "" && get:
-			rt.action, rt.model = "models.get", rest
-		case isCall && model != "" && method != "" && post:
-			rt.action, rt.model = method, model
-		}
-	case parts[1] == "files":
-		switch {
-		case rest == "" && get:
-			rt.action = "files.list"
-		case rest != "" && get:
-			rt.action, rt.id = "files.get", rest
-		case rest != "" && del:
-			rt.action, rt.id = "files.delete", rest
-		}
-	case parts[1] == "cachedContents":
-		switch {
-		case rest == "" && post:
-			rt.action = "cachedContents.create"
-		case rest == "" && get:
-			rt.action = "cachedContents.list"
-		case rest != "" && get:
-			rt.action, rt.id = "cachedContents.get", rest
-		case rest != "" && del:
-			rt.action, rt.id = "cachedContents.delete", rest
-		case rest != "" && r.Method == http.MethodPatch:
-			rt.action, rt.id = "cachedContents.patch", rest
+	case resource == "models":
+		rt.action, rt.model = modelAction(r.Method, rest)
+	default:
+		rt.action = collectionAction(resource, r.Method, rest)
+		if rt.action != "" {
+			rt.id = rest
 		}
 	}
 	return rt
+}
+
+// splitPath splits "/v1beta/models/x:generateContent" into the API
+// version, the resource and the rest ("" when the path names the
+// collection); ok is false for an unknown version or a path too short.
+func splitPath(p string) (ver, resource, rest string, ok bool) {
+	parts := strings.SplitN(strings.TrimPrefix(p, "/"), "/", 3)
+	if len(parts) < 2 || (parts[0] != "v1beta" && parts[0] != "v1" && parts[0] != "v1alpha") {
+		return "", "", "", false
+	}
+	if len(parts) == 3 {
+		rest = parts[2]
+	}
+	return parts[0], parts[1], rest, true
+}
+
+// modelAction maps a request under models/: the list, one model, or a
+// model method ("gemini-2.5-flash:generateContent"); action "" when
+// unknown.
+func modelAction(httpMethod, rest string) (action, model string) {
+	name, method, isCall := strings.Cut(rest, ":")
+	switch {
+	case rest == "" && httpMethod == http.MethodGet:
+		return "models.list", ""
+	case !isCall && rest != "" && httpMethod == http.MethodGet:
+		return "models.get", rest
+	case isCall && name != "" && method != "" && httpMethod == http.MethodPost:
+		return method, name
+	}
+	return "", ""
+}
+
+// collectionAction maps a request on files or cachedContents — on the
+// collection (rest "") or on one item — to its action: "files.list",
+// "cachedContents.patch", …; "" when unknown.
+func collectionAction(resource, httpMethod, rest string) string {
+	item := rest != ""
+	var op string
+	switch {
+	case httpMethod == http.MethodGet && !item:
+		op = "list"
+	case httpMethod == http.MethodGet:
+		op = "get"
+	case httpMethod == http.MethodDelete && item:
+		op = "delete"
+	case httpMethod == http.MethodPost && !item:
+		op = "create"
+	case httpMethod == http.MethodPatch && item:
+		op = "patch"
+	default:
+		return ""
+	}
+	switch {
+	case resource == "cachedContents", resource == "files" && (op == "list" || op == "get" || op == "delete"):
+		return resource + "." + op
+	}
+	return ""
 }
 
 // call is one request being answered.
