@@ -11,28 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gemini-balance/desktop/build/e2e/e2etest"
 	"github.com/gemini-balance/desktop/proxy/proxytest"
 )
-
-// requireClaudeEnv makes a missing Claude Code a failure rather than a skip
-// (build/test.sh's Claude Code stage sets it).
-const requireClaudeEnv = "GBD_REQUIRE_CLAUDE"
-
-// claudeBinary returns Claude Code as installed by `npm ci` in
-// build/e2e/claude (@anthropic-ai/claude-code, ~400 MB with its native
-// binary), skipping the test when it is not there.
-func claudeBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(e2etest.Dir(t), "claude", "node_modules", ".bin", "claude")
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv(requireClaudeEnv) == "1" {
-			t.Fatalf("Claude Code is not installed (%v) and %s=1 requires it: run npm ci in build/e2e/claude", err, requireClaudeEnv)
-		}
-		t.Skipf("Claude Code is not installed (npm ci in build/e2e/claude; %s=1 makes this a failure)", requireClaudeEnv)
-	}
-	return bin
-}
 
 // TestClaudeCodeCLI drives the real Claude Code (claude -p) through the
 // proxy's /v1/messages with ANTHROPIC_BASE_URL and ANTHROPIC_AUTH_TOKEN,
@@ -42,20 +22,15 @@ func claudeBinary(t *testing.T) string {
 // the call back with its thought signature and the file's content as the
 // function's result, and Claude Code must print the final answer.
 func TestClaudeCodeCLI(t *testing.T) {
-	bin := claudeBinary(t)
+	bin := cliBinary(t, "Claude Code", "claude", "claude", "GBD_REQUIRE_CLAUDE")
 	e := newEnv(t, 1)
 	work := t.TempDir()
 	file := filepath.Join(work, "hello.txt")
 	if err := os.WriteFile(file, []byte("the secret word is pelican\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	fixture := string(proxytest.FixtureBody(fxToolCallSSE))
-	const call = `"name": "now","args": {}`
-	if !strings.Contains(fixture, call) {
-		t.Fatalf("fixture %s changed: no %s", fxToolCallSSE, call)
-	}
 	args, _ := json.Marshal(map[string]string{"file_path": file})
-	e.fake.Script(e.keys[0], proxytest.StreamFixture([]byte(strings.Replace(fixture, call, `"name": "Read","args": `+string(args), 1))))
+	e.fake.Script(e.keys[0], proxytest.StreamFixture(renamedCallStream(t, "Read", string(args))))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -12,42 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gemini-balance/desktop/build/e2e/e2etest"
 	"github.com/gemini-balance/desktop/proxy/proxytest"
 )
-
-// requireCodexEnv makes a missing Codex CLI a failure rather than a skip
-// (build/test.sh's codex stage sets it).
-const requireCodexEnv = "GBD_REQUIRE_CODEX"
-
-// codexBinary returns the Codex CLI installed by `npm ci` in
-// build/e2e/codex (the @openai/codex package, ~400 MB with its native
-// binary), skipping the test when it is not there.
-func codexBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(e2etest.Dir(t), "codex", "node_modules", ".bin", "codex")
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv(requireCodexEnv) == "1" {
-			t.Fatalf("the Codex CLI is not installed (%v) and %s=1 requires it: run npm ci in build/e2e/codex", err, requireCodexEnv)
-		}
-		t.Skipf("the Codex CLI is not installed (npm ci in build/e2e/codex; %s=1 makes this a failure)", requireCodexEnv)
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node is not installed")
-	}
-	return bin
-}
-
-// codexCallStream is a real Gemini stream (thinking, then a signed
-// function call) whose call is renamed to a tool Codex offered.
-func codexCallStream(name, args string) []byte {
-	body := string(proxytest.FixtureBody(fxToolCallSSE))
-	const call = `"name": "now","args": {}`
-	if !strings.Contains(body, call) {
-		panic("fixture " + fxToolCallSSE + " changed: no " + call)
-	}
-	return []byte(strings.Replace(body, call, `"name": "`+name+`","args": `+args, 1))
-}
 
 // TestCodexCLI drives the real Codex CLI (codex exec) through the proxy's
 // /v1/responses with a config.toml provider (wire_api = "responses") and
@@ -59,7 +25,10 @@ func codexCallStream(name, args string) []byte {
 // at the top level but an additional_tools input item of namespaces whose
 // exec is a custom tool: JavaScript as free text).
 func TestCodexCLI(t *testing.T) {
-	bin := codexBinary(t)
+	bin := cliBinary(t, "the Codex CLI", "codex", "codex", "GBD_REQUIRE_CODEX")
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not installed")
+	}
 	cases := []struct {
 		model, call, args string
 		// wantOutput is what the tool's output sent back upstream holds.
@@ -75,7 +44,7 @@ func TestCodexCLI(t *testing.T) {
 				cfg.Aliases = map[string]string{"gpt-5.5": "gemini-2.5-flash", "gpt-6-astra": "gemini-3-flash-preview"}
 			})
 			e.fake.ScriptAll(
-				proxytest.StreamFixture(codexCallStream(c.call, c.args)),
+				proxytest.StreamFixture(renamedCallStream(t, c.call, c.args)),
 				proxytest.StreamFixture(proxytest.FixtureBody(fxBasicSSE)),
 			)
 			home, work := t.TempDir(), t.TempDir()
