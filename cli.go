@@ -185,10 +185,6 @@ func (c *cli) printStore(s app.SecretStoreInfo) {
 }
 
 func (c *cli) runLocal(ctx context.Context, a *app.App) int {
-	fail := func(err error) int {
-		fmt.Fprintln(c.stderr, "error:", err)
-		return 1
-	}
 	switch c.cmd {
 	case "connect":
 		return c.runConnect(ctx, localConnect(a))
@@ -197,43 +193,43 @@ func (c *cli) runLocal(ctx context.Context, a *app.App) int {
 	case "admin-password":
 		p, err := a.ResetAdminPassword(ctx)
 		if err != nil {
-			return fail(err)
+			return c.fail(err)
 		}
 		fmt.Fprintln(c.stdout, p)
 	case "keys":
 		if c.sub == "list" {
 			page, err := a.ListKeys(ctx, vault.KeyQuery{Limit: 1 << 30})
 			if err != nil {
-				return fail(err)
+				return c.fail(err)
 			}
 			c.printKeys(page.Keys, page.Total)
 			return 0
 		}
 		text, err := c.readKeysInput()
 		if err != nil {
-			return fail(err)
+			return c.fail(err)
 		}
 		// Finish interrupted adds and load the keys first, as a start does.
 		if _, err := a.ReconcileKeys(ctx); err != nil {
-			return fail(err)
+			return c.fail(err)
 		}
 		res, err := a.AddKeys(ctx, text)
 		if err != nil && res.Failed == 0 {
-			return fail(err)
+			return c.fail(err)
 		}
 		return c.printAdd(res)
 	case "secret-store":
 		if c.sub == "move" {
 			pass, err := c.newPassphrase()
 			if err != nil {
-				return fail(err)
+				return c.fail(err)
 			}
 			if _, err := a.ReconcileKeys(ctx); err != nil {
-				return fail(err)
+				return c.fail(err)
 			}
 			res, err := a.MoveSecretStore(ctx, app.MoveRequest{To: c.args[0], Passphrase: pass})
 			if err != nil {
-				return fail(err)
+				return c.fail(err)
 			}
 			fmt.Fprintf(c.stdout, "moved %d keys\n", res.Copied)
 			c.printStore(res.Store)
@@ -253,10 +249,6 @@ func (c *cli) printKeys(keys []vault.KeyInfo, total int) {
 
 func (c *cli) runRemote(ctx context.Context) int {
 	r := c.remote
-	fail := func(err error) int {
-		fmt.Fprintln(c.stderr, "error:", err)
-		return 1
-	}
 	switch c.cmd {
 	case "connect":
 		return c.runConnect(ctx, remoteConnect(r))
@@ -265,7 +257,7 @@ func (c *cli) runRemote(ctx context.Context) int {
 			AccessKey string `json:"accessKey"`
 		}
 		if err := r.call(ctx, cliTimeout, http.MethodGet, "/api/settings", nil, &s); err != nil {
-			return fail(err)
+			return c.fail(err)
 		}
 		fmt.Fprintln(c.stdout, s.AccessKey)
 	case "admin-password":
@@ -273,67 +265,87 @@ func (c *cli) runRemote(ctx context.Context) int {
 			AdminPassword string `json:"adminPassword"`
 		}
 		if err := r.call(ctx, cliTimeout, http.MethodPost, "/api/settings/admin-password", struct{}{}, &s); err != nil {
-			return fail(err)
+			return c.fail(err)
 		}
 		fmt.Fprintln(c.stdout, s.AdminPassword)
 	case "keys":
-		if c.sub == "list" {
-			var keys []vault.KeyInfo
-			total := 0
-			for off := 0; ; {
-				var page struct {
-					Keys  []vault.KeyInfo `json:"keys"`
-					Total int             `json:"total"`
-				}
-				q := url.Values{"offset": {fmt.Sprint(off)}, "limit": {"1000"}}
-				if err := r.call(ctx, cliTimeout, http.MethodGet, "/api/keys?"+q.Encode(), nil, &page); err != nil {
-					return fail(err)
-				}
-				keys, total = append(keys, page.Keys...), page.Total
-				off += len(page.Keys)
-				if len(page.Keys) == 0 || off >= page.Total {
-					break
-				}
-			}
-			c.printKeys(keys, total)
-			return 0
-		}
-		text, err := c.readKeysInput()
-		if err != nil {
-			return fail(err)
-		}
-		var res vault.AddResult
-		err = r.call(ctx, cliSlowTimeout, http.MethodPost, "/api/keys/bulk", map[string]string{"text": text}, &res)
-		var he *httpError
-		if errors.As(err, &he) && he.status == http.StatusBadRequest {
-			// No key in the text: the instance says why.
-			fmt.Fprintln(c.stderr, "error:", he.msg)
-			return 1
-		}
-		if err != nil {
-			return fail(err)
-		}
-		return c.printAdd(res)
+		return c.remoteKeys(ctx)
 	case "secret-store":
-		if c.sub == "move" {
-			pass, err := c.newPassphrase()
-			if err != nil {
-				return fail(err)
-			}
-			var res app.MoveResult
-			if err := r.call(ctx, cliSlowTimeout, http.MethodPost, "/api/secret-store/move", app.MoveRequest{To: c.args[0], Passphrase: pass}, &res); err != nil {
-				return fail(err)
-			}
-			fmt.Fprintf(c.stdout, "moved %d keys\n", res.Copied)
-			c.printStore(res.Store)
-			return 0
-		}
-		var s app.SecretStoreInfo
-		if err := r.call(ctx, cliTimeout, http.MethodGet, "/api/secret-store", nil, &s); err != nil {
-			return fail(err)
-		}
-		c.printStore(s)
+		return c.remoteSecretStore(ctx)
 	}
+	return 0
+}
+
+// fail prints err and returns the exit status of a failed command.
+func (c *cli) fail(err error) int {
+	fmt.Fprintln(c.stderr, "error:", err)
+	return 1
+}
+
+// remoteKeys runs "keys list" or "keys add" against the running instance.
+func (c *cli) remoteKeys(ctx context.Context) int {
+	r := c.remote
+	if c.sub == "list" {
+		var keys []vault.KeyInfo
+		total := 0
+		for off := 0; ; {
+			var page struct {
+				Keys  []vault.KeyInfo `json:"keys"`
+				Total int             `json:"total"`
+			}
+			q := url.Values{"offset": {fmt.Sprint(off)}, "limit": {"1000"}}
+			if err := r.call(ctx, cliTimeout, http.MethodGet, "/api/keys?"+q.Encode(), nil, &page); err != nil {
+				return c.fail(err)
+			}
+			keys, total = append(keys, page.Keys...), page.Total
+			off += len(page.Keys)
+			if len(page.Keys) == 0 || off >= page.Total {
+				break
+			}
+		}
+		c.printKeys(keys, total)
+		return 0
+	}
+	text, err := c.readKeysInput()
+	if err != nil {
+		return c.fail(err)
+	}
+	var res vault.AddResult
+	err = r.call(ctx, cliSlowTimeout, http.MethodPost, "/api/keys/bulk", map[string]string{"text": text}, &res)
+	var he *httpError
+	if errors.As(err, &he) && he.status == http.StatusBadRequest {
+		// No key in the text: the instance says why.
+		fmt.Fprintln(c.stderr, "error:", he.msg)
+		return 1
+	}
+	if err != nil {
+		return c.fail(err)
+	}
+	return c.printAdd(res)
+}
+
+// remoteSecretStore runs "secret-store" or "secret-store move" against the
+// running instance.
+func (c *cli) remoteSecretStore(ctx context.Context) int {
+	r := c.remote
+	if c.sub == "move" {
+		pass, err := c.newPassphrase()
+		if err != nil {
+			return c.fail(err)
+		}
+		var res app.MoveResult
+		if err := r.call(ctx, cliSlowTimeout, http.MethodPost, "/api/secret-store/move", app.MoveRequest{To: c.args[0], Passphrase: pass}, &res); err != nil {
+			return c.fail(err)
+		}
+		fmt.Fprintf(c.stdout, "moved %d keys\n", res.Copied)
+		c.printStore(res.Store)
+		return 0
+	}
+	var s app.SecretStoreInfo
+	if err := r.call(ctx, cliTimeout, http.MethodGet, "/api/secret-store", nil, &s); err != nil {
+		return c.fail(err)
+	}
+	c.printStore(s)
 	return 0
 }
 

@@ -77,16 +77,12 @@ func (c *cli) validateConnect() error {
 
 // runConnect runs the connect command with settings from src.
 func (c *cli) runConnect(ctx context.Context, src connectSource) int {
-	fail := func(err error) int {
-		fmt.Fprintln(c.stderr, "error:", err)
-		return 1
-	}
 	switch c.sub {
 	case "":
 		for _, id := range app.ClientIDs() {
 			s, err := src.client(ctx, id)
 			if err != nil {
-				return fail(err)
+				return c.fail(err)
 			}
 			fmt.Fprintf(c.stdout, "%-14s %s\n", id, s.Name)
 		}
@@ -101,7 +97,7 @@ func (c *cli) runConnect(ctx context.Context, src connectSource) int {
 		for _, d := range ds {
 			res, err := src.test(ctx, d)
 			if err != nil {
-				return fail(err)
+				return c.fail(err)
 			}
 			if res.OK {
 				fmt.Fprintf(c.stdout, "%-10s ok (%s, %d ms): %s\n", d, res.Model, res.LatencyMS, res.Text)
@@ -121,7 +117,7 @@ func (c *cli) runConnect(ctx context.Context, src connectSource) int {
 	}
 	s, err := src.client(ctx, c.sub)
 	if err != nil {
-		return fail(err)
+		return c.fail(err)
 	}
 	if !c.o.write {
 		c.printSetup(s)
@@ -164,20 +160,16 @@ func (c *cli) printSetup(s app.ClientSetup) {
 // writeConfig shows the change to s's config files, asks (unless --yes),
 // and writes them with a backup.
 func (c *cli) writeConfig(s app.ClientSetup) int {
-	fail := func(err error) int {
-		fmt.Fprintln(c.stderr, "error:", err)
-		return 1
-	}
 	if len(s.Files) == 0 {
-		return fail(fmt.Errorf("%s has no config file to write: copy its settings (%s)", s.Name, c.hint.line([]string{"connect", s.ID}, c.hint.flags)))
+		return c.fail(fmt.Errorf("%s has no config file to write: copy its settings (%s)", s.Name, c.hint.line([]string{"connect", s.ID}, c.hint.flags)))
 	}
 	home, err := os.UserHomeDir()
 	if err != nil && c.o.configPath == "" {
-		return fail(fmt.Errorf("find your home folder: %w", err))
+		return c.fail(fmt.Errorf("find your home folder: %w", err))
 	}
 	changes, err := app.PlanClientConfig(s, app.ClientConfigPaths(s, home, c.o.configPath, os.Getenv))
 	if err != nil {
-		return fail(err)
+		return c.fail(err)
 	}
 	todo := false
 	for _, ch := range changes {
@@ -209,7 +201,7 @@ func (c *cli) writeConfig(s app.ClientSetup) int {
 	}
 	if !c.o.yes {
 		if !c.isTerminal() {
-			return fail(fmt.Errorf("not a terminal: add --yes to write without asking (nothing was written)"))
+			return c.fail(fmt.Errorf("not a terminal: add --yes to write without asking (nothing was written)"))
 		}
 		fmt.Fprint(c.stdout, "Write these changes (the old files are kept as .bak-<time>)? [y/N] ")
 		line, _ := bufio.NewReader(c.stdin).ReadString('\n')
@@ -230,7 +222,7 @@ func (c *cli) writeConfig(s app.ClientSetup) int {
 		}
 	}
 	if err != nil {
-		return fail(err)
+		return c.fail(err)
 	}
 	return 0
 }

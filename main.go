@@ -92,32 +92,9 @@ type options struct {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	cmd := ""
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
-	}
-	sub := ""
-	if (cmd == "keys" || cmd == "secret-store" || cmd == "connect") && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		sub, args = args[0], args[1:]
-	}
+	cmd, sub, args := splitCommand(args)
 	var o options
-	fl := flag.NewFlagSet("gemini-balance-desktop", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	fl.Usage = func() {
-		fmt.Fprintf(stderr, usage, version)
-		fl.PrintDefaults()
-	}
-	fl.BoolVar(&o.headless, "headless", false, "run without window and tray (same as the serve command)")
-	fl.BoolVar(&o.hidden, "hidden", false, "start with the window hidden (used when launched at login)")
-	fl.StringVar(&o.addr, "addr", envOr("GBD_ADDR", ""), "listen address for this run, e.g. 127.0.0.1:8321 (env GBD_ADDR; default: the saved setting)")
-	fl.StringVar(&o.dataDir, "data-dir", envOr("GBD_DATA_DIR", ""), "where the database lives (env GBD_DATA_DIR; default: the user config dir)")
-	fl.StringVar(&o.secretStore, "secret-store", envOr("GBD_SECRET_STORE", ""), `where API keys are kept on first run: "keychain" (the OS keychain) or "file" (an encrypted file in the data dir). Default: the keychain when it answers, else the file with a generated passphrase; the choice is remembered (env GBD_SECRET_STORE)`)
-	fl.StringVar(&o.passFile, "passphrase-file", envOr("GBD_PASSPHRASE_FILE", ""), "file holding your passphrase of the file secret store (env GBD_PASSPHRASE_FILE; or set GBD_PASSPHRASE); without one the file store uses a generated passphrase kept beside it")
-	fl.StringVar(&o.newPassFile, "new-passphrase-file", "", "secret-store move file: file holding the passphrase to encrypt the keys with (default: a generated one)")
-	fl.BoolVar(&o.write, "write", false, "connect TOOL: write the settings into the tool's config file (shows the change first, keeps a backup)")
-	fl.BoolVar(&o.yes, "yes", false, "connect TOOL --write: write without asking (needed when not run from a terminal)")
-	fl.StringVar(&o.configPath, "config", "", "connect TOOL --write: the config file to edit (default: the tool's file in your home)")
-	fl.StringVar(&o.logLevel, "log-level", envOr("GBD_LOG_LEVEL", ""), "debug, info, warn or error (default info; error for the command-line tools)")
+	fl := newFlagSet(&o, stderr)
 	positional, err := parseInterleaved(fl, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -143,18 +120,57 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, versionLine())
 		return 0
 	case "", "serve":
-	default:
-		if cliCommands[cmd] {
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return cliCommand(ctx, &cli{o: o, cmd: cmd, sub: sub, args: positional, stdin: os.Stdin,
-				stdout: stdout, stderr: stderr, log: log, hint: newHinter(runtime.GOOS, o)})
-		}
+		return runApp(cmd, o, log, stdout, stderr)
+	}
+	if !cliCommands[cmd] {
 		fmt.Fprintf(stderr, "unknown command %q\n\n", cmd)
 		fl.Usage()
 		return 2
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return cliCommand(ctx, &cli{o: o, cmd: cmd, sub: sub, args: positional, stdin: os.Stdin,
+		stdout: stdout, stderr: stderr, log: log, hint: newHinter(runtime.GOOS, o)})
+}
 
+// splitCommand takes the command and, for the commands that have them,
+// the subcommand off the front of args.
+func splitCommand(args []string) (cmd, sub string, rest []string) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	if (cmd == "keys" || cmd == "secret-store" || cmd == "connect") && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sub, args = args[0], args[1:]
+	}
+	return cmd, sub, args
+}
+
+// newFlagSet declares the command line's flags into o.
+func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
+	fl := flag.NewFlagSet("gemini-balance-desktop", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	fl.Usage = func() {
+		fmt.Fprintf(stderr, usage, version)
+		fl.PrintDefaults()
+	}
+	fl.BoolVar(&o.headless, "headless", false, "run without window and tray (same as the serve command)")
+	fl.BoolVar(&o.hidden, "hidden", false, "start with the window hidden (used when launched at login)")
+	fl.StringVar(&o.addr, "addr", envOr("GBD_ADDR", ""), "listen address for this run, e.g. 127.0.0.1:8321 (env GBD_ADDR; default: the saved setting)")
+	fl.StringVar(&o.dataDir, "data-dir", envOr("GBD_DATA_DIR", ""), "where the database lives (env GBD_DATA_DIR; default: the user config dir)")
+	fl.StringVar(&o.secretStore, "secret-store", envOr("GBD_SECRET_STORE", ""), `where API keys are kept on first run: "keychain" (the OS keychain) or "file" (an encrypted file in the data dir). Default: the keychain when it answers, else the file with a generated passphrase; the choice is remembered (env GBD_SECRET_STORE)`)
+	fl.StringVar(&o.passFile, "passphrase-file", envOr("GBD_PASSPHRASE_FILE", ""), "file holding your passphrase of the file secret store (env GBD_PASSPHRASE_FILE; or set GBD_PASSPHRASE); without one the file store uses a generated passphrase kept beside it")
+	fl.StringVar(&o.newPassFile, "new-passphrase-file", "", "secret-store move file: file holding the passphrase to encrypt the keys with (default: a generated one)")
+	fl.BoolVar(&o.write, "write", false, "connect TOOL: write the settings into the tool's config file (shows the change first, keeps a backup)")
+	fl.BoolVar(&o.yes, "yes", false, "connect TOOL --write: write without asking (needed when not run from a terminal)")
+	fl.StringVar(&o.configPath, "config", "", "connect TOOL --write: the config file to edit (default: the tool's file in your home)")
+	fl.StringVar(&o.logLevel, "log-level", envOr("GBD_LOG_LEVEL", ""), "debug, info, warn or error (default info; error for the command-line tools)")
+	return fl
+}
+
+// runApp starts the app for cmd "" (the desktop, or headless when there is
+// no display or no desktop build) or "serve" (headless) and runs it until
+// it is quit or signalled.
+func runApp(cmd string, o options, log *slog.Logger, stdout, stderr io.Writer) int {
 	desktopMode := cmd == "" && !o.headless && noDisplay() == ""
 	if desktopMode && handOver() {
 		fmt.Fprintln(stdout, "Gemini Balance Desktop is already running: its window is shown.")
