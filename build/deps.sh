@@ -21,7 +21,7 @@ PIE_FLAGS=(-trimpath -buildvcs=false -buildmode=pie)
 DESKTOP_FLAGS=(-buildmode=pie -tags desktop,production,webkit2_41)
 
 # And to build and check the release artifacts (build/package.sh, build/test-package.sh).
-PACKAGE_APT=(imagemagick nsis zip p7zip-full lintian desktop-file-utils appstream file curl)
+PACKAGE_APT=(imagemagick nsis zip p7zip-full lintian desktop-file-utils appstream dpkg-dev file curl)
 
 # Minimum Node.js for Vite 8 (and the pinned client SDKs).
 NODE_MIN=20.19.0

@@ -42,6 +42,18 @@ pkg_lint() {
     --fail-on error,warning,info,pedantic,experimental "$deb"
   tmp=$(mktemp -d)
   dpkg-deb -x "$deb" "$tmp"
+  # Depends names every library package the binary links (as dpkg-shlibdeps finds them here).
+  local depends need lib
+  depends=$(dpkg-deb -f "$deb" Depends)
+  mkdir -p "$tmp/shlibs/debian"
+  printf 'Source: x\n\nPackage: x\nArchitecture: any\n' >"$tmp/shlibs/debian/control"
+  need=$(cd "$tmp/shlibs" && dpkg-shlibdeps -O "$tmp/usr/bin/$PKG_NAME" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+  echo "dpkg-shlibdeps: $need"
+  echo "Depends:        $depends"
+  for lib in $(tr ',|' '\n\n' <<<"$need" | sed 's/(.*//; s/ //g'); do
+    grep -Eq "(^|[ ,|])${lib%t64}(t64)?( |,|$)" <<<"$depends" ||
+      { echo "Depends lacks $lib, which the binary links" >&2; return 1; }
+  done
   desktop-file-validate "$tmp/usr/share/applications/$PKG_NAME.desktop"
   appstreamcli validate --no-net --explain "$tmp"/usr/share/metainfo/*.metainfo.xml
   # The unit as shipped, pointed at the extracted static binary.
