@@ -139,8 +139,8 @@ gofmt_check() {
 # (nodesktop.go) vets everything both ways. It runs in the background (nice) while the wine and
 # release stages mostly wait (wine, dpkg, lintian, Xvfb), and is joined before go test, which
 # skips its own vet pass (-vet=off): go vet's analyzers include all of go test's.
-VET_DIR=$(mktemp -d)
 go_vet_start() {
+  VET_DIR=$(mktemp -d)
   VET_START=$(date +%s)
   (
     rc=0
