@@ -161,29 +161,62 @@ func (a *App) openSecrets(ctx context.Context) error {
 		a.discardStore(ctx, *ch.Move)
 		ch.Move = nil
 	}
+	want, ch, err := a.wantedStore(ctx, ch)
+	if err != nil {
+		return err
+	}
+	ch, keychainErr, err := a.chooseStore(ctx, want, ch)
+	if err != nil {
+		return err
+	}
+	if ch, err = a.openChosen(ctx, ch); err != nil {
+		return err
+	}
+	if err := store.PutSetting(ctx, a.store, secretStoreSetting, ch); err != nil {
+		return fmt.Errorf("record the secret store choice: %w", err)
+	}
+	a.storeInfo = a.describe(ch, keychainErr)
+	if ch.Kind == StoreFile && ch.Passphrase == PassGenerated {
+		a.log.Warn("secret store: " + a.storeInfo.Note)
+	}
+	a.leftover = ch.Leftover
+	return nil
+}
+
+// wantedStore checks the --secret-store choice against the recorded one
+// ch: a different store is only taken when this data dir has no key yet
+// (ch is then reset). It returns the store kind to use, "" on a first run.
+func (a *App) wantedStore(ctx context.Context, ch storeChoice) (string, storeChoice, error) {
 	want := a.opts.SecretStore
 	switch want {
 	case "", StoreKeychain, StoreFile:
 	default:
-		return fmt.Errorf("secret store %q: use keychain or file", want)
+		return "", ch, fmt.Errorf("secret store %q: use keychain or file", want)
 	}
 	if want != "" && ch.Kind != "" && want != ch.Kind {
 		n, err := a.store.CountByStatus(ctx)
 		if err != nil {
-			return err
+			return "", ch, err
 		}
 		total := 0
 		for _, c := range n {
 			total += c
 		}
 		if total > 0 {
-			return fmt.Errorf("the %d API keys of this data dir are kept in the %s store, not the %s store: move them with the command \"secret-store move %s\", or run without --secret-store", total, ch.Kind, want, want)
+			return "", ch, fmt.Errorf("the %d API keys of this data dir are kept in the %s store, not the %s store: move them with the command \"secret-store move %s\", or run without --secret-store", total, ch.Kind, want, want)
 		}
 		ch = storeChoice{}
 	}
 	if want == "" {
 		want = ch.Kind
 	}
+	return want, ch, nil
+}
+
+// chooseStore settles the store kind for want (probing the keychain on a
+// first run or when it is the choice) and returns the choice with the
+// keychain's error text when it was passed over.
+func (a *App) chooseStore(ctx context.Context, want string, ch storeChoice) (storeChoice, string, error) {
 	keychainErr := ""
 	switch want {
 	case "":
@@ -209,7 +242,7 @@ func (a *App) openSecrets(ctx context.Context) error {
 			keychainErr = err.Error()
 			empty, cerr := a.noKeys(ctx)
 			if cerr != nil {
-				return cerr
+				return ch, "", cerr
 			}
 			if empty && a.opts.SecretStore == "" {
 				// No key to lose: do not leave the user at a dead end.
@@ -222,28 +255,26 @@ func (a *App) openSecrets(ctx context.Context) error {
 	case StoreFile:
 		ch.Kind = StoreFile
 	}
+	return ch, keychainErr, nil
+}
+
+// openChosen opens the store of ch into a.secrets, filling in the file
+// store's name and passphrase kind.
+func (a *App) openChosen(ctx context.Context, ch storeChoice) (storeChoice, error) {
 	if ch.Kind == StoreFile {
 		if ch.File == "" {
 			ch.File = defaultStoreFile
 		}
 		f, pass, err := a.openFileStore(ctx, ch, a.opts.Passphrase)
 		if err != nil {
-			return err
+			return ch, err
 		}
 		ch.Passphrase = pass
 		a.secrets = f
 	} else if a.secrets == nil {
 		a.secrets = keychain.NewOS(a.opts.KeychainService, a.opts.KeychainTimeout)
 	}
-	if err := store.PutSetting(ctx, a.store, secretStoreSetting, ch); err != nil {
-		return fmt.Errorf("record the secret store choice: %w", err)
-	}
-	a.storeInfo = a.describe(ch, keychainErr)
-	if ch.Kind == StoreFile && ch.Passphrase == PassGenerated {
-		a.log.Warn("secret store: " + a.storeInfo.Note)
-	}
-	a.leftover = ch.Leftover
-	return nil
+	return ch, nil
 }
 
 // finishLeftover empties the store a finished move left behind.

@@ -106,55 +106,14 @@ func (a *App) loadSettings(ctx context.Context) error {
 	}
 	s.AdminPassword = ""
 
-	// The access key.
-	keepPlain := false
+	// The access key and the upstream proxy's credentials.
 	legacyKey := s.AccessKey
-	if legacyKey != "" {
-		plaintext = true
-		if err := a.secrets.Set(ctx, accountAccessKey, legacyKey); err != nil {
-			a.log.Warn("the access key stays in the database until the secret store can be reached", "err", err)
-			keepPlain = true
-		}
-	} else {
-		switch k, err := a.secrets.Get(ctx, accountAccessKey); {
-		case err == nil:
-			s.AccessKey = k
-		case errors.Is(err, keychain.ErrNotFound):
-			s.AccessKey = def.AccessKey
-			if err := a.secrets.Set(ctx, accountAccessKey, s.AccessKey); err != nil {
-				a.log.Error("the new access key could not be saved in the secret store; it lasts until the app quits", "err", err)
-			}
-		default:
-			a.log.Error("the access key could not be read from the secret store: clients are refused until it can", "err", err)
-			a.accessKeyProblem = "The access key could not be read from the secret store (" + err.Error() + "): every client is refused."
-		}
-	}
+	keyPlain, keepKey := a.loadAccessKey(ctx, &s, def.AccessKey)
+	authPlain, keepAuth := a.loadProxyAuth(ctx, &s)
+	plaintext = plaintext || keyPlain || authPlain
+	keepPlain := keepKey || keepAuth
 
-	// The upstream proxy's credentials.
-	if _, auth := splitProxyAuth(s.UpstreamProxy); auth != "" {
-		plaintext = true
-		if err := a.secrets.Set(ctx, accountProxyAuth, auth); err != nil {
-			a.log.Warn("the upstream proxy's credentials stay in the database until the secret store can be reached", "err", err)
-			keepPlain = true
-		}
-	} else if s.UpstreamProxy != "" {
-		if auth, err := a.secrets.Get(ctx, accountProxyAuth); err == nil {
-			s.UpstreamProxy = joinProxyAuth(s.UpstreamProxy, auth)
-		} else if !errors.Is(err, keychain.ErrNotFound) {
-			a.log.Warn("the upstream proxy's credentials could not be read from the secret store", "err", err)
-		}
-	}
-
-	if ns, err := s.Normalize(); err == nil {
-		s = ns
-	} else if s.AccessKey != "" {
-		a.log.Warn("saved settings are invalid; using defaults for the rest", "err", err)
-		def.AccessKey, def.AdminPassword, def.UpstreamProxy = s.AccessKey, "", s.UpstreamProxy
-		if _, err := def.Normalize(); err != nil {
-			def.UpstreamProxy = DefaultSettings().UpstreamProxy
-		}
-		s = def
-	}
+	s = a.normalizeLoaded(s, def)
 	row := storedForm(s)
 	if keepPlain {
 		row.AccessKey = legacyKey
@@ -177,6 +136,72 @@ func (a *App) loadSettings(ctx context.Context) error {
 	a.admin.set(hash)
 	a.settings = s
 	return nil
+}
+
+// loadAccessKey fills s.AccessKey from the secret store, or moves a
+// plaintext one found in the settings row (s) there; on a first run it
+// stores newKey. plain tells whether the row held the key; keepPlain that
+// it must stay there because the secret store could not take it.
+func (a *App) loadAccessKey(ctx context.Context, s *Settings, newKey string) (plain, keepPlain bool) {
+	if s.AccessKey != "" {
+		if err := a.secrets.Set(ctx, accountAccessKey, s.AccessKey); err != nil {
+			a.log.Warn("the access key stays in the database until the secret store can be reached", "err", err)
+			return true, true
+		}
+		return true, false
+	}
+	switch k, err := a.secrets.Get(ctx, accountAccessKey); {
+	case err == nil:
+		s.AccessKey = k
+	case errors.Is(err, keychain.ErrNotFound):
+		s.AccessKey = newKey
+		if err := a.secrets.Set(ctx, accountAccessKey, s.AccessKey); err != nil {
+			a.log.Error("the new access key could not be saved in the secret store; it lasts until the app quits", "err", err)
+		}
+	default:
+		a.log.Error("the access key could not be read from the secret store: clients are refused until it can", "err", err)
+		a.accessKeyProblem = "The access key could not be read from the secret store (" + err.Error() + "): every client is refused."
+	}
+	return false, false
+}
+
+// loadProxyAuth does for the upstream proxy's credentials what
+// loadAccessKey does for the access key (without making any).
+func (a *App) loadProxyAuth(ctx context.Context, s *Settings) (plain, keepPlain bool) {
+	if _, auth := splitProxyAuth(s.UpstreamProxy); auth != "" {
+		if err := a.secrets.Set(ctx, accountProxyAuth, auth); err != nil {
+			a.log.Warn("the upstream proxy's credentials stay in the database until the secret store can be reached", "err", err)
+			return true, true
+		}
+		return true, false
+	}
+	if s.UpstreamProxy == "" {
+		return false, false
+	}
+	if auth, err := a.secrets.Get(ctx, accountProxyAuth); err == nil {
+		s.UpstreamProxy = joinProxyAuth(s.UpstreamProxy, auth)
+	} else if !errors.Is(err, keychain.ErrNotFound) {
+		a.log.Warn("the upstream proxy's credentials could not be read from the secret store", "err", err)
+	}
+	return false, false
+}
+
+// normalizeLoaded returns s normalised, or, when s is invalid but has an
+// access key, the defaults def with s's access key and upstream proxy.
+func (a *App) normalizeLoaded(s, def Settings) Settings {
+	ns, err := s.Normalize()
+	if err == nil {
+		return ns
+	}
+	if s.AccessKey == "" {
+		return s
+	}
+	a.log.Warn("saved settings are invalid; using defaults for the rest", "err", err)
+	def.AccessKey, def.AdminPassword, def.UpstreamProxy = s.AccessKey, "", s.UpstreamProxy
+	if _, err := def.Normalize(); err != nil {
+		def.UpstreamProxy = DefaultSettings().UpstreamProxy
+	}
+	return def
 }
 
 // saveSecrets writes what changed between old and s of the access key and
