@@ -287,29 +287,63 @@ func fetchError(u *url.URL, format string, args ...any) error {
 	return fmt.Errorf("%s: %s", u.Redacted(), fmt.Sprintf(format, args...))
 }
 
+// fetch fetches one image URL of the request as a Blob: admitted within
+// the request's count and byte limits, fetched with the fetch timeout, read
+// into base64 once, typed by the server or by its first bytes.
 func (f *imageFetch) fetch(ctx context.Context, raw string) (*gemini.Blob, error) {
-	u, err := url.Parse(raw)
+	u, limit, err := f.admit(raw)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.cfg.ImageFetchTimeout)
+	defer cancel()
+	resp, err := f.get(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.ContentLength > limit {
+		return nil, f.tooLarge(u) // refused before reading a byte
+	}
+	data, head, size, err := f.read(ctx, u, resp, limit)
+	if err != nil {
+		return nil, err
+	}
+	f.total += size
+	return &gemini.Blob{MIMEType: blobType(resp.Header, head), Data: data}, nil
+}
+
+// admit checks raw and counts it against the request's limits; limit is
+// the most this image may weigh.
+func (f *imageFetch) admit(raw string) (u *url.URL, limit int64, err error) {
+	u, err = url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("image URL must be an absolute http(s) URL")
+		return nil, 0, fmt.Errorf("image URL must be an absolute http(s) URL")
 	}
 	u.User = nil
 	if f.count >= f.cfg.ImageFetchMaxCount {
-		return nil, fmt.Errorf("more than %d image URLs in one request (setting: image fetch max count); send the others as data URIs", f.cfg.ImageFetchMaxCount)
+		return nil, 0, fmt.Errorf("more than %d image URLs in one request (setting: image fetch max count); send the others as data URIs", f.cfg.ImageFetchMaxCount)
 	}
 	f.count++
-	limit := min(f.cfg.ImageFetchMaxBytes, f.cfg.ImageFetchTotalBytes-f.total)
-	tooLarge := func() error {
-		if f.cfg.ImageFetchTotalBytes-f.total < f.cfg.ImageFetchMaxBytes {
-			return fmt.Errorf("the images fetched for one request are larger than %s in all; send them as data URIs or in several requests", humanBytes(f.cfg.ImageFetchTotalBytes))
-		}
-		return fetchError(u, "larger than %s", humanBytes(f.cfg.ImageFetchMaxBytes))
-	}
+	limit = min(f.cfg.ImageFetchMaxBytes, f.cfg.ImageFetchTotalBytes-f.total)
 	if limit <= 0 {
-		return nil, tooLarge()
+		return nil, 0, f.tooLarge(u)
 	}
+	return u, limit, nil
+}
 
-	ctx, cancel := context.WithTimeout(ctx, f.cfg.ImageFetchTimeout)
-	defer cancel()
+// tooLarge is the error for an image over its limit: the request's total
+// when that is what is left, else the per-image limit.
+func (f *imageFetch) tooLarge(u *url.URL) error {
+	if f.cfg.ImageFetchTotalBytes-f.total < f.cfg.ImageFetchMaxBytes {
+		return fmt.Errorf("the images fetched for one request are larger than %s in all; send them as data URIs or in several requests", humanBytes(f.cfg.ImageFetchTotalBytes))
+	}
+	return fetchError(u, "larger than %s", humanBytes(f.cfg.ImageFetchMaxBytes))
+}
+
+// get sends the GET for u and returns a 200 answer, or an error that
+// names no network details.
+func (f *imageFetch) get(ctx context.Context, u *url.URL) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("image URL is not valid")
@@ -328,23 +362,25 @@ func (f *imageFetch) fetch(ctx context.Context, raw string) (*gemini.Blob, error
 		}
 		return nil, fetchError(u, "the host could not be reached")
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
 		return nil, fetchError(u, "HTTP %d", resp.StatusCode)
 	}
-	if resp.ContentLength > limit {
-		return nil, tooLarge() // refused before reading a byte
-	}
+	return resp, nil
+}
 
+// read reads resp's body, at most limit bytes, as base64; head is its
+// first bytes (for sniffing the type) and size its decoded length.
+func (f *imageFetch) read(ctx context.Context, u *url.URL, resp *http.Response, limit int64) (data string, head []byte, size int64, err error) {
 	// Sniff the type from the first bytes, then stream the rest through
 	// the base64 encoder: the image exists once, encoded.
-	var head [512]byte
-	n, err := io.ReadFull(io.LimitReader(resp.Body, limit+1), head[:])
+	var buf [512]byte
+	n, err := io.ReadFull(io.LimitReader(resp.Body, limit+1), buf[:])
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return nil, readFailure(ctx, u, f.cfg, err)
+		return "", nil, 0, readFailure(ctx, u, f.cfg, err)
 	}
 	if n == 0 {
-		return nil, fetchError(u, "the URL returned no data")
+		return "", nil, 0, fetchError(u, "the URL returned no data")
 	}
 	// One allocation for the whole encoded image: its exact size when the
 	// server said it, else the most it may be (pages that are never
@@ -352,30 +388,34 @@ func (f *imageFetch) fetch(ctx context.Context, raw string) (*gemini.Blob, error
 	var out strings.Builder
 	if resp.ContentLength > 0 {
 		out.Grow(base64.StdEncoding.EncodedLen(int(resp.ContentLength)))
-	} else if n == len(head) {
+	} else if n == len(buf) {
 		out.Grow(base64.StdEncoding.EncodedLen(int(limit)))
 	}
 	enc := base64.NewEncoder(base64.StdEncoding, &out)
-	enc.Write(head[:n])
+	enc.Write(buf[:n])
 	rest := int64(0)
-	if n == len(head) {
+	if n == len(buf) {
 		rest, err = io.Copy(enc, io.LimitReader(resp.Body, limit-int64(n)+1))
 		if err != nil {
-			return nil, readFailure(ctx, u, f.cfg, err)
+			return "", nil, 0, readFailure(ctx, u, f.cfg, err)
 		}
 	}
-	size := int64(n) + rest
+	size = int64(n) + rest
 	if size > limit {
-		return nil, tooLarge()
+		return "", nil, 0, f.tooLarge(u)
 	}
 	enc.Close()
-	f.total += size
+	return out.String(), buf[:n], size, nil
+}
 
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+// blobType is the image's media type: the server's, or sniffed from head
+// when the server gave none or a generic one.
+func blobType(h http.Header, head []byte) string {
+	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
 	if mt == "" || mt == "application/octet-stream" || mt == "binary/octet-stream" {
-		mt, _, _ = strings.Cut(http.DetectContentType(head[:n]), ";")
+		mt, _, _ = strings.Cut(http.DetectContentType(head), ";")
 	}
-	return &gemini.Blob{MIMEType: mt, Data: out.String()}, nil
+	return mt
 }
 
 func readFailure(ctx context.Context, u *url.URL, cfg *Config, err error) error {
