@@ -117,62 +117,63 @@ func (c Config) Normalize() (Config, error) {
 	if c.AccessKey == "" && !c.Passthrough {
 		return c, &ConfigError{"AccessKey", errors.New("an access key is required unless passthrough mode is on")}
 	}
-	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = DefaultMaxAttempts
-	}
+	orDefault(&c.MaxAttempts, DefaultMaxAttempts)
 	if c.MaxAttempts > 20 {
 		return c, &ConfigError{"MaxAttempts", fmt.Errorf("max attempts %d is more than 20", c.MaxAttempts)}
 	}
+	if err := c.normalizeUpstream(); err != nil {
+		return c, err
+	}
+	orDefault(&c.MaxBodyBytes, DefaultMaxBodyBytes)
+	orDefault(&c.MaxUploadBytes, DefaultMaxUploadSize)
+	if err := c.normalizeImageFetch(); err != nil {
+		return c, err
+	}
+	orDefault(&c.BodyReadTimeout, 2*time.Minute)
+	orDefault(&c.UpstreamTimeout, DefaultUpstreamTimeout)
+	orDefault(&c.StreamIdleTimeout, DefaultStreamIdleTimeout)
+	orDefault(&c.MaxWaitingConns, DefaultMaxWaitingConns)
+	orDefault(&c.TransientBackoff, 250*time.Millisecond)
+	return c, nil
+}
+
+// orDefault sets *v to def when it is zero or negative (unset).
+func orDefault[T ~int | ~int64](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// normalizeUpstream checks Upstream (default DefaultUpstream) and
+// UpstreamProxy.
+func (c *Config) normalizeUpstream() error {
 	if c.Upstream == "" {
 		c.Upstream = DefaultUpstream
 	}
 	u, err := url.Parse(c.Upstream)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return c, &ConfigError{"Upstream", fmt.Errorf("upstream URL %q must be an absolute http(s) URL", c.Upstream)}
+		return &ConfigError{"Upstream", fmt.Errorf("upstream URL %q must be an absolute http(s) URL", c.Upstream)}
 	}
 	c.Upstream = strings.TrimRight(c.Upstream, "/")
 	if _, err := proxyFunc(c.UpstreamProxy); err != nil {
-		return c, &ConfigError{"UpstreamProxy", err}
+		return &ConfigError{"UpstreamProxy", err}
 	}
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if c.MaxUploadBytes <= 0 {
-		c.MaxUploadBytes = DefaultMaxUploadSize
-	}
-	if c.ImageFetchTimeout <= 0 {
-		c.ImageFetchTimeout = 15 * time.Second
-	}
-	if c.ImageFetchMaxBytes <= 0 {
-		c.ImageFetchMaxBytes = 20 << 20
-	}
-	if c.ImageFetchMaxCount <= 0 {
-		c.ImageFetchMaxCount = 16
-	}
-	if c.ImageFetchTotalBytes <= 0 {
-		c.ImageFetchTotalBytes = 20 << 20
-	}
+	return nil
+}
+
+// normalizeImageFetch fills in the image fetch limits, within the body
+// limit (MaxBodyBytes must be set), and checks the allow list.
+func (c *Config) normalizeImageFetch() error {
+	orDefault(&c.ImageFetchTimeout, 15*time.Second)
+	orDefault(&c.ImageFetchMaxBytes, 20<<20)
+	orDefault(&c.ImageFetchMaxCount, 16)
+	orDefault(&c.ImageFetchTotalBytes, 20<<20)
 	// Base64 makes 4 bytes of 3: the fetched images must fit the body limit
 	// once encoded.
 	c.ImageFetchTotalBytes = min(c.ImageFetchTotalBytes, c.MaxBodyBytes/4*3)
 	c.ImageFetchMaxBytes = min(c.ImageFetchMaxBytes, c.ImageFetchTotalBytes)
 	if _, err := parseFetchAllowList(c.ImageFetchAllowHosts); err != nil {
-		return c, &ConfigError{"ImageFetchAllowHosts", err}
+		return &ConfigError{"ImageFetchAllowHosts", err}
 	}
-	if c.BodyReadTimeout <= 0 {
-		c.BodyReadTimeout = 2 * time.Minute
-	}
-	if c.UpstreamTimeout <= 0 {
-		c.UpstreamTimeout = DefaultUpstreamTimeout
-	}
-	if c.StreamIdleTimeout <= 0 {
-		c.StreamIdleTimeout = DefaultStreamIdleTimeout
-	}
-	if c.MaxWaitingConns <= 0 {
-		c.MaxWaitingConns = DefaultMaxWaitingConns
-	}
-	if c.TransientBackoff <= 0 {
-		c.TransientBackoff = 250 * time.Millisecond
-	}
-	return c, nil
+	return nil
 }
