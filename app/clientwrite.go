@@ -317,46 +317,16 @@ func (e configEdit) applyTOML(data []byte) ([]byte, error) {
 	if _, err := toml.Decode(string(data), &before); err != nil {
 		return nil, fmt.Errorf("%w as TOML: %v", ErrConfigUnparsable, err)
 	}
-	// Group the sets by table: "" is the top level.
-	var tables []string
-	byTable := map[string][]editSet{}
-	for _, s := range e.sets {
-		t := strings.Join(s.path[:len(s.path)-1], ".")
-		if _, ok := byTable[t]; !ok {
-			tables = append(tables, t)
-		}
-		byTable[t] = append(byTable[t], s)
-	}
+	tables, byTable := e.byTable()
 	text := string(data)
 	crlf := strings.Contains(text, "\r\n")
 	if crlf {
 		text = strings.ReplaceAll(text, "\r\n", "\n")
 	}
 	trailingNL := text == "" || strings.HasSuffix(text, "\n")
-	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
-	if text == "" {
-		lines = nil
-	}
+	lines := splitLines(text)
 	for _, t := range tables {
-		// Find the table's region (its body up to the next header); the
-		// top level ends at the first header.
-		start, end := -1, len(lines)
-		if t == "" {
-			start = 0
-		}
-		for i, l := range lines {
-			name, ok := tomlTableName(l)
-			if !ok {
-				continue
-			}
-			if start >= 0 {
-				end = i
-				break
-			}
-			if name == t {
-				start = i + 1
-			}
-		}
+		start, end := tomlRegion(lines, t)
 		if start < 0 {
 			// A new table at the end, after a blank line.
 			if len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) != "" {
@@ -374,12 +344,61 @@ func (e configEdit) applyTOML(data []byte) ([]byte, error) {
 	if trailingNL || out != "" {
 		out += "\n"
 	}
-	// The edit must give exactly the values set, and still parse: a key
-	// defined twice, a multi-line value or a dotted key elsewhere would
-	// break that, and then nothing is written.
+	if err := e.checkTOML(out); err != nil {
+		return nil, err
+	}
+	if crlf {
+		out = strings.ReplaceAll(out, "\n", "\r\n")
+	}
+	return []byte(out), nil
+}
+
+// byTable groups the sets by TOML table ("" is the top level), tables in
+// the order they first come.
+func (e configEdit) byTable() ([]string, map[string][]editSet) {
+	var tables []string
+	byTable := map[string][]editSet{}
+	for _, s := range e.sets {
+		t := strings.Join(s.path[:len(s.path)-1], ".")
+		if _, ok := byTable[t]; !ok {
+			tables = append(tables, t)
+		}
+		byTable[t] = append(byTable[t], s)
+	}
+	return tables, byTable
+}
+
+// tomlRegion finds table t's region in lines: its body up to the next
+// header (the top level ends at the first header). start is -1 when the
+// table is not there.
+func tomlRegion(lines []string, t string) (start, end int) {
+	start, end = -1, len(lines)
+	if t == "" {
+		start = 0
+	}
+	for i, l := range lines {
+		name, ok := tomlTableName(l)
+		if !ok {
+			continue
+		}
+		if start >= 0 {
+			end = i
+			break
+		}
+		if name == t {
+			start = i + 1
+		}
+	}
+	return start, end
+}
+
+// checkTOML tells whether the edited text out parses and gives exactly the
+// values set: a key defined twice, a multi-line value or a dotted key
+// elsewhere would break that, and then nothing is written.
+func (e configEdit) checkTOML(out string) error {
 	var after map[string]any
 	if _, err := toml.Decode(out, &after); err != nil {
-		return nil, fmt.Errorf("%w: the edit would not parse (%v); edit the file by hand", ErrConfigUnparsable, err)
+		return fmt.Errorf("%w: the edit would not parse (%v); edit the file by hand", ErrConfigUnparsable, err)
 	}
 	for _, s := range e.sets {
 		var v any = after
@@ -388,13 +407,10 @@ func (e configEdit) applyTOML(data []byte) ([]byte, error) {
 			v = m[p]
 		}
 		if v != s.value {
-			return nil, fmt.Errorf("%w: %s could not be set safely; edit the file by hand", ErrConfigUnparsable, strings.Join(s.path, "."))
+			return fmt.Errorf("%w: %s could not be set safely; edit the file by hand", ErrConfigUnparsable, strings.Join(s.path, "."))
 		}
 	}
-	if crlf {
-		out = strings.ReplaceAll(out, "\n", "\r\n")
-	}
-	return []byte(out), nil
+	return nil
 }
 
 // tomlTablePath writes a table name, quoting parts that are not bare keys.
@@ -413,10 +429,7 @@ var envLine = regexp.MustCompile(`^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=
 
 func (e configEdit) applyEnv(data []byte) ([]byte, error) {
 	text := strings.ReplaceAll(string(data), "\r\n", "\n")
-	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
-	if text == "" {
-		lines = nil
-	}
+	lines := splitLines(text)
 	done := map[string]bool{}
 	for i, l := range lines {
 		t := strings.TrimSpace(l)
@@ -647,62 +660,78 @@ func WriteConfig(c ConfigChange, now time.Time) (ConfigChange, error) {
 	return c, nil
 }
 
+// splitLines splits text into its lines (none for "", no empty last line
+// for the final newline).
+func splitLines(text string) []string {
+	if text == "" {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+}
+
+// diffOp is a line of a diff: kind ' ' (in both), '-' or '+'.
+type diffOp struct {
+	kind byte
+	text string
+}
+
 // lineDiff is a unified-style diff of a and b with ctx lines of context
 // (a whole-file replacement when the files are too big to compare).
 func lineDiff(a, b string, ctx int) string {
 	if a == b {
 		return ""
 	}
-	split := func(s string) []string {
-		if s == "" {
-			return nil
-		}
-		return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
-	}
-	x, y := split(a), split(b)
-	n, m := len(x), len(y)
-	type op struct {
-		kind byte
-		text string
-	}
-	var ops []op
-	if n*m > 1_000_000 { // 4 MB of table at most
+	x, y := splitLines(a), splitLines(b)
+	if len(x)*len(y) > 1_000_000 { // 4 MB of table at most
+		var ops []diffOp
 		for _, l := range x {
-			ops = append(ops, op{'-', l})
+			ops = append(ops, diffOp{'-', l})
 		}
 		for _, l := range y {
-			ops = append(ops, op{'+', l})
+			ops = append(ops, diffOp{'+', l})
 		}
-	} else {
-		// Longest common subsequence, then walk it.
-		lcs := make([][]int32, n+1)
-		for i := range lcs {
-			lcs[i] = make([]int32, m+1)
-		}
-		for i := n - 1; i >= 0; i-- {
-			for j := m - 1; j >= 0; j-- {
-				if x[i] == y[j] {
-					lcs[i][j] = lcs[i+1][j+1] + 1
-				} else {
-					lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-				}
-			}
-		}
-		i, j := 0, 0
-		for i < n || j < m {
-			switch {
-			case i < n && j < m && x[i] == y[j]:
-				ops = append(ops, op{' ', x[i]})
-				i, j = i+1, j+1
-			case j < m && (i == n || lcs[i][j+1] >= lcs[i+1][j]):
-				ops = append(ops, op{'+', y[j]})
-				j++
-			default:
-				ops = append(ops, op{'-', x[i]})
-				i++
+		return renderDiff(ops, ctx)
+	}
+	return renderDiff(lcsDiff(x, y), ctx)
+}
+
+// lcsDiff is the diff of x and y along their longest common subsequence.
+func lcsDiff(x, y []string) []diffOp {
+	n, m := len(x), len(y)
+	lcs := make([][]int32, n+1)
+	for i := range lcs {
+		lcs[i] = make([]int32, m+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := m - 1; j >= 0; j-- {
+			if x[i] == y[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
 			}
 		}
 	}
+	var ops []diffOp
+	i, j := 0, 0
+	for i < n || j < m {
+		switch {
+		case i < n && j < m && x[i] == y[j]:
+			ops = append(ops, diffOp{' ', x[i]})
+			i, j = i+1, j+1
+		case j < m && (i == n || lcs[i][j+1] >= lcs[i+1][j]):
+			ops = append(ops, diffOp{'+', y[j]})
+			j++
+		default:
+			ops = append(ops, diffOp{'-', x[i]})
+			i++
+		}
+	}
+	return ops
+}
+
+// renderDiff writes the changed lines of ops with ctx lines of context
+// around them, "…" where lines are left out.
+func renderDiff(ops []diffOp, ctx int) string {
 	var out strings.Builder
 	lastShown := -1
 	for k, o := range ops {
