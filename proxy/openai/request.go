@@ -544,37 +544,69 @@ func validFunctionName(n string) bool {
 	return true
 }
 
+// tools maps the function tools and tool_choice to Gemini's tools and
+// function calling config.
 func tools(req *ChatRequest, body *gemini.GenerateContentRequest) *Error {
+	decls, declared, e := functionDeclarations(req.Tools)
+	if e != nil {
+		return e
+	}
+	if len(decls) > 0 {
+		body.Tools = []gemini.Tool{{FunctionDeclarations: decls}}
+	}
+	return toolChoice(req.ToolChoice, declared, body)
+}
+
+// functionDeclarations checks the tools (function tools only) and returns
+// their declarations and the set of declared names.
+func functionDeclarations(ts []Tool) ([]gemini.FunctionDeclaration, map[string]bool, *Error) {
 	declared := map[string]bool{}
 	var decls []gemini.FunctionDeclaration
-	for i, tl := range req.Tools {
+	for i, tl := range ts {
 		tp := fmt.Sprintf("tools[%d]", i)
 		if tl.Type != "function" && tl.Type != "" {
-			return invalid(tp+".type", "%s.type %q is not supported; only function tools are", tp, tl.Type)
+			return nil, nil, invalid(tp+".type", "%s.type %q is not supported; only function tools are", tp, tl.Type)
 		}
 		f := tl.Function
 		if f == nil {
-			return invalid(tp+".function", "%s.function is required", tp)
+			return nil, nil, invalid(tp+".function", "%s.function is required", tp)
 		}
 		if !validFunctionName(f.Name) {
-			return invalid(tp+".function.name", "%s.function.name %q cannot be used with Gemini: use letters, digits, '_', '-', '.' or ':' (at most 128)", tp, f.Name)
+			return nil, nil, invalid(tp+".function.name", "%s.function.name %q cannot be used with Gemini: use letters, digits, '_', '-', '.' or ':' (at most 128)", tp, f.Name)
 		}
 		d := gemini.FunctionDeclaration{Name: f.Name, Description: f.Description}
 		if ps := bytes.TrimSpace(f.Parameters); len(ps) > 0 && string(ps) != "null" {
 			clean, e := cleanSchema(ps, tp+".function.parameters")
 			if e != nil {
-				return e
+				return nil, nil, e
 			}
 			d.ParametersJSONSchema = clean
 		}
 		declared[f.Name] = true
 		decls = append(decls, d)
 	}
-	if len(decls) > 0 {
-		body.Tools = []gemini.Tool{{FunctionDeclarations: decls}}
-	}
+	return decls, declared, nil
+}
 
-	raw := bytes.TrimSpace(req.ToolChoice)
+// ToolChoiceMode maps a tool_choice string of OpenAI's APIs (Chat
+// Completions and Responses) to Gemini's function calling mode: none →
+// NONE, auto → AUTO, required → ANY; ok is false for any other string.
+func ToolChoiceMode(s string) (mode string, ok bool) {
+	switch s {
+	case "none":
+		return "NONE", true
+	case "auto":
+		return "AUTO", true
+	case "required":
+		return "ANY", true
+	}
+	return "", false
+}
+
+// toolChoice maps tool_choice, a string or a named function among
+// declared, to Gemini's function calling config.
+func toolChoice(raw json.RawMessage, declared map[string]bool, body *gemini.GenerateContentRequest) *Error {
+	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
 	}
@@ -583,14 +615,8 @@ func tools(req *ChatRequest, body *gemini.GenerateContentRequest) *Error {
 	if raw[0] == '"' {
 		var s string
 		_ = json.Unmarshal(raw, &s)
-		switch s {
-		case "none":
-			mode = "NONE"
-		case "auto":
-			mode = "AUTO"
-		case "required":
-			mode = "ANY"
-		default:
+		var ok bool
+		if mode, ok = ToolChoiceMode(s); !ok {
 			return invalid("tool_choice", "tool_choice %q is not supported; use none, auto, required or a function", s)
 		}
 	} else {
@@ -614,7 +640,7 @@ func tools(req *ChatRequest, body *gemini.GenerateContentRequest) *Error {
 		}
 		mode, allowed = "ANY", []string{tc.Function.Name}
 	}
-	if len(decls) == 0 {
+	if len(declared) == 0 {
 		if mode == "ANY" {
 			return invalid("tool_choice", "tool_choice requires tools")
 		}

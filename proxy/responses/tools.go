@@ -256,14 +256,8 @@ func (ts *toolSet) toolChoice(raw json.RawMessage, body *gemini.GenerateContentR
 	if raw[0] == '"' {
 		var s string
 		_ = json.Unmarshal(raw, &s)
-		switch s {
-		case "none":
-			mode = "NONE"
-		case "auto":
-			mode = "AUTO"
-		case "required":
-			mode = "ANY"
-		default:
+		var ok bool
+		if mode, ok = openai.ToolChoiceMode(s); !ok {
 			return openai.Invalid("tool_choice", "tool_choice %q is not supported; use none, auto, required or an object", s)
 		}
 	} else {
