@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	dbus "github.com/godbus/dbus/v5"
 )
@@ -67,25 +68,9 @@ func (o *OS) getManyDBus(ctx context.Context, accounts []string) (map[string]str
 		return nil, err
 	}
 	svc := conn.Object(ssName, ssPath)
-	// The collection go-keyring writes to: "login" if it exists, else the
-	// default alias.
-	coll := dbus.ObjectPath(ssDefault)
-	if v, err := svc.GetProperty(ssService + ".Collections"); err == nil {
-		if paths, ok := v.Value().([]dbus.ObjectPath); ok {
-			for _, p := range paths {
-				if p == ssLogin {
-					coll = ssLogin
-				}
-			}
-		}
-	}
-	var unlocked []dbus.ObjectPath
-	var prompt dbus.ObjectPath
-	if err := svc.CallWithContext(ctx, ssService+".Unlock", 0, []dbus.ObjectPath{coll}).Store(&unlocked, &prompt); err != nil {
+	coll, err := unlockedCollection(ctx, svc)
+	if err != nil {
 		return nil, err
-	}
-	if prompt != "/" || len(unlocked) != 1 {
-		return nil, errors.New("the keyring is locked")
 	}
 	var items []dbus.ObjectPath
 	if err := conn.Object(ssName, coll).CallWithContext(ctx, ssCollection+".SearchItems", 0,
@@ -108,28 +93,63 @@ func (o *OS) getManyDBus(ctx context.Context, accounts []string) (map[string]str
 	}
 	// Which item is which account: derived from the secret when possible,
 	// else read from the item's attributes (pipelined on the connection).
-	var unknown []dbus.ObjectPath
 	if f := o.accountOf.Load(); f != nil {
-		for _, it := range items {
-			s, ok := secrets[it]
-			if !ok {
-				continue
-			}
-			if a := (*f)(string(s.Value)); wanted[a] {
-				if _, dup := out[a]; !dup {
-					out[a] = string(s.Value)
-					continue
-				}
-			}
-			unknown = append(unknown, it)
-		}
+		items = deriveAccounts(*f, items, secrets, wanted, out)
 		if len(out) == len(wanted) {
 			return out, nil
 		}
-	} else {
-		unknown = items
 	}
-	items = unknown
+	if err := o.readAccounts(ctx, conn, items, secrets, wanted, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// unlockedCollection returns the collection go-keyring writes to ("login"
+// if it exists, else the default alias), or an error when it is locked.
+func unlockedCollection(ctx context.Context, svc dbus.BusObject) (dbus.ObjectPath, error) {
+	coll := dbus.ObjectPath(ssDefault)
+	if v, err := svc.GetProperty(ssService + ".Collections"); err == nil {
+		if paths, ok := v.Value().([]dbus.ObjectPath); ok && slices.Contains(paths, ssLogin) {
+			coll = ssLogin
+		}
+	}
+	var unlocked []dbus.ObjectPath
+	var prompt dbus.ObjectPath
+	if err := svc.CallWithContext(ctx, ssService+".Unlock", 0, []dbus.ObjectPath{coll}).Store(&unlocked, &prompt); err != nil {
+		return "", err
+	}
+	if prompt != "/" || len(unlocked) != 1 {
+		return "", errors.New("the keyring is locked")
+	}
+	return coll, nil
+}
+
+// deriveAccounts puts into out the secrets of items whose account, as
+// accountOf derives it from the secret, is wanted (the first item for an
+// account wins), and returns the items it could not place.
+func deriveAccounts(accountOf func(string) string, items []dbus.ObjectPath, secrets map[dbus.ObjectPath]ssSecret, wanted map[string]bool, out map[string]string) []dbus.ObjectPath {
+	var unknown []dbus.ObjectPath
+	for _, it := range items {
+		s, ok := secrets[it]
+		if !ok {
+			continue
+		}
+		if a := accountOf(string(s.Value)); wanted[a] {
+			if _, dup := out[a]; !dup {
+				out[a] = string(s.Value)
+				continue
+			}
+		}
+		unknown = append(unknown, it)
+	}
+	return unknown
+}
+
+// readAccounts reads the attributes of items, bulkPipelined calls in
+// flight at once, and puts into out the secrets of the items of o.service
+// whose account is wanted.
+func (o *OS) readAccounts(ctx context.Context, conn *dbus.Conn, items []dbus.ObjectPath, secrets map[dbus.ObjectPath]ssSecret, wanted map[string]bool, out map[string]string) error {
 	type attrs struct {
 		item dbus.ObjectPath
 		call *dbus.Call
@@ -145,7 +165,7 @@ func (o *OS) getManyDBus(ctx context.Context, accounts []string) (map[string]str
 			select {
 			case <-ch:
 			case <-ctx.Done():
-				return nil, ctx.Err()
+				return ctx.Err()
 			}
 		}
 		for _, c := range calls {
@@ -162,5 +182,5 @@ func (o *OS) getManyDBus(ctx context.Context, accounts []string) (map[string]str
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
