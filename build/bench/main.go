@@ -106,32 +106,51 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("unexpected argument %q", fl.Arg(0))
 	}
 	if c.quick {
-		set := map[string]bool{}
-		fl.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		quick := map[string]*int{"rounds": &c.rounds, "n1": &c.n1, "n64": &c.n64, "nstream": &c.nStream, "nrss": &c.nRSS, "reps": &c.reps}
-		values := map[string]int{"rounds": 1, "n1": 500, "n64": 4000, "nstream": 640, "nrss": 640, "reps": 1}
-		for name, p := range quick {
-			if !set[name] {
-				*p = values[name]
-			}
-		}
-		if !set["run-timeout"] {
-			c.runTimeout = 20 * time.Second
+		c.quickDefaults(fl)
+	}
+	return c, c.check()
+}
+
+// quickDefaults sets the -quick values of the count flags not given in fl.
+func (c *config) quickDefaults(fl *flag.FlagSet) {
+	set := map[string]bool{}
+	fl.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	quick := map[string]*int{"rounds": &c.rounds, "n1": &c.n1, "n64": &c.n64, "nstream": &c.nStream, "nrss": &c.nRSS, "reps": &c.reps}
+	values := map[string]int{"rounds": 1, "n1": 500, "n64": 4000, "nstream": 640, "nrss": 640, "reps": 1}
+	for name, p := range quick {
+		if !set[name] {
+			*p = values[name]
 		}
 	}
+	if !set["run-timeout"] {
+		c.runTimeout = 20 * time.Second
+	}
+}
+
+// check tells whether the flags are in their bounds: the benchmark is
+// bounded on purpose.
+func (c config) check() error {
 	if c.only != "" && c.only != "vault" && !slices.Contains(groups, c.only) {
-		return c, fmt.Errorf("-only %q: use one of %s or vault", c.only, strings.Join(groups, ", "))
+		return fmt.Errorf("-only %q: use one of %s or vault", c.only, strings.Join(groups, ", "))
 	}
-	if c.rounds < 1 || c.n1 < 1 || c.n64 < 1 || c.nStream < 1 || c.conc < 1 || c.events < 1 || c.keys < 1 || c.vaultKeys < 1 || c.reps < 1 {
-		return c, errors.New("counts must be at least 1")
+	for _, n := range []int{c.rounds, c.n1, c.n64, c.nStream, c.conc, c.events, c.keys, c.vaultKeys, c.reps} {
+		if n < 1 {
+			return errors.New("counts must be at least 1")
+		}
 	}
-	if c.floodConns < 1 || c.floodParallel < 1 || c.slowConns < 0 || c.floodConns > 100_000 || c.floodParallel > 8192 || c.slowConns > 15_000 {
-		return c, errors.New("-flood 1..100000, -flood-parallel 1..8192, -slow-headers 0..15000: the benchmark is bounded on purpose")
+	in := func(n, lo, hi int) bool { return lo <= n && n <= hi }
+	if !in(c.floodConns, 1, 100_000) || !in(c.floodParallel, 1, 8192) || !in(c.slowConns, 0, 15_000) {
+		return errors.New("-flood 1..100000, -flood-parallel 1..8192, -slow-headers 0..15000: the benchmark is bounded on purpose")
 	}
-	if c.n1 > 1_000_000 || c.n64 > 1_000_000 || c.nStream > 100_000 || c.nRSS > 100_000 || c.conc > 4096 || c.rounds > 50 || c.vaultKeys > 100_000 || c.reps > 20 {
-		return c, errors.New("counts too large: the benchmark is bounded on purpose")
+	for _, b := range []struct{ n, most int }{
+		{c.n1, 1_000_000}, {c.n64, 1_000_000}, {c.nStream, 100_000}, {c.nRSS, 100_000},
+		{c.conc, 4096}, {c.rounds, 50}, {c.vaultKeys, 100_000}, {c.reps, 20},
+	} {
+		if b.n > b.most {
+			return errors.New("counts too large: the benchmark is bounded on purpose")
+		}
 	}
-	return c, nil
+	return nil
 }
 
 func runBench(args []string, stdout, stderr io.Writer) int {
