@@ -396,48 +396,52 @@ func (t *translator) parts(raw json.RawMessage, p string, policy partPolicy) ([]
 		if err := json.Unmarshal(item, &cp); err != nil {
 			return nil, invalid(pp, "%s must be a content part object ({\"type\": ...})", pp)
 		}
-		switch cp.Type {
-		case "text", "input_text", "output_text":
-			if cp.Text == nil {
-				return nil, invalid(pp+".text", "%s.text is required for a text part", pp)
-			}
-			if *cp.Text != "" {
-				out = append(out, gemini.Part{Text: *cp.Text})
-			}
-			continue
-		case "refusal":
-			if cp.Refusal != nil && *cp.Refusal != "" {
-				out = append(out, gemini.Part{Text: *cp.Refusal})
-			}
-			continue
-		case "":
-			return nil, invalid(pp+".type", "%s.type is required", pp)
-		}
-		if policy == textOnly {
-			return nil, invalid(pp+".type", "%s.type %q is not allowed here: this message can only hold text", pp, cp.Type)
-		}
-		var part gemini.Part
-		var e *Error
-		switch cp.Type {
-		case "image_url", "input_image":
-			u, ok := imageURLOf(cp.ImageURL)
-			if !ok {
-				return nil, invalid(pp+".image_url", "%s.image_url must be an object with a url", pp)
-			}
-			part, e = imagePart(t.ctx, u, pp+".image_url", t.fetch)
-		case "input_audio":
-			part, e = audioPart(cp.InputAudio, pp+".input_audio")
-		case "file":
-			part, e = filePart(cp.File, pp+".file")
-		default:
-			return nil, invalid(pp+".type", "%s.type %q is not supported; use text, image_url, input_audio or file", pp, cp.Type)
-		}
+		part, ok, e := t.part(&cp, pp, policy)
 		if e != nil {
 			return nil, e
 		}
-		out = append(out, part)
+		if ok {
+			out = append(out, part)
+		}
 	}
 	return out, nil
+}
+
+// part converts one content part at path pp; ok is false for a part that
+// carries nothing (empty text or refusal).
+func (t *translator) part(cp *ContentPart, pp string, policy partPolicy) (part gemini.Part, ok bool, e *Error) {
+	switch cp.Type {
+	case "text", "input_text", "output_text":
+		if cp.Text == nil {
+			return part, false, invalid(pp+".text", "%s.text is required for a text part", pp)
+		}
+		return gemini.Part{Text: *cp.Text}, *cp.Text != "", nil
+	case "refusal":
+		if cp.Refusal == nil {
+			return part, false, nil
+		}
+		return gemini.Part{Text: *cp.Refusal}, *cp.Refusal != "", nil
+	case "":
+		return part, false, invalid(pp+".type", "%s.type is required", pp)
+	}
+	if policy == textOnly {
+		return part, false, invalid(pp+".type", "%s.type %q is not allowed here: this message can only hold text", pp, cp.Type)
+	}
+	switch cp.Type {
+	case "image_url", "input_image":
+		u, ok := imageURLOf(cp.ImageURL)
+		if !ok {
+			return part, false, invalid(pp+".image_url", "%s.image_url must be an object with a url", pp)
+		}
+		part, e = imagePart(t.ctx, u, pp+".image_url", t.fetch)
+	case "input_audio":
+		part, e = audioPart(cp.InputAudio, pp+".input_audio")
+	case "file":
+		part, e = filePart(cp.File, pp+".file")
+	default:
+		return part, false, invalid(pp+".type", "%s.type %q is not supported; use text, image_url, input_audio or file", pp, cp.Type)
+	}
+	return part, e == nil, e
 }
 
 func imageURLOf(raw json.RawMessage) (string, bool) {
@@ -652,47 +656,22 @@ func toolChoice(raw json.RawMessage, declared map[string]bool, body *gemini.Gene
 
 func generationConfig(req *ChatRequest) (*gemini.GenerationConfig, *Error) {
 	gc := gemini.GenerationConfig{
-		Temperature: req.Temperature,
-		TopP:        req.TopP,
-		Seed:        req.Seed,
+		Temperature:      req.Temperature,
+		TopP:             req.TopP,
+		Seed:             req.Seed,
+		PresencePenalty:  nonZero(req.PresencePenalty),
+		FrequencyPenalty: nonZero(req.FrequencyPenalty),
 	}
-	if req.PresencePenalty != nil && *req.PresencePenalty != 0 {
-		gc.PresencePenalty = req.PresencePenalty
-	}
-	if req.FrequencyPenalty != nil && *req.FrequencyPenalty != 0 {
-		gc.FrequencyPenalty = req.FrequencyPenalty
-	}
-	maxTok, maxParam := req.MaxCompletionTokens, "max_completion_tokens"
-	if maxTok == nil {
-		maxTok, maxParam = req.MaxTokens, "max_tokens"
-	}
-	if maxTok != nil {
-		if *maxTok < 1 {
-			return nil, invalid(maxParam, "%s must be at least 1", maxParam)
-		}
-		gc.MaxOutputTokens = maxTok
-	}
-	if req.N != nil {
-		if *req.N < 1 {
-			return nil, invalid("n", "n must be at least 1")
-		}
-		if *req.N > 1 {
-			gc.CandidateCount = req.N
-		}
+	if e := counts(req, &gc); e != nil {
+		return nil, e
 	}
 	stop, e := stopSequences(req.Stop)
 	if e != nil {
 		return nil, e
 	}
 	gc.StopSequences = stop
-	if req.TopLogprobs != nil && (req.Logprobs == nil || !*req.Logprobs) {
-		return nil, invalid("top_logprobs", "top_logprobs requires logprobs to be true")
-	}
-	if req.Logprobs != nil && *req.Logprobs {
-		gc.ResponseLogprobs = true
-		if req.TopLogprobs != nil && *req.TopLogprobs > 0 {
-			gc.Logprobs = req.TopLogprobs
-		}
+	if e := logprobs(req, &gc); e != nil {
+		return nil, e
 	}
 	if e := responseFormat(req.ResponseFormat, &gc); e != nil {
 		return nil, e
@@ -701,6 +680,52 @@ func generationConfig(req *ChatRequest) (*gemini.GenerationConfig, *Error) {
 		return nil, nil
 	}
 	return &gc, nil
+}
+
+// nonZero is p, or nil when p points to 0 (Gemini's default).
+func nonZero(p *float64) *float64 {
+	if p != nil && *p == 0 {
+		return nil
+	}
+	return p
+}
+
+// counts maps max_completion_tokens (or the older max_tokens) and n.
+func counts(req *ChatRequest, gc *gemini.GenerationConfig) *Error {
+	maxTok, maxParam := req.MaxCompletionTokens, "max_completion_tokens"
+	if maxTok == nil {
+		maxTok, maxParam = req.MaxTokens, "max_tokens"
+	}
+	if maxTok != nil {
+		if *maxTok < 1 {
+			return invalid(maxParam, "%s must be at least 1", maxParam)
+		}
+		gc.MaxOutputTokens = maxTok
+	}
+	if req.N != nil {
+		if *req.N < 1 {
+			return invalid("n", "n must be at least 1")
+		}
+		if *req.N > 1 {
+			gc.CandidateCount = req.N
+		}
+	}
+	return nil
+}
+
+// logprobs maps logprobs and top_logprobs.
+func logprobs(req *ChatRequest, gc *gemini.GenerationConfig) *Error {
+	if req.Logprobs == nil || !*req.Logprobs {
+		if req.TopLogprobs != nil {
+			return invalid("top_logprobs", "top_logprobs requires logprobs to be true")
+		}
+		return nil
+	}
+	gc.ResponseLogprobs = true
+	if req.TopLogprobs != nil && *req.TopLogprobs > 0 {
+		gc.Logprobs = req.TopLogprobs
+	}
+	return nil
 }
 
 func stopSequences(raw json.RawMessage) ([]string, *Error) {
