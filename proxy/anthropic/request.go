@@ -328,28 +328,12 @@ func (t *translator) assistantParts(blocks []Block, at string) ([]gemini.Part, *
 		case "redacted_thinking":
 			// Anthropic's encrypted thinking means nothing to Gemini.
 		case "tool_use":
-			if b.Name == "" {
-				return nil, invalid("%s.name: field required", bp)
-			}
-			args := bytes.TrimSpace(b.Input)
-			switch {
-			case len(args) == 0 || string(args) == "null":
-				args = []byte("{}")
-			case args[0] != '{':
-				return nil, invalid("%s.input: must be an object", bp)
-			}
-			sig := take()
-			if sig == "" && b.ID != "" && t.opts.Signatures != nil {
-				sig, _ = t.opts.Signatures.Lookup(b.ID)
-			}
-			if sig == "" && calls == 0 {
-				sig = SkipThoughtSignature
+			part, e := t.toolUse(b, bp, take(), calls == 0)
+			if e != nil {
+				return nil, e
 			}
 			calls++
-			if b.ID != "" {
-				t.names[b.ID] = b.Name
-			}
-			out = append(out, gemini.Part{FunctionCall: &gemini.FunctionCall{Name: b.Name, Args: json.RawMessage(args)}, ThoughtSignature: sig})
+			out = append(out, part)
 		case "":
 			return nil, invalid("%s.type: field required", bp)
 		default:
@@ -357,17 +341,47 @@ func (t *translator) assistantParts(blocks []Block, at string) ([]gemini.Part, *
 		}
 	}
 	if pending != "" {
-		// A signature after the turn's last block belongs to its last
-		// part (where Gemini puts the signature of a streamed answer); a
-		// part of its own, with no data, would be refused.
-		for i := len(out) - 1; i >= 0; i-- {
-			if !out[i].Thought && out[i].ThoughtSignature == "" {
-				out[i].ThoughtSignature = pending
-				break
-			}
-		}
+		signLast(out, pending)
 	}
 	return out, nil
+}
+
+// toolUse converts a tool_use block of an assistant turn to a function
+// call signed with sig, else with the signature remembered for its id,
+// else, for the turn's first call, with SkipThoughtSignature.
+func (t *translator) toolUse(b *Block, bp, sig string, first bool) (gemini.Part, *Error) {
+	if b.Name == "" {
+		return gemini.Part{}, invalid("%s.name: field required", bp)
+	}
+	args := bytes.TrimSpace(b.Input)
+	switch {
+	case len(args) == 0 || string(args) == "null":
+		args = []byte("{}")
+	case args[0] != '{':
+		return gemini.Part{}, invalid("%s.input: must be an object", bp)
+	}
+	if sig == "" && b.ID != "" && t.opts.Signatures != nil {
+		sig, _ = t.opts.Signatures.Lookup(b.ID)
+	}
+	if sig == "" && first {
+		sig = SkipThoughtSignature
+	}
+	if b.ID != "" {
+		t.names[b.ID] = b.Name
+	}
+	return gemini.Part{FunctionCall: &gemini.FunctionCall{Name: b.Name, Args: json.RawMessage(args)}, ThoughtSignature: sig}, nil
+}
+
+// signLast gives sig, a signature after the turn's last block, to the
+// turn's last unsigned answer part (where Gemini puts the signature of a
+// streamed answer); a part of its own, with no data, would be refused.
+func signLast(out []gemini.Part, sig string) {
+	for i := len(out) - 1; i >= 0; i-- {
+		if !out[i].Thought && out[i].ThoughtSignature == "" {
+			out[i].ThoughtSignature = sig
+			return
+		}
+	}
 }
 
 // toolResult converts a tool_result block: a functionResponse named after
@@ -435,21 +449,7 @@ func (t *translator) media(b *Block, at string) ([]gemini.Part, *Error) {
 		}
 		return []gemini.Part{{InlineData: &gemini.Blob{MIMEType: s.MediaType, Data: s.Data}}}, nil
 	case "url":
-		u := strings.TrimSpace(s.URL)
-		if strings.HasPrefix(u, "https://generativelanguage.googleapis.com/") && strings.Contains(u, "/files/") {
-			return []gemini.Part{{FileData: &gemini.FileData{FileURI: u, MIMEType: s.MediaType}}}, nil
-		}
-		if t.opts.Fetch == nil {
-			return nil, invalid("%s.source.url: URLs are not supported here; send the data as base64", at)
-		}
-		blob, err := t.opts.Fetch(t.ctx, u)
-		if err != nil {
-			return nil, invalid("%s.source.url: could not fetch it: %s", at, gemini.Redact(err.Error()))
-		}
-		if blob == nil || blob.Data == "" {
-			return nil, invalid("%s.source.url: the URL returned no data", at)
-		}
-		return []gemini.Part{{InlineData: blob}}, nil
+		return t.urlMedia(strings.TrimSpace(s.URL), s.MediaType, at)
 	case "text":
 		if b.Type != "document" {
 			return nil, invalid("%s.source.type: text sources are for documents", at)
@@ -460,35 +460,60 @@ func (t *translator) media(b *Block, at string) ([]gemini.Part, *Error) {
 		}
 		return []gemini.Part{{Text: text}}, nil
 	case "content":
-		inner, e := decodeContent(s.Content, at+".source.content")
-		if e != nil {
-			return nil, e
-		}
-		var out []gemini.Part
-		for k := range inner {
-			ib := &inner[k]
-			switch ib.Type {
-			case "text":
-				if ib.Text != "" {
-					out = append(out, gemini.Part{Text: ib.Text})
-				}
-			case "image":
-				parts, e := t.media(ib, fmt.Sprintf("%s.source.content[%d]", at, k))
-				if e != nil {
-					return nil, e
-				}
-				out = append(out, parts...)
-			default:
-				return nil, invalid("%s.source.content[%d].type: %q is not supported; use text or image", at, k, ib.Type)
-			}
-		}
-		return out, nil
+		return t.contentMedia(s.Content, at)
 	case "file":
 		return nil, invalid("%s.source: Anthropic Files API ids (%s) cannot be read here; send the data as base64", at, s.FileID)
 	case "":
 		return nil, invalid("%s.source.type: field required", at)
 	}
 	return nil, invalid("%s.source.type: %q is not supported; use base64, url, text or content", at, s.Type)
+}
+
+// urlMedia converts a url source: a Gemini Files API URL as file data,
+// any other URL fetched (when the request may fetch) and sent inline.
+func (t *translator) urlMedia(u, mediaType, at string) ([]gemini.Part, *Error) {
+	if strings.HasPrefix(u, "https://generativelanguage.googleapis.com/") && strings.Contains(u, "/files/") {
+		return []gemini.Part{{FileData: &gemini.FileData{FileURI: u, MIMEType: mediaType}}}, nil
+	}
+	if t.opts.Fetch == nil {
+		return nil, invalid("%s.source.url: URLs are not supported here; send the data as base64", at)
+	}
+	blob, err := t.opts.Fetch(t.ctx, u)
+	if err != nil {
+		return nil, invalid("%s.source.url: could not fetch it: %s", at, gemini.Redact(err.Error()))
+	}
+	if blob == nil || blob.Data == "" {
+		return nil, invalid("%s.source.url: the URL returned no data", at)
+	}
+	return []gemini.Part{{InlineData: blob}}, nil
+}
+
+// contentMedia converts a document's content source: text and image
+// blocks.
+func (t *translator) contentMedia(content json.RawMessage, at string) ([]gemini.Part, *Error) {
+	inner, e := decodeContent(content, at+".source.content")
+	if e != nil {
+		return nil, e
+	}
+	var out []gemini.Part
+	for k := range inner {
+		ib := &inner[k]
+		switch ib.Type {
+		case "text":
+			if ib.Text != "" {
+				out = append(out, gemini.Part{Text: ib.Text})
+			}
+		case "image":
+			parts, e := t.media(ib, fmt.Sprintf("%s.source.content[%d]", at, k))
+			if e != nil {
+				return nil, e
+			}
+			out = append(out, parts...)
+		default:
+			return nil, invalid("%s.source.content[%d].type: %q is not supported; use text or image", at, k, ib.Type)
+		}
+	}
+	return out, nil
 }
 
 // tools converts custom tools and tool_choice.
