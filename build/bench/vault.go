@@ -246,19 +246,43 @@ func (b *bench) stats(ctx context.Context, upstream, keysFile string, profile []
 		return nil, fmt.Errorf("warm-up: %d errors, first: %s", warm.Errors, warm.FirstError)
 	}
 	rep.SentOn = int64(warm.Requests)
-	var on, off []*run
-	for round := 0; round < cfg.rounds; round++ {
+	on, off, err := b.statsRounds(ctx, e, setRecording, rep)
+	if err != nil {
+		return nil, err
+	}
+	if err := setRecording(true); err != nil {
+		return nil, err
+	}
+	for i := range on {
+		rep.PerRound = append(rep.PerRound, rps(on[i])/rps(off[i]))
+	}
+	rep.Ratio = median(rep.PerRound)
+	rep.OnRPS, rep.OffRPS = median(perRound(on, rps)), median(perRound(off, rps))
+	rep.OnCPUUS, rep.OffCPUUS = median(perRound(on, (*run).cpuPerReq)), median(perRound(off, (*run).cpuPerReq))
+
+	if err := countRecorded(ctx, c, rep); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(b.log, "bench: statistics on ÷ off %.3fx (per round %s); the store counted %d requests, %d sent while on, %d dropped; %d request-log rows written out afterwards, %.1f µs CPU per row\n",
+		rep.Ratio, fmtRounds(rep.PerRound, "%.3f"), rep.Recorded, rep.SentOn, rep.Dropped, rep.LogRows, rep.LogCPUUS)
+	return rep, nil
+}
+
+// statsRounds runs the load cfg.rounds times with statistics on and off
+// (alternating which goes first), adding to rep's counts.
+func (b *bench) statsRounds(ctx context.Context, e *endpoint, setRecording func(bool) error, rep *StatsReport) (on, off []*run, err error) {
+	for round := 0; round < b.cfg.rounds; round++ {
 		order := []bool{true, false}
 		if round%2 == 1 {
 			order = []bool{false, true}
 		}
 		for _, rec := range order {
 			if err := setRecording(rec); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			r, err := load(ctx, e, b.fake, kindGenerate, cfg.conc, cfg.n64, cfg.events, cfg.runTimeout)
+			r, err := load(ctx, e, b.fake, kindGenerate, b.cfg.conc, b.cfg.n64, b.cfg.events, b.cfg.runTimeout)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			mode := "off"
 			if rec {
@@ -273,55 +297,49 @@ func (b *bench) stats(ctx context.Context, upstream, keysFile string, profile []
 				rep.FirstErr = r.FirstError
 			}
 			fmt.Fprintf(b.log, "round %d/%d  app, statistics %-3s  %6d req %3d err  %6.0f req/s  CPU %6.1f µs/req  p50 %7.3f ms  p99 %7.3f ms\n",
-				round+1, cfg.rounds, mode, r.Requests, r.Errors, rps(r), r.cpuPerReq(), ms(percentile(r.Lat, 50)), ms(percentile(r.Lat, 99)))
+				round+1, b.cfg.rounds, mode, r.Requests, r.Errors, rps(r), r.cpuPerReq(), ms(percentile(r.Lat, 50)), ms(percentile(r.Lat, 99)))
 		}
 	}
-	if err := setRecording(true); err != nil {
-		return nil, err
-	}
-	for i := range on {
-		rep.PerRound = append(rep.PerRound, rps(on[i])/rps(off[i]))
-	}
-	rep.Ratio = median(rep.PerRound)
-	rep.OnRPS, rep.OffRPS = median(perRound(on, rps)), median(perRound(off, rps))
-	rep.OnCPUUS, rep.OffCPUUS = median(perRound(on, (*run).cpuPerReq)), median(perRound(off, (*run).cpuPerReq))
+	return on, off, nil
+}
 
+// countRecorded fills in what the app c recorded: the request-log rows it
+// writes out (and their CPU cost) and the requests its store counted.
+func countRecorded(ctx context.Context, c *child, rep *StatsReport) error {
 	// The recorder writes a batch every 500 ms: give it time, then count.
 	select {
 	case <-time.After(1500 * time.Millisecond):
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 	// The app writes request-log rows out when the proxy is idle (or once a
 	// minute under traffic): do it now and measure what it costs.
 	cpu0, err := c.stat(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	line, err := c.command(ctx, "flush log")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	cpu1, err := c.stat(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := fmt.Sscanf(line, "flushed %d", &rep.LogRows); err != nil {
-		return nil, fmt.Errorf("app said %q", line)
+		return fmt.Errorf("app said %q", line)
 	}
 	if rep.LogRows > 0 {
 		rep.LogCPUUS = float64((cpu1.CPU - cpu0.CPU).Microseconds()) / float64(rep.LogRows)
 	}
 	line, err = c.command(ctx, "recorded")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := fmt.Sscanf(line, "recorded %d %d", &rep.Recorded, &rep.Dropped); err != nil {
-		return nil, fmt.Errorf("app said %q", line)
+		return fmt.Errorf("app said %q", line)
 	}
-	fmt.Fprintf(b.log, "bench: statistics on ÷ off %.3fx (per round %s); the store counted %d requests, %d sent while on, %d dropped; %d request-log rows written out afterwards, %.1f µs CPU per row\n",
-		rep.Ratio, fmtRounds(rep.PerRound, "%.3f"), rep.Recorded, rep.SentOn, rep.Dropped, rep.LogRows, rep.LogCPUUS)
-	return rep, nil
+	return nil
 }
 
 // rps is a run's throughput.
@@ -349,6 +367,14 @@ func openApp(ctx context.Context, dir, secretStore, passphrase string) (*app.App
 // addBench times AddBulk of fresh keys into an empty vault, in this
 // process, with each secret store.
 func (b *bench) addBench(ctx context.Context) []StoreTiming {
+	return b.perStore("add", func(t *StoreTiming) error {
+		return b.add(ctx, t)
+	})
+}
+
+// perStore runs measure for each secret store (the keychain only when
+// one answers); a store whose run fails is reported skipped with why.
+func (b *bench) perStore(what string, measure func(t *StoreTiming) error) []StoreTiming {
 	var out []StoreTiming
 	for _, st := range secretStores {
 		t := StoreTiming{Store: st}
@@ -356,12 +382,12 @@ func (b *bench) addBench(ctx context.Context) []StoreTiming {
 			t.Skipped = noKeychain()
 		}
 		if t.Skipped == "" {
-			if err := b.add(ctx, &t); err != nil {
+			if err := measure(&t); err != nil {
 				t.Skipped = err.Error()
 			}
 		}
 		if t.Skipped != "" {
-			fmt.Fprintf(b.log, "bench: add %d keys (%s) skipped: %s\n", b.cfg.vaultKeys, st, t.Skipped)
+			fmt.Fprintf(b.log, "bench: %s %d keys (%s) skipped: %s\n", what, b.cfg.vaultKeys, st, t.Skipped)
 			t.Skipped = "skipped: " + t.Skipped
 		}
 		out = append(out, t)
@@ -433,24 +459,9 @@ func runBin(ctx context.Context, bin string, env []string, stdin string, args ..
 // startupBench times the headless binary from exec to the first answer
 // proxied through it, with the keys stored in each secret store.
 func (b *bench) startupBench(ctx context.Context, upstream string) []StoreTiming {
-	var out []StoreTiming
-	for _, st := range secretStores {
-		t := StoreTiming{Store: st}
-		if st == "keychain" {
-			t.Skipped = noKeychain()
-		}
-		if t.Skipped == "" {
-			if err := b.startup(ctx, upstream, &t); err != nil {
-				t.Skipped = err.Error()
-			}
-		}
-		if t.Skipped != "" {
-			fmt.Fprintf(b.log, "bench: start with %d keys (%s) skipped: %s\n", b.cfg.vaultKeys, st, t.Skipped)
-			t.Skipped = "skipped: " + t.Skipped
-		}
-		out = append(out, t)
-	}
-	return out
+	return b.perStore("start with", func(t *StoreTiming) error {
+		return b.startup(ctx, upstream, t)
+	})
 }
 
 func (b *bench) startup(ctx context.Context, upstream string, t *StoreTiming) (err error) {
