@@ -78,6 +78,32 @@ func (c *conv) item(it *Item, p string) *openai.Error {
 	switch it.Type {
 	case "message", "":
 		return c.message(it, p)
+	case "function_call", "custom_tool_call", "tool_search_call":
+		return c.callItem(it, p)
+	case "function_call_output", "custom_tool_call_output":
+		return c.output(it, p)
+	case "tool_search_output":
+		return c.toolSearchOutput(it, p)
+	case "reasoning", "additional_tools":
+		// Read by collect: the signatures and the tools.
+		return nil
+	case "web_search_call":
+		c.note("web_search_call", "web_search_call items in the input were left out (Gemini's search grounding is not replayed)")
+		return nil
+	case "compaction", "compaction_summary":
+		c.note("compaction", "a compaction item (OpenAI's encrypted summary) was left out: only OpenAI can read it")
+		return nil
+	case "item_reference":
+		return openai.Invalid(p+".type", "%s: item_reference is not supported by this proxy; send the item itself", p)
+	default:
+		return openai.Invalid(p+".type", "%s.type %q is not supported; use message, function_call, function_call_output, custom_tool_call, custom_tool_call_output, reasoning, tool_search_call, tool_search_output or additional_tools", p, it.Type)
+	}
+}
+
+// callItem converts a call the model made (function_call,
+// custom_tool_call or tool_search_call) to a Gemini function call.
+func (c *conv) callItem(it *Item, p string) *openai.Error {
+	switch it.Type {
 	case "function_call":
 		if it.Name == "" {
 			return openai.Invalid(p+".name", "%s.name is required for a function_call item", p)
@@ -99,53 +125,41 @@ func (c *conv) item(it *Item, p string) *openai.Error {
 			Input string `json:"input"`
 		}{input})
 		return c.call(it, ToolRef{Kind: "custom", Namespace: it.Namespace, Name: it.Name}, args, p)
-	case "tool_search_call":
-		args := bytes.TrimSpace(it.Arguments)
-		switch {
-		case len(args) == 0 || string(args) == "null":
-			args = []byte("{}")
-		case args[0] != '{':
-			args, _ = json.Marshal(struct {
-				Arguments json.RawMessage `json:"arguments"`
-			}{args})
-		}
-		return c.call(it, ToolRef{Kind: "tool_search", Name: toolSearchName}, args, p)
-	case "function_call_output", "custom_tool_call_output":
-		return c.output(it, p)
-	case "tool_search_output":
-		name, e := c.outputName(it, p)
-		if e != nil {
-			return e
-		}
-		loaded := []string{}
-		for _, t := range it.Tools {
-			if t.Type == "namespace" {
-				for _, m := range t.Tools {
-					loaded = append(loaded, c.ts.geminiName(ToolRef{Kind: m.Type, Namespace: t.Name, Name: m.Name}))
-				}
-				continue
-			}
-			loaded = append(loaded, c.ts.geminiName(ToolRef{Kind: t.Type, Name: t.Name}))
-		}
-		resp, _ := json.Marshal(struct {
-			LoadedTools []string `json:"loaded_tools"`
-		}{loaded})
-		c.add("user", gemini.Part{FunctionResponse: &gemini.FunctionResponse{Name: name, Response: resp}})
-		return nil
-	case "reasoning", "additional_tools":
-		// Read by collect: the signatures and the tools.
-		return nil
-	case "web_search_call":
-		c.note("web_search_call", "web_search_call items in the input were left out (Gemini's search grounding is not replayed)")
-		return nil
-	case "compaction", "compaction_summary":
-		c.note("compaction", "a compaction item (OpenAI's encrypted summary) was left out: only OpenAI can read it")
-		return nil
-	case "item_reference":
-		return openai.Invalid(p+".type", "%s: item_reference is not supported by this proxy; send the item itself", p)
-	default:
-		return openai.Invalid(p+".type", "%s.type %q is not supported; use message, function_call, function_call_output, custom_tool_call, custom_tool_call_output, reasoning, tool_search_call, tool_search_output or additional_tools", p, it.Type)
 	}
+	args := bytes.TrimSpace(it.Arguments) // tool_search_call
+	switch {
+	case len(args) == 0 || string(args) == "null":
+		args = []byte("{}")
+	case args[0] != '{':
+		args, _ = json.Marshal(struct {
+			Arguments json.RawMessage `json:"arguments"`
+		}{args})
+	}
+	return c.call(it, ToolRef{Kind: "tool_search", Name: toolSearchName}, args, p)
+}
+
+// toolSearchOutput converts a tool_search_output item to the function
+// response of the tool search call: the Gemini names of the tools loaded.
+func (c *conv) toolSearchOutput(it *Item, p string) *openai.Error {
+	name, e := c.outputName(it, p)
+	if e != nil {
+		return e
+	}
+	loaded := []string{}
+	for _, t := range it.Tools {
+		if t.Type == "namespace" {
+			for _, m := range t.Tools {
+				loaded = append(loaded, c.ts.geminiName(ToolRef{Kind: m.Type, Namespace: t.Name, Name: m.Name}))
+			}
+			continue
+		}
+		loaded = append(loaded, c.ts.geminiName(ToolRef{Kind: t.Type, Name: t.Name}))
+	}
+	resp, _ := json.Marshal(struct {
+		LoadedTools []string `json:"loaded_tools"`
+	}{loaded})
+	c.add("user", gemini.Part{FunctionResponse: &gemini.FunctionResponse{Name: name, Response: resp}})
+	return nil
 }
 
 func (c *conv) message(it *Item, p string) *openai.Error {

@@ -115,80 +115,75 @@ func (ts *toolSet) add(list []Tool, param string) *openai.Error {
 	return nil
 }
 
+// addOne declares tool t at path p, a member of namespace when that is
+// not "".
 func (ts *toolSet) addOne(t *Tool, p, namespace string) *openai.Error {
 	switch t.Type {
 	case "function":
 		if t.Name == "" {
 			return openai.Invalid(p+".name", "%s.name is required for a function tool", p)
 		}
-		ref := ToolRef{Kind: "function", Namespace: namespace, Name: t.Name}
-		if _, dup := ts.byRef[ref]; dup {
-			return nil
-		}
-		d := gemini.FunctionDeclaration{Name: ts.geminiName(ref), Description: t.Description}
-		if ps := bytes.TrimSpace(t.Parameters); len(ps) > 0 && string(ps) != "null" {
-			clean, err := openai.CleanSchemaAt(ps, p+".parameters")
-			if err != nil {
-				return err.(*openai.Error)
-			}
-			d.ParametersJSONSchema = clean
-		}
-		ts.decls = append(ts.decls, d)
+		return ts.declare(ToolRef{Kind: "function", Namespace: namespace, Name: t.Name}, t.Description, t.Parameters, nil, p)
 	case "custom":
 		if t.Name == "" {
 			return openai.Invalid(p+".name", "%s.name is required for a custom tool", p)
 		}
-		ref := ToolRef{Kind: "custom", Namespace: namespace, Name: t.Name}
-		if _, dup := ts.byRef[ref]; dup {
-			return nil
-		}
-		ts.decls = append(ts.decls, gemini.FunctionDeclaration{
-			Name:                 ts.geminiName(ref),
-			Description:          customDescription(t),
-			ParametersJSONSchema: customSchema,
-		})
+		return ts.declare(ToolRef{Kind: "custom", Namespace: namespace, Name: t.Name}, customDescription(t), nil, customSchema, p)
 	case "namespace":
-		if namespace != "" {
-			return openai.Invalid(p+".type", "%s: a namespace cannot hold another namespace", p)
-		}
-		if t.Name == "" {
-			return openai.Invalid(p+".name", "%s.name is required for a namespace", p)
-		}
-		for j := range t.Tools {
-			m := &t.Tools[j]
-			mp := index(p+".tools", j)
-			if m.Type != "function" && m.Type != "custom" {
-				return openai.Invalid(mp+".type", "%s.type %q cannot be in a namespace; use function or custom", mp, m.Type)
-			}
-			if e := ts.addOne(m, mp, t.Name); e != nil {
-				return e
-			}
-		}
+		return ts.addNamespace(t, p, namespace)
 	case "tool_search":
-		ref := ToolRef{Kind: "tool_search", Name: toolSearchName}
-		if _, dup := ts.byRef[ref]; dup {
-			return nil
+		desc := t.Description
+		if desc == "" {
+			desc = "Search for more tools by what they do; the tools found become available."
 		}
-		d := gemini.FunctionDeclaration{Name: ts.geminiName(ref), Description: t.Description}
-		if d.Description == "" {
-			d.Description = "Search for more tools by what they do; the tools found become available."
-		}
-		if ps := bytes.TrimSpace(t.Parameters); len(ps) > 0 && string(ps) != "null" {
-			clean, err := openai.CleanSchemaAt(ps, p+".parameters")
-			if err != nil {
-				return err.(*openai.Error)
-			}
-			d.ParametersJSONSchema = clean
-		} else {
-			d.ParametersJSONSchema = toolSearchSchema
-		}
-		ts.decls = append(ts.decls, d)
+		return ts.declare(ToolRef{Kind: "tool_search", Name: toolSearchName}, desc, t.Parameters, toolSearchSchema, p)
 	case "web_search", "web_search_preview", "web_search_preview_2025_03_11", "web_search_2025_08_26":
 		ts.search = true
 	case "":
 		return openai.Invalid(p+".type", "%s.type is required", p)
 	default:
 		ts.note("tool:"+t.Type, fmt.Sprintf("tool type %q has no Gemini counterpart and was left out", t.Type))
+	}
+	return nil
+}
+
+// declare adds the function declaration of ref (once: a ref declared
+// already is skipped) with its parameters cleaned from params, or def when
+// params are empty.
+func (ts *toolSet) declare(ref ToolRef, description string, params, def json.RawMessage, p string) *openai.Error {
+	if _, dup := ts.byRef[ref]; dup {
+		return nil
+	}
+	d := gemini.FunctionDeclaration{Name: ts.geminiName(ref), Description: description, ParametersJSONSchema: def}
+	if ps := bytes.TrimSpace(params); len(ps) > 0 && string(ps) != "null" {
+		clean, err := openai.CleanSchemaAt(ps, p+".parameters")
+		if err != nil {
+			return err.(*openai.Error)
+		}
+		d.ParametersJSONSchema = clean
+	}
+	ts.decls = append(ts.decls, d)
+	return nil
+}
+
+// addNamespace declares the function and custom tools of namespace t
+// (namespaces do not nest: outer is "" at the top level).
+func (ts *toolSet) addNamespace(t *Tool, p, outer string) *openai.Error {
+	if outer != "" {
+		return openai.Invalid(p+".type", "%s: a namespace cannot hold another namespace", p)
+	}
+	if t.Name == "" {
+		return openai.Invalid(p+".name", "%s.name is required for a namespace", p)
+	}
+	for j := range t.Tools {
+		m := &t.Tools[j]
+		mp := index(p+".tools", j)
+		if m.Type != "function" && m.Type != "custom" {
+			return openai.Invalid(mp+".type", "%s.type %q cannot be in a namespace; use function or custom", mp, m.Type)
+		}
+		if e := ts.addOne(m, mp, t.Name); e != nil {
+			return e
+		}
 	}
 	return nil
 }
