@@ -108,13 +108,7 @@ var errClientGone = &localError{status: 499, grpcStatus: "CANCELLED", message: "
 // written to the client. It returns the answer to commit, or a *localError.
 // res is filled with attempts, key and class as it goes.
 func (s *Server) exchange(ctx context.Context, cfg *Config, c *call, res *Result) (*answer, error) {
-	maxAttempts := cfg.MaxAttempts
-	if c.bodyStream != nil || !c.clientKey.IsZero() {
-		maxAttempts = 1 // an unbuffered body cannot be replayed; passthrough has one key
-	}
-	if c.pinned != "" && maxAttempts > 2 {
-		maxAttempts = 2 // the one key that owns the resource, once more on a transient error
-	}
+	maxAttempts := attemptLimit(cfg, c)
 	var (
 		tried   = make([]string, 0, maxAttempts)
 		last    *answer
@@ -134,15 +128,9 @@ func (s *Server) exchange(ctx context.Context, cfg *Config, c *call, res *Result
 
 		a, err := s.attempt(ctx, cfg, c, key)
 		if err != nil {
-			v := gemini.ClassifyError(err)
-			if v.Class == gemini.ClassCanceled || ctx.Err() != nil {
-				res.Class = gemini.ClassCanceled
+			if !s.attemptFailed(ctx, c, res, key.ID, err) {
 				return nil, errClientGone
 			}
-			res.Class = v.Class
-			s.report(key.ID, c.model, v)
-			res.Failures = append(res.Failures, AttemptFailure{KeyID: key.ID, Class: v.Class, Reason: v.Reason})
-			s.log.Debug("upstream attempt failed", "key", key.ID, "model", c.model, "class", v.Class.String(), "err", gemini.Redact(err.Error()))
 			last, lastErr = nil, err
 			if !s.backoff(ctx, cfg, attempt, maxAttempts) {
 				return nil, errClientGone
@@ -174,14 +162,49 @@ func (s *Server) exchange(ctx context.Context, cfg *Config, c *call, res *Result
 		s.setRetryAfter(last, c.model)
 		return last, nil
 	}
+	return nil, unreachable(cfg, lastErr)
+}
+
+// attemptLimit is how many keys one request may try: cfg.MaxAttempts, one
+// for an unbuffered body (it cannot be replayed) or in passthrough mode
+// (one key), at most two for a request pinned to the key that owns its
+// resource (once more on a transient error).
+func attemptLimit(cfg *Config, c *call) int {
+	if c.bodyStream != nil || !c.clientKey.IsZero() {
+		return 1
+	}
+	if c.pinned != "" {
+		return min(cfg.MaxAttempts, 2)
+	}
+	return cfg.MaxAttempts
+}
+
+// attemptFailed classifies, reports and records an attempt that got no
+// answer (err); false when the client is gone.
+func (s *Server) attemptFailed(ctx context.Context, c *call, res *Result, keyID string, err error) bool {
+	v := gemini.ClassifyError(err)
+	if v.Class == gemini.ClassCanceled || ctx.Err() != nil {
+		res.Class = gemini.ClassCanceled
+		return false
+	}
+	res.Class = v.Class
+	s.report(keyID, c.model, v)
+	res.Failures = append(res.Failures, AttemptFailure{KeyID: keyID, Class: v.Class, Reason: v.Reason})
+	s.log.Debug("upstream attempt failed", "key", keyID, "model", c.model, "class", v.Class.String(), "err", gemini.Redact(err.Error()))
+	return true
+}
+
+// unreachable is the local error when no attempt got an answer; lastErr
+// is the last attempt's error.
+func unreachable(cfg *Config, lastErr error) *localError {
 	if errors.Is(lastErr, errFirstByteTimeout) {
-		return nil, &localError{
+		return &localError{
 			status:     http.StatusGatewayTimeout,
 			grpcStatus: "DEADLINE_EXCEEDED",
 			message:    fmt.Sprintf("upstream did not answer within %s (setting: upstream timeout)", cfg.UpstreamTimeout),
 		}
 	}
-	return nil, &localError{
+	return &localError{
 		status:     http.StatusBadGateway,
 		grpcStatus: "UNAVAILABLE",
 		message:    "upstream unreachable: " + gemini.Redact(describeNetErr(lastErr)),
