@@ -98,8 +98,36 @@ func fromWindows(enabled bool, server, override, autoConfigURL string) Settings 
 //
 // Only the top level counts (__SCOPED__ holds per-interface copies).
 func parseScutil(out string) Settings {
-	vals := map[string]string{}
-	var exceptions []string
+	vals, exceptions := scutilValues(out)
+	var s Settings
+	s.HTTP, s.HTTPS = scutilHostPort(vals, "HTTP"), scutilHostPort(vals, "HTTPS")
+	if socks := scutilHostPort(vals, "SOCKS"); socks != "" {
+		if s.HTTP == "" {
+			s.HTTP = "socks5://" + socks
+		}
+		if s.HTTPS == "" {
+			s.HTTPS = "socks5://" + socks
+		}
+	}
+	if vals["ProxyAutoConfigEnable"] == "1" {
+		s.PAC = vals["ProxyAutoConfigURLString"]
+	}
+	if s.HTTP != "" || s.HTTPS != "" {
+		s.Bypass = exceptions
+		if vals["ExcludeSimpleHostnames"] == "1" {
+			s.Bypass = append(s.Bypass, "<local>")
+		}
+	}
+	if s.HTTP != "" || s.HTTPS != "" || s.PAC != "" {
+		s.Source = SourceMacOS
+	}
+	return s
+}
+
+// scutilValues returns the top-level "key : value" pairs of `scutil
+// --proxy` output and the entries of its ExceptionsList array.
+func scutilValues(out string) (vals map[string]string, exceptions []string) {
+	vals = map[string]string{}
 	depth, array := 0, ""
 	for _, line := range strings.Split(out, "\n") {
 		line = strings.TrimSpace(line)
@@ -127,38 +155,19 @@ func parseScutil(out string) Settings {
 			depth++
 		}
 	}
-	hostPort := func(p string) string {
-		if vals[p+"Enable"] != "1" || vals[p+"Proxy"] == "" {
-			return ""
-		}
-		if port := vals[p+"Port"]; port != "" {
-			return net.JoinHostPort(vals[p+"Proxy"], port)
-		}
-		return vals[p+"Proxy"]
+	return vals, exceptions
+}
+
+// scutilHostPort is the host:port of proxy p ("HTTP", "HTTPS", "SOCKS")
+// when it is enabled, else "".
+func scutilHostPort(vals map[string]string, p string) string {
+	if vals[p+"Enable"] != "1" || vals[p+"Proxy"] == "" {
+		return ""
 	}
-	var s Settings
-	s.HTTP, s.HTTPS = hostPort("HTTP"), hostPort("HTTPS")
-	if socks := hostPort("SOCKS"); socks != "" {
-		if s.HTTP == "" {
-			s.HTTP = "socks5://" + socks
-		}
-		if s.HTTPS == "" {
-			s.HTTPS = "socks5://" + socks
-		}
+	if port := vals[p+"Port"]; port != "" {
+		return net.JoinHostPort(vals[p+"Proxy"], port)
 	}
-	if vals["ProxyAutoConfigEnable"] == "1" {
-		s.PAC = vals["ProxyAutoConfigURLString"]
-	}
-	if s.HTTP != "" || s.HTTPS != "" {
-		s.Bypass = exceptions
-		if vals["ExcludeSimpleHostnames"] == "1" {
-			s.Bypass = append(s.Bypass, "<local>")
-		}
-	}
-	if s.HTTP != "" || s.HTTPS != "" || s.PAC != "" {
-		s.Source = SourceMacOS
-	}
-	return s
+	return vals[p+"Proxy"]
 }
 
 // parseGsettings reads the output of `gsettings list-recursively
