@@ -25,22 +25,31 @@ func UsageCounts(body []byte) (prompt, candidates, thoughts int64, ok bool) {
 // objectAt returns the JSON object that follows `: ` at the start of b, up
 // to its matching brace, or nil.
 func objectAt(b []byte) []byte {
-	j := 0
-	for j < len(b) && (b[j] == ' ' || b[j] == '\t' || b[j] == '\r' || b[j] == '\n') {
-		j++
-	}
+	j := skipSpace(b, 0)
 	if j >= len(b) || b[j] != ':' {
 		return nil
 	}
-	j++
-	for j < len(b) && (b[j] == ' ' || b[j] == '\t' || b[j] == '\r' || b[j] == '\n') {
-		j++
-	}
+	j = skipSpace(b, j+1)
 	if j >= len(b) || b[j] != '{' {
 		return nil
 	}
-	start, depth, inStr := j, 0, false
-	for ; j < len(b); j++ {
+	return balanced(b[j:])
+}
+
+// skipSpace returns the index of the first byte of b from j on that is
+// not JSON white space.
+func skipSpace(b []byte, j int) int {
+	for j < len(b) && (b[j] == ' ' || b[j] == '\t' || b[j] == '\r' || b[j] == '\n') {
+		j++
+	}
+	return j
+}
+
+// balanced returns the JSON object or array that starts b, up to its
+// matching brace (strings skipped), or nil when it does not end in b.
+func balanced(b []byte) []byte {
+	depth, inStr := 0, false
+	for j := 0; j < len(b); j++ {
 		c := b[j]
 		switch {
 		case inStr:
@@ -56,7 +65,7 @@ func objectAt(b []byte) []byte {
 		case c == '}' || c == ']':
 			depth--
 			if depth == 0 {
-				return b[start : j+1]
+				return b[:j+1]
 			}
 		}
 	}
