@@ -198,15 +198,7 @@ func (c *cleaner) node(v any, at string) (any, *SchemaError) {
 		switch {
 		case schemaMapKeywords[k] || k == "definitions":
 			if m, ok := val.(*object); ok {
-				nm := &object{kv: make([]kv, 0, len(m.kv))}
-				for _, q := range m.kv {
-					cv, e := c.node(q.v, at+"/"+k+"/"+q.k)
-					if e != nil {
-						return nil, e
-					}
-					nm.kv = append(nm.kv, kv{q.k, cv})
-				}
-				val = nm
+				val, err = c.schemaMap(m, at+"/"+k)
 			}
 		case schemaKeywords[k]:
 			if arr, ok := val.([]any); ok && k == "items" {
@@ -219,20 +211,7 @@ func (c *cleaner) node(v any, at string) (any, *SchemaError) {
 				val, err = c.array(arr, at+"/"+k)
 			}
 		case k == "$ref":
-			s, ok := val.(string)
-			if !ok {
-				return nil, invalidSchema(c.param, "%s: $ref at %s must be a string", orSchema(c.param), at)
-			}
-			if !strings.HasPrefix(s, "#") {
-				return nil, invalidSchema(c.param, "%s: $ref %q at %s points outside the schema; Gemini resolves only local references (\"#/...\")", orSchema(c.param), s, at)
-			}
-			if c.renamed {
-				s = strings.ReplaceAll(s, "/definitions/", "/$defs/")
-				if strings.HasSuffix(s, "/definitions") {
-					s = strings.TrimSuffix(s, "/definitions") + "/$defs"
-				}
-			}
-			val = s
+			val, err = c.ref(val, at)
 		}
 		if err != nil {
 			return nil, err
@@ -245,6 +224,39 @@ func (c *cleaner) node(v any, at string) (any, *SchemaError) {
 	mergeSingleAllOf(out)
 	wrapRefSiblings(out)
 	return out, nil
+}
+
+// schemaMap cleans each schema of a keyword whose value maps names to
+// schemas (properties, $defs, …).
+func (c *cleaner) schemaMap(m *object, at string) (*object, *SchemaError) {
+	nm := &object{kv: make([]kv, 0, len(m.kv))}
+	for _, q := range m.kv {
+		cv, e := c.node(q.v, at+"/"+q.k)
+		if e != nil {
+			return nil, e
+		}
+		nm.kv = append(nm.kv, kv{q.k, cv})
+	}
+	return nm, nil
+}
+
+// ref checks a $ref (a local reference) and follows the renaming of
+// definitions to $defs.
+func (c *cleaner) ref(val any, at string) (string, *SchemaError) {
+	s, ok := val.(string)
+	if !ok {
+		return "", invalidSchema(c.param, "%s: $ref at %s must be a string", orSchema(c.param), at)
+	}
+	if !strings.HasPrefix(s, "#") {
+		return "", invalidSchema(c.param, "%s: $ref %q at %s points outside the schema; Gemini resolves only local references (\"#/...\")", orSchema(c.param), s, at)
+	}
+	if c.renamed {
+		s = strings.ReplaceAll(s, "/definitions/", "/$defs/")
+		if strings.HasSuffix(s, "/definitions") {
+			s = strings.TrimSuffix(s, "/definitions") + "/$defs"
+		}
+	}
+	return s, nil
 }
 
 func (c *cleaner) array(arr []any, at string) ([]any, *SchemaError) {
