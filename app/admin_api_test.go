@@ -69,30 +69,14 @@ func newAPIEnvAddr(t *testing.T, addr string) *apiEnv {
 	t.Helper()
 	fake := proxytest.New(t)
 	logs := &lockedBuffer{}
-	ctx := context.Background()
-	a, err := New(ctx, Options{
+	port := 0
+	if addr == "" {
+		port = freePort(t)
+	}
+	a, pw := startApp(t, Options{
 		DataDir: t.TempDir(), SecretStore: "file", Passphrase: "pw", Addr: addr, hashLogN: testHashLogN,
 		Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := a.Settings()
-	s.Upstream = fake.URL()
-	if addr == "" {
-		s.Port = freePort(t)
-	}
-	if _, err := a.UpdateSettings(ctx, s); err != nil {
-		t.Fatal(err)
-	}
-	pw, err := a.ResetAdminPassword(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(ctx); err != nil {
-		a.Close()
-		t.Fatal(err)
-	}
+	}, fake.URL(), port)
 	e := &apiEnv{t: t, a: a, fake: fake, base: "http://" + a.server.Addr(), logs: logs,
 		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7)), pw: pw}
 	t.Cleanup(func() {
@@ -107,6 +91,39 @@ func newAPIEnvAddr(t *testing.T, addr string) *apiEnv {
 		}
 	})
 	return e
+}
+
+// startApp makes an App with opts, points it at upstream (and at port when
+// not 0), sets an admin password and starts it. It returns the App, for the
+// caller to close, and the admin password.
+func startApp(t *testing.T, opts Options, upstream string, port int) (*App, string) {
+	t.Helper()
+	ctx := context.Background()
+	a, err := New(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fail := func(err error) {
+		t.Helper()
+		a.Close()
+		t.Fatal(err)
+	}
+	s := a.Settings()
+	s.Upstream = upstream
+	if port != 0 {
+		s.Port = port
+	}
+	if _, err := a.UpdateSettings(ctx, s); err != nil {
+		fail(err)
+	}
+	pw, err := a.ResetAdminPassword(ctx)
+	if err != nil {
+		fail(err)
+	}
+	if err := a.Start(ctx); err != nil {
+		fail(err)
+	}
+	return a, pw
 }
 
 func freePort(t *testing.T) int {

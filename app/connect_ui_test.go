@@ -19,32 +19,13 @@ import (
 // existing settings.json with a backup; the test request in each dialect
 // shows the model's answer; the screen switches to Chinese.
 func TestConnectScreenInChromium(t *testing.T) {
-	chromium := e2etest.Chromium(t)
-	e2etest.Node(t)
-	if _, err := os.Stat(filepath.Join(uiDist, "index.html")); err != nil {
-		t.Fatalf("frontend/dist/index.html is missing: build the UI first")
-	}
+	chromium := needUI(t)
 	t.Setenv("CLAUDE_CONFIG_DIR", "")
 	fake := proxytest.New(t)
 	ctx := context.Background()
 	home := t.TempDir()
-	a, err := New(ctx, Options{DataDir: t.TempDir(), SecretStore: StoreFile, Addr: "127.0.0.1:0", Assets: os.DirFS(uiDist), ClientHome: home})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, pw := startApp(t, Options{DataDir: t.TempDir(), SecretStore: StoreFile, Addr: "127.0.0.1:0", Assets: os.DirFS(uiDist), ClientHome: home}, fake.URL(), 0)
 	defer a.Close()
-	s := a.Settings()
-	s.Upstream = fake.URL()
-	if _, err := a.UpdateSettings(ctx, s); err != nil {
-		t.Fatal(err)
-	}
-	pw, err := a.ResetAdminPassword(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	e := &apiEnv{t: t, rnd: newRand()}
 	if _, err := a.AddKeys(ctx, e.newKeys(1)[0]); err != nil {
 		t.Fatal(err)

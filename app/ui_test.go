@@ -72,9 +72,10 @@ type uiEnv struct {
 	pw       string // the admin password (the app keeps only its hash)
 }
 
-// newUIEnv skips (or fails under GBD_REQUIRE_E2E=1) without node, playwright-core or Chromium,
-// and fails when the UI is not built.
-func newUIEnv(t *testing.T) *uiEnv {
+// needUI skips (or fails under GBD_REQUIRE_E2E=1) without node,
+// playwright-core or Chromium, fails when the UI is not built, and returns
+// Chromium's path.
+func needUI(t *testing.T) string {
 	t.Helper()
 	chromium := e2etest.Chromium(t)
 	e2etest.Node(t)
@@ -85,31 +86,23 @@ func newUIEnv(t *testing.T) *uiEnv {
 	if !bytes.Contains(idx, []byte("assets/")) {
 		t.Fatalf("frontend/dist/index.html is not a Vite build (no assets/): run npm run build in frontend/")
 	}
+	return chromium
+}
+
+// newUIEnv skips (or fails under GBD_REQUIRE_E2E=1) without node, playwright-core or Chromium,
+// and fails when the UI is not built.
+func newUIEnv(t *testing.T) *uiEnv {
+	t.Helper()
+	chromium := needUI(t)
 
 	fake := proxytest.New(t)
 	logs := &lockedBuffer{}
 	ctx := context.Background()
-	a, err := New(ctx, Options{
+	a, pw := startApp(t, Options{
 		DataDir: t.TempDir(), SecretStore: "file", Passphrase: "pw", Addr: "127.0.0.1:0", hashLogN: testHashLogN,
 		Assets: os.DirFS(uiDist),
 		Log:    slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := a.Settings()
-	s.Upstream = fake.URL()
-	if _, err := a.UpdateSettings(ctx, s); err != nil {
-		t.Fatal(err)
-	}
-	pw, err := a.ResetAdminPassword(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(ctx); err != nil {
-		a.Close()
-		t.Fatal(err)
-	}
+	}, fake.URL(), 0)
 	t.Cleanup(func() {
 		if err := a.Close(); err != nil {
 			t.Errorf("Close() = %v", err)

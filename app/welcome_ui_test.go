@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -20,30 +19,10 @@ import (
 // buttons, the test request shows the model's answer, and the walkthrough
 // comes back in Chinese on demand. Settings shows where the keys are kept.
 func TestWelcomeInChromium(t *testing.T) {
-	chromium := e2etest.Chromium(t)
-	e2etest.Node(t)
-	if _, err := os.Stat(filepath.Join(uiDist, "index.html")); err != nil {
-		t.Fatalf("frontend/dist/index.html is missing: build the UI first")
-	}
+	chromium := needUI(t)
 	fake := proxytest.New(t)
-	ctx := context.Background()
-	a, err := New(ctx, Options{DataDir: t.TempDir(), SecretStore: StoreFile, Addr: "127.0.0.1:0", Assets: os.DirFS(uiDist)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, pw := startApp(t, Options{DataDir: t.TempDir(), SecretStore: StoreFile, Addr: "127.0.0.1:0", Assets: os.DirFS(uiDist)}, fake.URL(), 0)
 	defer a.Close()
-	s := a.Settings()
-	s.Upstream = fake.URL()
-	if _, err := a.UpdateSettings(ctx, s); err != nil {
-		t.Fatal(err)
-	}
-	pw, err := a.ResetAdminPassword(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	e := &apiEnv{t: t, rnd: newRand()}
 	keys := e.newKeys(3)
 	fake.SetValidKeys(keys[0], keys[1]) // keys[2] is invalid
