@@ -5,120 +5,82 @@
 //   PASTE           the text pasted into step 1
 //   SHOT_DIR        folder for the screenshots; GBD_CHROMIUM the Chromium executable
 // Prints one JSON object with what it saw; exits 1 with {"error", "step"} when a step fails.
-import { chromium } from 'playwright-core'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { drive } from './chromium.mjs'
 
 const env = process.env
-if (!env.BASE_URL || !env.ADMIN_PASSWORD) {
-  console.error('welcome.mjs: BASE_URL and ADMIN_PASSWORD must be set')
-  process.exit(2)
-}
-const shotDir = env.SHOT_DIR || mkdtempSync(join(tmpdir(), 'gbd-welcome-'))
 const out = { screenshots: [], pageErrors: [] }
-let step = 'launch'
-const userDataDir = mkdtempSync(join(tmpdir(), 'gbd-chromium-'))
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: env.GBD_CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1280, height: 1000 },
-  locale: 'en-US',
-  colorScheme: 'light',
-})
-const T = 20_000
-try {
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: env.BASE_URL })
-  const page = context.pages()[0] ?? (await context.newPage())
-  page.setDefaultTimeout(T)
-  page.on('pageerror', (e) => out.pageErrors.push(String(e)))
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) out.pageErrors.push('console: ' + m.text())
-  })
-  const tid = (id) => page.getByTestId(id)
-  const shot = async (name) => {
-    const path = join(shotDir, name)
-    await page.screenshot({ path, fullPage: true })
-    out.screenshots.push(path)
-  }
+await drive(
+  'welcome',
+  out,
+  async ({ page, tid, shot, run }) => {
+    run.step = 'welcome shown on first launch'
+    await tid('welcome').waitFor({ state: 'visible' })
+    out.welcomeShown = true
+    await tid('welcome-store-note').waitFor({ state: 'visible' })
+    out.storeNote = (await tid('welcome-store-note').textContent()).trim()
+    await shot('welcome-1-empty.png')
 
-  step = 'login'
-  await page.goto(env.BASE_URL + '/')
-  await tid('login-password').fill(env.ADMIN_PASSWORD)
-  await tid('login-submit').click()
+    run.step = 'test request without keys'
+    await tid('welcome-test').click()
+    await tid('welcome-test-reason').waitFor()
+    out.noKeysReason = (await tid('welcome-test-reason').textContent()).trim()
 
-  step = 'welcome shown on first launch'
-  await tid('welcome').waitFor({ state: 'visible' })
-  out.welcomeShown = true
-  await tid('welcome-store-note').waitFor({ state: 'visible' })
-  out.storeNote = (await tid('welcome-store-note').textContent()).trim()
-  await shot('welcome-1-empty.png')
+    run.step = 'paste and add'
+    await tid('welcome-keys').fill(env.PASTE || '')
+    await tid('welcome-add').click()
+    await tid('welcome-add-result').waitFor({ state: 'visible' })
+    out.addText = (await tid('welcome-add-result').textContent()).trim()
 
-  step = 'test request without keys'
-  await tid('welcome-test').click()
-  await tid('welcome-test-reason').waitFor()
-  out.noKeysReason = (await tid('welcome-test-reason').textContent()).trim()
+    run.step = 'check with progress'
+    await tid('welcome-check-done').waitFor({ timeout: 60_000 })
+    out.checkText = (await tid('welcome-check-done').textContent()).trim()
+    out.checkState = await tid('welcome-check-done').getAttribute('data-state')
 
-  step = 'paste and add'
-  await tid('welcome-keys').fill(env.PASTE || '')
-  await tid('welcome-add').click()
-  await tid('welcome-add-result').waitFor({ state: 'visible' })
-  out.addText = (await tid('welcome-add-result').textContent()).trim()
+    run.step = 'base URLs and access key'
+    out.openaiURL = (await tid('welcome-openai-url').textContent()).trim()
+    out.geminiURL = (await tid('welcome-gemini-url').textContent()).trim()
+    await tid('welcome-copy-openai').click()
+    await page.waitForTimeout(200)
+    out.clipboardOpenAI = await page.evaluate(() => navigator.clipboard.readText())
+    await tid('welcome-copy-key').click()
+    await page.waitForTimeout(200)
+    out.clipboardKeyLength = (await page.evaluate(() => navigator.clipboard.readText())).length
+    out.accessKeyMasked = !(await tid('welcome-access-key').textContent()).startsWith('gbd-')
 
-  step = 'check with progress'
-  await tid('welcome-check-done').waitFor({ timeout: 60_000 })
-  out.checkText = (await tid('welcome-check-done').textContent()).trim()
-  out.checkState = await tid('welcome-check-done').getAttribute('data-state')
+    run.step = 'test request'
+    await tid('welcome-test').click()
+    await tid('welcome-test-answer').waitFor({ timeout: 60_000 })
+    out.answer = (await tid('welcome-test-answer').textContent()).trim()
+    await shot('welcome-2-done.png')
 
-  step = 'base URLs and access key'
-  out.openaiURL = (await tid('welcome-openai-url').textContent()).trim()
-  out.geminiURL = (await tid('welcome-gemini-url').textContent()).trim()
-  await tid('welcome-copy-openai').click()
-  await page.waitForTimeout(200)
-  out.clipboardOpenAI = await page.evaluate(() => navigator.clipboard.readText())
-  await tid('welcome-copy-key').click()
-  await page.waitForTimeout(200)
-  out.clipboardKeyLength = (await page.evaluate(() => navigator.clipboard.readText())).length
-  out.accessKeyMasked = !(await tid('welcome-access-key').textContent()).startsWith('gbd-')
+    run.step = 'close, and reopen in Chinese'
+    await tid('welcome-close').click()
+    await tid('welcome').waitFor({ state: 'hidden' })
+    await page.reload()
+    await page.waitForSelector('[data-testid="status-addr"]')
+    out.shownAfterClose = await tid('welcome').isVisible()
+    await tid('lang').click()
+    await tid('welcome-open').click()
+    await tid('welcome').waitFor({ state: 'visible' })
+    out.zhTitle = (await page.locator('#welcome-title').textContent()).trim()
+    await shot('welcome-3-zh.png')
 
-  step = 'test request'
-  await tid('welcome-test').click()
-  await tid('welcome-test-answer').waitFor({ timeout: 60_000 })
-  out.answer = (await tid('welcome-test-answer').textContent()).trim()
-  await shot('welcome-2-done.png')
+    run.step = 'key storage in settings'
+    await tid('tab-settings').click()
+    await tid('keystore-info').waitFor()
+    await page.waitForFunction(() => document.querySelector('[data-testid="keystore-info"]')?.dataset.kind)
+    out.storeKind = await tid('keystore-info').getAttribute('data-kind')
+    out.storeText = (await tid('keystore-info').textContent()).trim()
+    await shot('welcome-4-keystore.png')
 
-  step = 'close, and reopen in Chinese'
-  await tid('welcome-close').click()
-  await tid('welcome').waitFor({ state: 'hidden' })
-  await page.reload()
-  await page.waitForSelector('[data-testid="status-addr"]')
-  out.shownAfterClose = await tid('welcome').isVisible()
-  await tid('lang').click()
-  await tid('welcome-open').click()
-  await tid('welcome').waitFor({ state: 'visible' })
-  out.zhTitle = (await page.locator('#welcome-title').textContent()).trim()
-  await shot('welcome-3-zh.png')
-
-  step = 'key storage in settings'
-  await tid('tab-settings').click()
-  await tid('keystore-info').waitFor()
-  await page.waitForFunction(() => document.querySelector('[data-testid="keystore-info"]')?.dataset.kind)
-  out.storeKind = await tid('keystore-info').getAttribute('data-kind')
-  out.storeText = (await tid('keystore-info').textContent()).trim()
-  await shot('welcome-4-keystore.png')
-
-  step = 'move the keys to my own passphrase'
-  await tid('keystore-passphrase').fill('my own passphrase 123')
-  await tid('keystore-to-file').click()
-  await page.waitForFunction(() => document.querySelector('[data-testid="keystore-info"]')?.dataset.passphrase === 'yours', null, { timeout: 60_000 })
-  out.storeAfterMove = await tid('keystore-info').getAttribute('data-passphrase')
-  step = 'done'
-} catch (e) {
-  out.error = String(e?.message ?? e)
-  out.step = step
-} finally {
-  await context.close().catch(() => {})
-  rmSync(userDataDir, { recursive: true, force: true })
-}
-console.log(JSON.stringify(out))
-process.exit(out.error ? 1 : 0)
+    run.step = 'move the keys to my own passphrase'
+    await tid('keystore-passphrase').fill('my own passphrase 123')
+    await tid('keystore-to-file').click()
+    await page.waitForFunction(() => document.querySelector('[data-testid="keystore-info"]')?.dataset.passphrase === 'yours', null, { timeout: 60_000 })
+    out.storeAfterMove = await tid('keystore-info').getAttribute('data-passphrase')
+    run.step = 'done'
+  },
+  (context) => context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: env.BASE_URL }),
+)
+// Exit even if a handle lingers.
+process.exit(process.exitCode ?? 0)
