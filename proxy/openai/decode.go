@@ -386,19 +386,13 @@ func (r *wireReader) number() error {
 	case i < len(b) && b[i] == '0':
 		i++
 	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i = digits(b, i)
 	default:
 		return errWire
 	}
 	if i < len(b) && b[i] == '.' {
-		i++
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
+		d := i + 1
+		if i = digits(b, d); i == d {
 			return errWire
 		}
 	}
@@ -408,15 +402,21 @@ func (r *wireReader) number() error {
 			i++
 		}
 		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i = digits(b, d); i == d {
 			return errWire
 		}
 	}
 	r.i = i
 	return nil
+}
+
+// digits returns the index of the first byte of b from i on that is not
+// a decimal digit.
+func digits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 // skip consumes any value, checking that it is well-formed.
@@ -617,99 +617,67 @@ func (r *wireReader) part(p *gemini.Part) error {
 		case "thoughtSignature":
 			return r.str(&p.ThoughtSignature)
 		case "functionCall":
-			if r.null() {
-				p.FunctionCall = nil
-				return nil
-			}
-			if p.FunctionCall == nil {
-				p.FunctionCall = &gemini.FunctionCall{}
-			}
-			fc := p.FunctionCall
-			return r.object(func(key []byte) error {
-				switch string(key) {
-				case "id":
-					return r.str(&fc.ID)
-				case "name":
-					return r.str(&fc.Name)
-				case "args":
-					raw, err := r.raw()
-					fc.Args = raw
-					return err
-				}
-				return r.skip()
-			})
+			return nullable(r, &p.FunctionCall, r.functionCall)
 		case "inlineData":
-			if r.null() {
-				p.InlineData = nil
-				return nil
-			}
-			if p.InlineData == nil {
-				p.InlineData = &gemini.Blob{}
-			}
-			d := p.InlineData
-			return r.object(func(key []byte) error {
-				switch string(key) {
-				case "mimeType":
-					return r.str(&d.MIMEType)
-				case "data":
-					return r.str(&d.Data)
-				}
-				return r.skip()
+			return nullable(r, &p.InlineData, func(d *gemini.Blob) error {
+				return r.twoStrings("mimeType", &d.MIMEType, "data", &d.Data)
 			})
 		case "fileData":
-			if r.null() {
-				p.FileData = nil
-				return nil
-			}
-			if p.FileData == nil {
-				p.FileData = &gemini.FileData{}
-			}
-			d := p.FileData
-			return r.object(func(key []byte) error {
-				switch string(key) {
-				case "mimeType":
-					return r.str(&d.MIMEType)
-				case "fileUri":
-					return r.str(&d.FileURI)
-				}
-				return r.skip()
+			return nullable(r, &p.FileData, func(d *gemini.FileData) error {
+				return r.twoStrings("mimeType", &d.MIMEType, "fileUri", &d.FileURI)
 			})
 		case "executableCode":
-			if r.null() {
-				p.ExecutableCode = nil
-				return nil
-			}
-			if p.ExecutableCode == nil {
-				p.ExecutableCode = &gemini.ExecutableCode{}
-			}
-			x := p.ExecutableCode
-			return r.object(func(key []byte) error {
-				switch string(key) {
-				case "language":
-					return r.str(&x.Language)
-				case "code":
-					return r.str(&x.Code)
-				}
-				return r.skip()
+			return nullable(r, &p.ExecutableCode, func(x *gemini.ExecutableCode) error {
+				return r.twoStrings("language", &x.Language, "code", &x.Code)
 			})
 		case "codeExecutionResult":
-			if r.null() {
-				p.CodeExecutionResult = nil
-				return nil
-			}
-			if p.CodeExecutionResult == nil {
-				p.CodeExecutionResult = &gemini.CodeExecutionResult{}
-			}
-			x := p.CodeExecutionResult
-			return r.object(func(key []byte) error {
-				switch string(key) {
-				case "outcome":
-					return r.str(&x.Outcome)
-				case "output":
-					return r.str(&x.Output)
-				}
-				return r.skip()
+			return nullable(r, &p.CodeExecutionResult, func(x *gemini.CodeExecutionResult) error {
+				return r.twoStrings("outcome", &x.Outcome, "output", &x.Output)
 			})
+		}
+		return r.skip()
+	})
+}
+
+// nullable reads an object field held by pointer as encoding/json does:
+// null sets *dst to nil; an object is read by read into *dst, allocated
+// when nil.
+func nullable[T any](r *wireReader, dst **T, read func(*T) error) error {
+	if r.null() {
+		*dst = nil
+		return nil
+	}
+	if *dst == nil {
+		*dst = new(T)
+	}
+	return read(*dst)
+}
+
+func (r *wireReader) functionCall(fc *gemini.FunctionCall) error {
+	return r.object(func(key []byte) error {
+		switch string(key) {
+		case "id":
+			return r.str(&fc.ID)
+		case "name":
+			return r.str(&fc.Name)
+		case "args":
+			raw, err := r.raw()
+			fc.Args = raw
+			return err
+		}
+		return r.skip()
+	})
+}
+
+// twoStrings reads an object of which the string fields ka and kb count
+// (into a and b) and the others are skipped.
+func (r *wireReader) twoStrings(ka string, a *string, kb string, b *string) error {
+	return r.object(func(key []byte) error {
+		switch string(key) {
+		case ka:
+			return r.str(a)
+		case kb:
+			return r.str(b)
 		}
 		return r.skip()
 	})
