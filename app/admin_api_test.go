@@ -945,18 +945,8 @@ func TestAdminAPIStatsAfterTraffic(t *testing.T) {
 	e.add(keys...)
 	const model = "gemini-2.5-flash"
 	for range 3 {
-		req, _ := http.NewRequest("POST", e.base+"/v1beta/models/"+model+":generateContent",
-			strings.NewReader(`{"contents":[{"parts":[{"text":"hi"}]}]}`))
-		req.Header.Set("x-goog-api-key", e.a.AccessKey())
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("proxied generateContent = %d, want 200", res.StatusCode)
+		if st := e.proxyCall("POST", "/v1beta/models/"+model+":generateContent", e.a.AccessKey(), `{"contents":[{"parts":[{"text":"hi"}]}]}`); st != http.StatusOK {
+			t.Fatalf("proxied generateContent = %d, want 200", st)
 		}
 	}
 	var log struct {
@@ -1136,17 +1126,11 @@ func TestAdminAPISettings(t *testing.T) {
 		t.Fatalf("regenerated access key = %q, want a new one in force", ak.AccessKey)
 	}
 	for key, want := range map[string]int{old: http.StatusUnauthorized, ak.AccessKey: http.StatusOK} {
-		req, _ := http.NewRequest("GET", e.base+"/v1beta/models", nil)
-		req.Header.Set("x-goog-api-key", key)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		st := e.proxyCall("GET", "/v1beta/models", key, "")
+		if want == http.StatusUnauthorized && st != want {
+			t.Fatalf("the old access key got %d, want 401", st)
 		}
-		res.Body.Close()
-		if want == http.StatusUnauthorized && res.StatusCode != want {
-			t.Fatalf("the old access key got %d, want 401", res.StatusCode)
-		}
-		if want == http.StatusOK && res.StatusCode == http.StatusUnauthorized {
+		if want == http.StatusOK && st == http.StatusUnauthorized {
 			t.Fatalf("the new access key got 401")
 		}
 	}

@@ -16,9 +16,16 @@ import (
 // proxyCall sends one request to the proxy and returns the status.
 func (e *apiEnv) proxyCall(method, path, accessKey, body string) int {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.base+path, strings.NewReader(body))
+	return callProxy(e.t, e.base, method, path, accessKey, body)
+}
+
+// callProxy sends one request to the proxy at base with accessKey (none
+// when "") and returns the status.
+func callProxy(t testing.TB, base, method, path, accessKey, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	if accessKey != "" {
 		req.Header.Set("x-goog-api-key", accessKey)
@@ -26,7 +33,7 @@ func (e *apiEnv) proxyCall(method, path, accessKey, body string) int {
 	req.Header.Set("Content-Type", "application/json")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
+		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	io.Copy(io.Discard, res.Body)
 	res.Body.Close()

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -133,17 +132,8 @@ func newUIEnv(t *testing.T) *uiEnv {
 	fake.Script(e.seed[0], proxytest.RateLimited("1s"))
 	for i := range uiCalls {
 		body := `{"contents":[{"parts":[{"text":"hi"}]}]}`
-		req, _ := http.NewRequest(http.MethodPost, e.base+"/v1beta/models/gemini-2.5-flash:generateContent", strings.NewReader(body))
-		req.Header.Set("x-goog-api-key", a.AccessKey())
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("request %d through the proxy: status %d", i, res.StatusCode)
+		if st := callProxy(t, e.base, http.MethodPost, "/v1beta/models/gemini-2.5-flash:generateContent", a.AccessKey(), body); st != http.StatusOK {
+			t.Fatalf("request %d through the proxy: status %d", i, st)
 		}
 	}
 	// Wait for the recorder's batch to land (the UI reads the store).
