@@ -14,6 +14,7 @@
 // Prints one JSON object on stdout, one member per case. On the first failure it prints
 // {"error", "case", "status"} on stdout and exits 1. The API key is never printed.
 import { GoogleGenAI } from '@google/genai'
+import { check, runCases, selectCases } from './sdkcases.mjs'
 
 const baseUrl = process.env.BASE_URL
 const apiKey = process.env.API_KEY
@@ -26,23 +27,9 @@ const embedModel = process.env.EMBED_MODEL || 'text-embedding-004'
 const embedDims = Number(process.env.EMBED_DIMS || 16)
 const pageSize = Number(process.env.PAGE_SIZE || 4)
 const allCases = ['generate', 'stream', 'count', 'embed', 'models']
-const cases = (process.env.CASES || allCases.join(','))
-  .split(',')
-  .map((s) => s.trim())
-  .filter(Boolean)
-for (const c of cases) {
-  if (!allCases.includes(c)) {
-    console.error(`genai-client.mjs: unknown case ${JSON.stringify(c)}; known: ${allCases.join(', ')}`)
-    process.exit(2)
-  }
-}
+const cases = selectCases('genai-client.mjs', allCases, allCases)
 
 const ai = new GoogleGenAI({ apiKey, httpOptions: { baseUrl } })
-
-class CheckError extends Error {}
-function check(cond, msg) {
-  if (!cond) throw new CheckError(msg)
-}
 
 const run = {
   async generate() {
@@ -114,18 +101,4 @@ const run = {
   },
 }
 
-const results = {}
-let current = null
-try {
-  for (const c of cases) {
-    current = c
-    results[c] = await run[c]()
-  }
-  console.log(JSON.stringify(results))
-} catch (err) {
-  const status = err?.status ?? null
-  const msg = err instanceof CheckError ? err.message : `${err?.constructor?.name ?? 'Error'}: ${err?.message ?? err}`
-  console.log(JSON.stringify({ error: msg, case: current, status, done: Object.keys(results) }))
-  console.error(`genai-client.mjs: case ${current} failed: ${msg}`)
-  process.exit(1)
-}
+await runCases('genai-client.mjs', cases, run)

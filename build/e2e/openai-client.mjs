@@ -27,6 +27,7 @@
 // Prints one JSON object on stdout, one member per case. On the first failure it prints
 // {"error", "case", "status"} on stdout and exits 1. The API key is never printed.
 import OpenAI from 'openai'
+import { CheckError, check, runCases, selectCases } from './sdkcases.mjs'
 
 const baseUrl = process.env.BASE_URL
 const apiKey = process.env.API_KEY
@@ -55,16 +56,7 @@ const defaultCases = [
   'models',
 ]
 const allCases = [...defaultCases, 'error_429', 'stream_break']
-const cases = (process.env.CASES || defaultCases.join(','))
-  .split(',')
-  .map((s) => s.trim())
-  .filter(Boolean)
-for (const c of cases) {
-  if (!allCases.includes(c)) {
-    console.error(`openai-client.mjs: unknown case ${JSON.stringify(c)}; known: ${allCases.join(', ')}`)
-    process.exit(2)
-  }
-}
+const cases = selectCases('openai-client.mjs', defaultCases, allCases)
 
 const clientOptions = { apiKey, baseURL: `${baseUrl.replace(/\/+$/, '')}/v1`, maxRetries: 0, timeout: 60_000 }
 const client = new OpenAI(clientOptions)
@@ -80,11 +72,6 @@ function recordingClient() {
     },
   })
   return { client: c, bodies }
-}
-
-class CheckError extends Error {}
-function check(cond, msg) {
-  if (!cond) throw new CheckError(msg)
 }
 
 const nowTool = {
@@ -403,18 +390,4 @@ async function runTools(stream) {
   return { call, completions: completions.length, answer: content, clientSentSignature }
 }
 
-const results = {}
-let current = null
-try {
-  for (const c of cases) {
-    current = c
-    results[c] = await run[c]()
-  }
-  console.log(JSON.stringify(results))
-} catch (err) {
-  const status = err?.status ?? null
-  const msg = err instanceof CheckError ? err.message : `${err?.constructor?.name ?? 'Error'}: ${err?.message ?? err}`
-  console.log(JSON.stringify({ error: msg, case: current, status, done: Object.keys(results) }))
-  console.error(`openai-client.mjs: case ${current} failed: ${msg}`)
-  process.exit(1)
-}
+await runCases('openai-client.mjs', cases, run)
