@@ -733,20 +733,12 @@ func unquoteWire(s []byte) (string, bool) {
 		case 't':
 			b.WriteByte('\t')
 		case 'u':
-			rr := getu4(s[r-1:])
-			if rr < 0 {
+			rr, n := unescapeU(s[r-1:])
+			if n == 0 {
 				return "", false
 			}
-			r += 4
-			if utf16.IsSurrogate(rr) {
-				if dec := utf16.DecodeRune(rr, getu4(s[r+1:])); dec != unicode.ReplacementChar {
-					r += 6
-					rr = dec
-				} else {
-					rr = unicode.ReplacementChar
-				}
-			}
 			b.WriteRune(rr)
+			r += n - 2
 		default:
 			return "", false
 		}
@@ -755,6 +747,23 @@ func unquoteWire(s []byte) (string, bool) {
 	}
 	b.Write(s[run:])
 	return b.String(), true
+}
+
+// unescapeU decodes the \uXXXX escape at the start of s, with the low
+// half that follows a high surrogate, as encoding/json does (a lone
+// surrogate is U+FFFD); n is the bytes it spans, 0 when it is malformed.
+func unescapeU(s []byte) (rr rune, n int) {
+	rr = getu4(s)
+	if rr < 0 {
+		return 0, 0
+	}
+	if !utf16.IsSurrogate(rr) {
+		return rr, 6
+	}
+	if dec := utf16.DecodeRune(rr, getu4(s[6:])); dec != unicode.ReplacementChar {
+		return dec, 12
+	}
+	return unicode.ReplacementChar, 6
 }
 
 // getu4 decodes \uXXXX from the start of s, or returns -1.
