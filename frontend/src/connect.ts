@@ -7,7 +7,7 @@ import * as api from './api'
 import type { ClientSetup, ConfigChange, Status, TestResult } from './api'
 import { busy, button, dialog, fmtNum, h, report, set, toast } from './dom'
 import { t, type Key } from './i18n'
-import { reasonText } from './welcome'
+import { copyButton, reasonText } from './welcome'
 
 /** Translated notes of the tools (the server's English note otherwise). */
 const clientNotes: Record<string, Key> = {
@@ -57,19 +57,6 @@ export interface ConnectPanel {
 }
 
 const dots = '•'.repeat(24)
-
-/** A copy button for the value get() returns at click time. */
-function copyButton(get: () => string | undefined, testid: string): HTMLButtonElement {
-  const b: HTMLButtonElement = button(t('copy'), () => {
-    const v = get()
-    if (!v) return
-    void busy(b, async () => {
-      await api.copyText(v)
-      toast(t('copied'), 'ok')
-    })
-  }, { class: 'small', 'data-testid': testid })
-  return b
-}
 
 /** Builds the Connect tab. */
 export function connectPanel(): ConnectPanel {

@@ -41,6 +41,19 @@ export const reasonText: Record<string, Key> = {
   error: 'testUpstream',
 }
 
+/** A copy button for the value get() returns at click time. */
+export function copyButton(get: () => string | undefined, testid: string): HTMLButtonElement {
+  const b: HTMLButtonElement = button(t('copy'), () => {
+    const v = get()
+    if (!v) return
+    void busy(b, async () => {
+      await api.copyText(v)
+      toast(t('copied'), 'ok')
+    })
+  }, { class: 'small', 'data-testid': testid })
+  return b
+}
+
 /** Builds the walkthrough. keysChanged is called after keys were added. */
 export function welcomePanel(keysChanged: () => void): WelcomePanel {
   let status: Status | undefined
@@ -74,17 +87,6 @@ export function welcomePanel(keysChanged: () => void): WelcomePanel {
   const testResult = h('div', { class: 'test-result', 'data-testid': 'welcome-test-result', hidden: true, role: 'status' })
   const testBtn: HTMLButtonElement = button(t('welcomeTest'), () => void test(), { class: 'primary', 'data-testid': 'welcome-test' })
 
-  const copy = (get: () => string, testid: string): HTMLButtonElement => {
-    const b: HTMLButtonElement = button(t('copy'), () => {
-      const v = get()
-      if (!v) return
-      void busy(b, async () => {
-        await api.copyText(v)
-        toast(t('copied'), 'ok')
-      })
-    }, { class: 'small', 'data-testid': testid })
-    return b
-  }
   const line = (label: Key, value: HTMLElement, ...btns: HTMLButtonElement[]): HTMLElement =>
     h('div', { class: 'kv' }, h('span', { class: 'label' }, t(label)), value, h('span', { class: 'row' }, ...btns))
 
@@ -106,9 +108,9 @@ export function welcomePanel(keysChanged: () => void): WelcomePanel {
       step(
         3,
         'welcomeConnect',
-        line('openaiBaseURL', openai, copy(() => status?.openaiBaseURL ?? '', 'welcome-copy-openai')),
-        line('geminiBaseURL', gemini, copy(() => status?.geminiBaseURL ?? '', 'welcome-copy-gemini')),
-        line('accessKey', key, showBtn, copy(() => accessKey, 'welcome-copy-key')),
+        line('openaiBaseURL', openai, copyButton(() => status?.openaiBaseURL ?? '', 'welcome-copy-openai')),
+        line('geminiBaseURL', gemini, copyButton(() => status?.geminiBaseURL ?? '', 'welcome-copy-gemini')),
+        line('accessKey', key, showBtn, copyButton(() => accessKey, 'welcome-copy-key')),
       ),
       step(4, 'welcomeTestTitle', h('p', { class: 'muted small' }, t('welcomeTestHint')), h('div', { class: 'row' }, testBtn), testResult),
     ),
