@@ -114,11 +114,9 @@ func UsageFrom(u *gemini.UsageMetadata) Usage {
 	if u == nil {
 		return Usage{}
 	}
-	in := u.PromptTokenCount + u.ToolUsePromptTokenCount - u.CachedContentTokenCount
-	if in < 0 {
-		in = 0
-	}
-	return Usage{InputTokens: in, OutputTokens: u.CandidatesTokenCount + u.ThoughtsTokenCount, CacheReadInputTokens: u.CachedContentTokenCount}
+	// Anthropic counts the cached tokens apart from the input.
+	in := max(u.InputTokens()-u.CachedContentTokenCount, 0)
+	return Usage{InputTokens: in, OutputTokens: u.OutputTokens(), CacheReadInputTokens: u.CachedContentTokenCount}
 }
 
 // refusalText explains an answer Gemini blocked without content.

@@ -231,6 +231,22 @@ type UsageMetadata struct {
 	ToolUsePromptTokensDetails []ModalityTokenCount `json:"toolUsePromptTokensDetails,omitempty"`
 }
 
+// InputTokens is what the model read, as every dialect counts it: the
+// prompt and the tool-use prompt (cached tokens included).
+func (u *UsageMetadata) InputTokens() int64 { return u.PromptTokenCount + u.ToolUsePromptTokenCount }
+
+// OutputTokens is what the model wrote, as every dialect counts it: the
+// answer and its thoughts.
+func (u *UsageMetadata) OutputTokens() int64 { return u.CandidatesTokenCount + u.ThoughtsTokenCount }
+
+// TotalTokens is TotalTokenCount, or input + output when Gemini sent none.
+func (u *UsageMetadata) TotalTokens() int64 {
+	if u.TotalTokenCount == 0 {
+		return u.InputTokens() + u.OutputTokens()
+	}
+	return u.TotalTokenCount
+}
+
 // ModalityTokenCount is a token count for one modality (TEXT, IMAGE, ...).
 type ModalityTokenCount struct {
 	Modality   string `json:"modality"`

@@ -270,16 +270,10 @@ func tokenBytes(s string) []int {
 // tool-use prompt, completion = candidates + thoughts, reasoning = thoughts,
 // cached = cachedContentTokenCount.
 func UsageFrom(u *gemini.UsageMetadata) *Usage {
-	prompt := u.PromptTokenCount + u.ToolUsePromptTokenCount
-	completion := u.CandidatesTokenCount + u.ThoughtsTokenCount
-	total := u.TotalTokenCount
-	if total == 0 {
-		total = prompt + completion
-	}
 	return &Usage{
-		PromptTokens:            prompt,
-		CompletionTokens:        completion,
-		TotalTokens:             total,
+		PromptTokens:            u.InputTokens(),
+		CompletionTokens:        u.OutputTokens(),
+		TotalTokens:             u.TotalTokens(),
 		PromptTokensDetails:     PromptTokensDetails{CachedTokens: u.CachedContentTokenCount},
 		CompletionTokensDetails: CompletionTokensDetails{ReasoningTokens: u.ThoughtsTokenCount},
 	}

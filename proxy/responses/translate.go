@@ -487,13 +487,7 @@ func (t *StreamTranslator) response(status string) *Response {
 // output = candidates + thoughts, reasoning = thoughts, cached =
 // cachedContentTokenCount.
 func UsageFrom(u *gemini.UsageMetadata) *Usage {
-	in := u.PromptTokenCount + u.ToolUsePromptTokenCount
-	out := u.CandidatesTokenCount + u.ThoughtsTokenCount
-	total := u.TotalTokenCount
-	if total == 0 {
-		total = in + out
-	}
-	return &Usage{InputTokens: in, CachedTokens: u.CachedContentTokenCount, OutputTokens: out, ReasoningTokens: u.ThoughtsTokenCount, TotalTokens: total}
+	return &Usage{InputTokens: u.InputTokens(), CachedTokens: u.CachedContentTokenCount, OutputTokens: u.OutputTokens(), ReasoningTokens: u.ThoughtsTokenCount, TotalTokens: u.TotalTokens()}
 }
 
 // visibleText is what a non-thought part shows: its text, or generated
