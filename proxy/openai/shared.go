@@ -82,6 +82,10 @@ func FileDataPart(fileData, fileID, filename, param string) (gemini.Part, error)
 	return p, nil
 }
 
+// FieldPath turns encoding/json's field path ("tools.0.name") into the
+// parameter name in error messages ("tools[0].name").
+func FieldPath(f string) string { return fieldPath(f) }
+
 // Invalid returns a 400 invalid_request_error about param.
 func Invalid(param, format string, args ...any) *Error { return invalid(param, format, args...) }
 

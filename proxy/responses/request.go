@@ -92,7 +92,7 @@ func decodeError(err error, prefix string) *openai.Error {
 	case errors.As(err, &se):
 		return openai.Invalid(prefix, "the request body is not valid JSON: %v", err)
 	case errors.As(err, &te):
-		param := fieldPath(te.Field)
+		param := openai.FieldPath(te.Field)
 		if prefix != "" {
 			if param == "" {
 				return openai.Invalid(prefix, "%s must be an object", prefix)
@@ -106,22 +106,6 @@ func decodeError(err error, prefix string) *openai.Error {
 	default:
 		return openai.Invalid(prefix, "invalid request body: %v", err)
 	}
-}
-
-// fieldPath turns encoding/json's "tools.0.name" into "tools[0].name".
-func fieldPath(f string) string {
-	var b strings.Builder
-	for i, seg := range strings.Split(f, ".") {
-		if seg != "" && strings.Trim(seg, "0123456789") == "" {
-			b.WriteString("[" + seg + "]")
-			continue
-		}
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(seg)
-	}
-	return b.String()
 }
 
 // ToGemini translates a parsed request into a Gemini generateContent call.
