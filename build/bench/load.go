@@ -161,31 +161,37 @@ func (e *endpoint) do(ctx context.Context, k kind, events int) (sample, error) {
 		return sample{total: time.Since(start)}, nil
 	}
 	st := readSSE(resp.Body, start)
-	s := sample{total: time.Since(start), ttft: st.ttft}
-	switch {
-	case st.err != nil:
-		s.why = "read error: " + st.err.Error()
-	case st.ttft == 0:
-		s.why = "no event carried the first text"
-	case k.openAI() && st.errorEvent:
-		s.why = "an error event"
-	case k.openAI() && !st.done:
-		s.why = "no data: [DONE] at the end"
-	case k.responses() && st.failed:
-		s.why = "a response.failed event"
-	case k.responses() && !bytes.HasPrefix(st.last, []byte(`{"type":"response.completed"`)):
-		s.why = "no response.completed at the end"
-	case k.anthropic() && st.failed:
-		s.why = "an error event"
-	case k.anthropic() && !bytes.Equal(st.last, []byte(`{"type":"message_stop"}`)):
-		s.why = "no message_stop at the end"
-	case k.native() && st.events != events:
-		s.why = fmt.Sprintf("%d events, want %d", st.events, events)
-	case k.native() && !bytes.Contains(st.last, []byte(`"finishReason"`)):
-		s.why = "the last event has no finishReason"
-	}
+	s := sample{total: time.Since(start), ttft: st.ttft, why: cutReason(k, st, events)}
 	s.cut = s.why != ""
 	return s, nil
+}
+
+// cutReason says why a stream of kind k that should carry events events
+// did not end properly, "" when it did.
+func cutReason(k kind, st sseStats, events int) string {
+	switch {
+	case st.err != nil:
+		return "read error: " + st.err.Error()
+	case st.ttft == 0:
+		return "no event carried the first text"
+	case k.openAI() && st.errorEvent:
+		return "an error event"
+	case k.openAI() && !st.done:
+		return "no data: [DONE] at the end"
+	case k.responses() && st.failed:
+		return "a response.failed event"
+	case k.responses() && !bytes.HasPrefix(st.last, []byte(`{"type":"response.completed"`)):
+		return "no response.completed at the end"
+	case k.anthropic() && st.failed:
+		return "an error event"
+	case k.anthropic() && !bytes.Equal(st.last, []byte(`{"type":"message_stop"}`)):
+		return "no message_stop at the end"
+	case k.native() && st.events != events:
+		return fmt.Sprintf("%d events, want %d", st.events, events)
+	case k.native() && !bytes.Contains(st.last, []byte(`"finishReason"`)):
+		return "the last event has no finishReason"
+	}
+	return ""
 }
 
 // statusError is a non-200 answer.
@@ -304,6 +310,36 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	return d[max(0, min(i, len(d)-1))]
 }
 
+// tally is what one load worker counted.
+type tally struct {
+	n, errs, cut int
+	lat, ttft    []time.Duration
+	err          error  // the first error
+	cutWhy       string // why the first cut stream counts as cut
+}
+
+// add counts one request's sample s, or its error.
+func (t *tally) add(s sample, err error, stream bool) {
+	if err != nil {
+		t.errs++
+		if t.err == nil {
+			t.err = err
+		}
+		return
+	}
+	t.n++
+	t.lat = append(t.lat, s.total)
+	if stream && s.ttft > 0 {
+		t.ttft = append(t.ttft, s.ttft)
+	}
+	if s.cut {
+		t.cut++
+		if t.cutWhy == "" {
+			t.cutWhy = s.why
+		}
+	}
+}
+
 // load sends total requests of kind k at concurrency conc to e and measures
 // the CPU time e's process (and the fake's) spent meanwhile. It stops early
 // when timeout passes.
@@ -334,46 +370,26 @@ func load(ctx context.Context, e *endpoint, fake *child, k kind, conc, total, ev
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var lat, ttft []time.Duration
-			var n, errs, cut int
-			var werr error
-			var wcut string
+			var wt tally
 			for rctx.Err() == nil && next.Add(1) <= int64(total) {
 				s, err := e.do(rctx, k, events)
 				if rctx.Err() != nil {
 					break // cancelled by the time limit: not a sample
 				}
-				if err != nil {
-					errs++
-					if werr == nil {
-						werr = err
-					}
-					continue
-				}
-				n++
-				lat = append(lat, s.total)
-				if k.stream() && s.ttft > 0 {
-					ttft = append(ttft, s.ttft)
-				}
-				if s.cut {
-					cut++
-					if wcut == "" {
-						wcut = s.why
-					}
-				}
+				wt.add(s, err, k.stream())
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			r.Requests += n
-			r.Errors += errs
-			r.Cut += cut
-			r.Lat = append(r.Lat, lat...)
-			r.TTFT = append(r.TTFT, ttft...)
+			r.Requests += wt.n
+			r.Errors += wt.errs
+			r.Cut += wt.cut
+			r.Lat = append(r.Lat, wt.lat...)
+			r.TTFT = append(r.TTFT, wt.ttft...)
 			if firstErr == nil {
-				firstErr = werr
+				firstErr = wt.err
 			}
 			if firstCut == "" {
-				firstCut = wcut
+				firstCut = wt.cutWhy
 			}
 		}()
 	}

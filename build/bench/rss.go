@@ -114,31 +114,8 @@ func (b *bench) rss(ctx context.Context, upstream string) (*RSSReport, error) {
 
 	env := append(os.Environ(), "GBD_PASSPHRASE=bench-"+randomToken(16), "GBD_LOG_LEVEL=info")
 	common := []string{"--data-dir", data, "--secret-store", "file"}
-	// runGBD runs "gbd <cmd...> <common flags> <rest...>".
-	runGBD := func(stdin string, args []string, rest ...string) (string, error) {
-		cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(cctx, bin, append(append(append([]string(nil), args...), common...), rest...)...)
-		cmd.Env = env
-		cmd.Stdin = strings.NewReader(stdin)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		if err := cmd.Run(); err != nil {
-			return "", fmt.Errorf("gbd %s: %v: %s", strings.Join(args, " "), err, firstLines(errb.Bytes(), 3))
-		}
-		return strings.TrimSpace(out.String()), nil
-	}
-	if _, err := runGBD(strings.Join(b.keys, "\n")+"\n", []string{"keys", "add"}, "-"); err != nil {
-		return nil, err
-	}
-	access, err := runGBD("", []string{"access-key"})
+	access, err := b.seedHeadless(ctx, bin, env, common, filepath.Join(data, "gemini-balance.db"), upstream)
 	if err != nil {
-		return nil, err
-	}
-	if access == "" || strings.ContainsAny(access, " \n") {
-		return nil, fmt.Errorf("gbd access-key printed %q", firstLines([]byte(access), 1))
-	}
-	if err := pointAt(ctx, filepath.Join(data, "gemini-balance.db"), upstream); err != nil {
 		return nil, err
 	}
 
@@ -193,6 +170,40 @@ func (b *bench) rss(ctx context.Context, upstream string) (*RSSReport, error) {
 		return nil, fmt.Errorf("no stream went through the headless binary (first error: %s)", r.FirstError)
 	}
 	return rep, nil
+}
+
+// seedHeadless stores the bench's keys with the headless binary bin (its
+// data dir and store in common), points the database db at upstream and
+// returns the access key the binary prints.
+func (b *bench) seedHeadless(ctx context.Context, bin string, env, common []string, db, upstream string) (string, error) {
+	// runGBD runs "gbd <cmd...> <common flags> <rest...>".
+	runGBD := func(stdin string, args []string, rest ...string) (string, error) {
+		cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(cctx, bin, append(append(append([]string(nil), args...), common...), rest...)...)
+		cmd.Env = env
+		cmd.Stdin = strings.NewReader(stdin)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			return "", fmt.Errorf("gbd %s: %v: %s", strings.Join(args, " "), err, firstLines(errb.Bytes(), 3))
+		}
+		return strings.TrimSpace(out.String()), nil
+	}
+	if _, err := runGBD(strings.Join(b.keys, "\n")+"\n", []string{"keys", "add"}, "-"); err != nil {
+		return "", err
+	}
+	access, err := runGBD("", []string{"access-key"})
+	if err != nil {
+		return "", err
+	}
+	if access == "" || strings.ContainsAny(access, " \n") {
+		return "", fmt.Errorf("gbd access-key printed %q", firstLines([]byte(access), 1))
+	}
+	if err := pointAt(ctx, db, upstream); err != nil {
+		return "", err
+	}
+	return access, nil
 }
 
 // headless builds the headless binary once (CGO_ENABLED=0 go build .) and
