@@ -949,14 +949,7 @@ func TestAdminAPIStatsAfterTraffic(t *testing.T) {
 			t.Fatalf("proxied generateContent = %d, want 200", st)
 		}
 	}
-	var log struct {
-		Entries []map[string]any
-		Total   int
-	}
-	waitFor(t, "the recorder to store 3 requests", func() bool {
-		e.mustCall(http.StatusOK, "GET", "/api/log", nil).json(t, &log)
-		return log.Total >= 3
-	})
+	log := e.waitLog("the recorder to store 3 requests", 3)
 	if log.Total != 3 || log.Entries[0]["model"] != model || log.Entries[0]["class"] != "ok" || log.Entries[0]["status"] != float64(200) ||
 		!strings.Contains(fmt.Sprint(log.Entries[0]["preview"]), "…") {
 		t.Fatalf("GET /api/log = %+v, want 3 ok requests for %s with masked keys", log, model)

@@ -40,6 +40,24 @@ func callProxy(t testing.TB, base, method, path, accessKey, body string) int {
 	return res.StatusCode
 }
 
+// logPage is an answer of GET /api/log.
+type logPage struct {
+	Entries []map[string]any
+	Total   int
+}
+
+// waitLog waits for the request log to hold at least n rows (what says
+// what it waits for) and returns its first page.
+func (e *apiEnv) waitLog(what string, n int) logPage {
+	e.t.Helper()
+	var log logPage
+	waitFor(e.t, what, func() bool {
+		e.mustCall(http.StatusOK, "GET", "/api/log", nil).json(e.t, &log)
+		return log.Total >= n
+	})
+	return log
+}
+
 // TestLocalRejectionsClassed (issue 9 row 7): answers the proxy makes
 // itself are stored with their own class, never "ok"; unauthenticated
 // requests are counted per minute in the statistics, without a
@@ -77,14 +95,7 @@ func TestLocalRejectionsClassed(t *testing.T) {
 		t.Fatalf("malformed OpenAI request = %d, want 400", got)
 	}
 
-	var log struct {
-		Entries []map[string]any
-		Total   int
-	}
-	waitFor(t, "the recorder to store the local answers", func() bool {
-		e.mustCall(http.StatusOK, "GET", "/api/log", nil).json(t, &log)
-		return log.Total >= 3
-	})
+	log := e.waitLog("the recorder to store the local answers", 3)
 	classes := map[string]int{}
 	for _, en := range log.Entries {
 		classes[en["class"].(string)]++
