@@ -213,16 +213,11 @@ func (s *Server) generate(rq *request, g *generation) {
 		c.checkEmpty = method == "generateContent"
 	}
 	rq.res.Model, rq.res.Stream, rq.res.Method = g.model, g.stream, method
-	a, err := s.exchange(rq.r.Context(), rq.cfg, c, rq.res)
-	if err != nil {
-		rq.fail(asLocalError(err))
+	a, ok := s.answered(rq, c)
+	if !ok {
 		return
 	}
 	defer a.close()
-	if !a.ok() {
-		rq.d.writeUpstreamError(rq.w, a)
-		return
-	}
 	if !g.stream {
 		out, err := g.reply(a.body)
 		if err != nil {
@@ -296,4 +291,22 @@ func (s *Server) streamBroke(rq *request, err error) {
 	s.log.Warn("upstream stream broke after the first byte; ending the stream with the dialect's failure",
 		"id", rq.res.ID, "key", rq.res.KeyID, "err", gemini.Redact(err.Error()))
 	rq.d.writeStreamFailure(rq.w, errStreamBroke)
+}
+
+// answered runs c through the attempt loop for rq and returns the
+// successful answer, for the caller to close; on failure it has answered
+// the client in rq's dialect (a local or an upstream error) and reports
+// false.
+func (s *Server) answered(rq *request, c *call) (*answer, bool) {
+	a, err := s.exchange(rq.r.Context(), rq.cfg, c, rq.res)
+	if err != nil {
+		rq.fail(asLocalError(err))
+		return nil, false
+	}
+	if !a.ok() {
+		rq.d.writeUpstreamError(rq.w, a)
+		a.close()
+		return nil, false
+	}
+	return a, true
 }

@@ -180,16 +180,11 @@ func (s *Server) openAIEmbeddings(rq *request) {
 		rq.fail(errEncode)
 		return
 	}
-	a, err := s.exchange(rq.r.Context(), rq.cfg, generationCall(model, "batchEmbedContents", gbody, rq.clientKey), rq.res)
-	if err != nil {
-		rq.fail(asLocalError(err))
+	a, ok := s.answered(rq, generationCall(model, "batchEmbedContents", gbody, rq.clientKey))
+	if !ok {
 		return
 	}
 	defer a.close()
-	if !a.ok() {
-		rq.d.writeUpstreamError(rq.w, a)
-		return
-	}
 	var gresp gemini.BatchEmbedContentsResponse
 	if err := json.Unmarshal(a.body, &gresp); err != nil {
 		rq.fail(badUpstream("the upstream embeddings answer is not valid JSON"))
@@ -229,18 +224,12 @@ func (s *Server) geminiModels(rq *request) ([]gemini.ListModelsResponse, bool) {
 			q.Set("pageToken", token)
 		}
 		c := &call{httpMethod: http.MethodGet, path: "/v1beta/models", query: q, header: http.Header{}, method: "list", clientKey: rq.clientKey}
-		a, err := s.exchange(rq.r.Context(), rq.cfg, c, rq.res)
-		if err != nil {
-			rq.fail(asLocalError(err))
-			return nil, false
-		}
-		if !a.ok() {
-			rq.d.writeUpstreamError(rq.w, a)
-			a.close()
+		a, ok := s.answered(rq, c)
+		if !ok {
 			return nil, false
 		}
 		var page gemini.ListModelsResponse
-		err = json.Unmarshal(a.body, &page)
+		err := json.Unmarshal(a.body, &page)
 		a.close()
 		if err != nil {
 			rq.fail(badUpstream("the upstream models list is not valid JSON"))
@@ -271,16 +260,11 @@ func (s *Server) geminiModel(rq *request, id string) (*gemini.Model, bool) {
 	}
 	rq.res.Model = model
 	c := &call{httpMethod: http.MethodGet, path: "/v1beta/models/" + url.PathEscape(model), query: url.Values{}, header: http.Header{}, method: "get", clientKey: rq.clientKey}
-	a, err := s.exchange(rq.r.Context(), rq.cfg, c, rq.res)
-	if err != nil {
-		rq.fail(asLocalError(err))
+	a, ok := s.answered(rq, c)
+	if !ok {
 		return nil, false
 	}
 	defer a.close()
-	if !a.ok() {
-		rq.d.writeUpstreamError(rq.w, a)
-		return nil, false
-	}
 	var m gemini.Model
 	if err := json.Unmarshal(a.body, &m); err != nil {
 		rq.fail(badUpstream("the upstream model answer is not valid JSON"))
