@@ -179,16 +179,8 @@ func TestKeysAddReachesRunningInstance(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	b, err := app.New(context.Background(), app.Options{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	if _, err := b.Keys().Reconcile(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if text, err := b.Keys().Export(context.Background()); err != nil || strings.TrimSpace(text) != key {
-		t.Fatalf("after a restart the store holds %d keys (%v), want the one added through the instance", len(strings.Fields(text)), err)
+	if text := storedKeys(t, dir); strings.TrimSpace(text) != key {
+		t.Fatalf("after a restart the store holds %d keys, want the one added through the instance", len(strings.Fields(text)))
 	}
 }
 
@@ -251,18 +243,7 @@ func TestConcurrentKeysAdd(t *testing.T) {
 	}
 	wg.Wait()
 
-	a, err := app.New(context.Background(), app.Options{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	if _, err := a.Keys().Reconcile(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	text, err := a.Keys().Export(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	text := storedKeys(t, dir)
 	got := map[string]bool{}
 	for _, k := range strings.Fields(text) {
 		got[k] = true
@@ -276,4 +257,23 @@ func TestConcurrentKeysAdd(t *testing.T) {
 	if lost > 0 || len(got) != len(all) {
 		t.Fatalf("after 3 concurrent keys add of 50 keys each and a restart: %d keys readable, %d lost", len(got), lost)
 	}
+}
+
+// storedKeys opens the data dir dir as a restart does, finishes
+// interrupted adds and returns the keys it holds, one per line.
+func storedKeys(t *testing.T, dir string) string {
+	t.Helper()
+	a, err := app.New(context.Background(), app.Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.Keys().Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	text, err := a.Keys().Export(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
 }
