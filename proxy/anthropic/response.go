@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gemini-balance/desktop/proxy/gemini"
+	"github.com/gemini-balance/desktop/proxy/openai"
 )
 
 // Meta is what the answer translators need besides Gemini's answer.
@@ -266,13 +267,13 @@ func visibleText(p *gemini.Part) string {
 // to the struct and here; TestAppendJSON compares the two).
 func (r *Response) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"id":`...)
-	dst = appendString(dst, r.ID)
+	dst = openai.AppendJSONString(dst, r.ID)
 	dst = append(dst, `,"type":`...)
-	dst = appendString(dst, r.Type)
+	dst = openai.AppendJSONString(dst, r.Type)
 	dst = append(dst, `,"role":`...)
-	dst = appendString(dst, r.Role)
+	dst = openai.AppendJSONString(dst, r.Role)
 	dst = append(dst, `,"model":`...)
-	dst = appendString(dst, r.Model)
+	dst = openai.AppendJSONString(dst, r.Model)
 	dst = append(dst, `,"content":[`...)
 	for i := range r.Content {
 		if i > 0 {
@@ -297,26 +298,26 @@ func (r *Response) AppendJSON(dst []byte) []byte {
 
 func (b *ContentBlock) appendJSON(dst []byte) []byte {
 	dst = append(dst, `{"type":`...)
-	dst = appendString(dst, b.Type)
+	dst = openai.AppendJSONString(dst, b.Type)
 	if b.Text != nil {
 		dst = append(dst, `,"text":`...)
-		dst = appendString(dst, *b.Text)
+		dst = openai.AppendJSONString(dst, *b.Text)
 	}
 	if b.Thinking != nil {
 		dst = append(dst, `,"thinking":`...)
-		dst = appendString(dst, *b.Thinking)
+		dst = openai.AppendJSONString(dst, *b.Thinking)
 	}
 	if b.Signature != nil {
 		dst = append(dst, `,"signature":`...)
-		dst = appendString(dst, *b.Signature)
+		dst = openai.AppendJSONString(dst, *b.Signature)
 	}
 	if b.ID != "" {
 		dst = append(dst, `,"id":`...)
-		dst = appendString(dst, b.ID)
+		dst = openai.AppendJSONString(dst, b.ID)
 	}
 	if b.Name != "" {
 		dst = append(dst, `,"name":`...)
-		dst = appendString(dst, b.Name)
+		dst = openai.AppendJSONString(dst, b.Name)
 	}
 	if len(b.Input) > 0 {
 		dst = append(dst, `,"input":`...)
@@ -329,7 +330,7 @@ func appendNullable(dst []byte, s *string) []byte {
 	if s == nil {
 		return append(dst, "null"...)
 	}
-	return appendString(dst, *s)
+	return openai.AppendJSONString(dst, *s)
 }
 
 // appendCompact appends JSON raw compacted (function arguments come from

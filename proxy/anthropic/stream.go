@@ -2,9 +2,9 @@ package anthropic
 
 import (
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/gemini-balance/desktop/proxy/gemini"
+	"github.com/gemini-balance/desktop/proxy/openai"
 )
 
 // StreamTranslator turns the events of one Gemini SSE stream into
@@ -91,7 +91,7 @@ func (t *StreamTranslator) Finish(dst []byte) []byte {
 	dst = t.close(dst)
 	u := UsageFrom(t.usage)
 	dst = append(dst, "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"...)
-	dst = appendString(dst, reason)
+	dst = openai.AppendJSONString(dst, reason)
 	dst = append(dst, `,"stop_sequence":null},"usage":{"input_tokens":`...)
 	dst = strconv.AppendInt(dst, u.InputTokens, 10)
 	dst = append(dst, `,"output_tokens":`...)
@@ -106,9 +106,9 @@ func (t *StreamTranslator) start(dst []byte, responseID string) []byte {
 	t.started = true
 	u := UsageFrom(t.usage)
 	dst = append(dst, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"...)
-	dst = appendString(dst, t.meta.messageID(responseID))
+	dst = openai.AppendJSONString(dst, t.meta.messageID(responseID))
 	dst = append(dst, `,"type":"message","role":"assistant","model":`...)
-	dst = appendString(dst, t.meta.Model)
+	dst = openai.AppendJSONString(dst, t.meta.Model)
 	dst = append(dst, `,"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":`...)
 	dst = strconv.AppendInt(dst, u.InputTokens, 10)
 	dst = append(dst, `,"output_tokens":1,"cache_creation_input_tokens":0,"cache_read_input_tokens":`...)
@@ -155,9 +155,9 @@ func (t *StreamTranslator) part(dst []byte, p *gemini.Part) []byte {
 		dst = t.close(dst)
 		head := make([]byte, 0, 64+len(id)+len(fc.Name))
 		head = append(head, `{"type":"tool_use","id":`...)
-		head = appendString(head, id)
+		head = openai.AppendJSONString(head, id)
 		head = append(head, `,"name":`...)
-		head = appendString(head, fc.Name)
+		head = openai.AppendJSONString(head, fc.Name)
 		head = append(head, `,"input":{}}`...)
 		dst = t.startBlock(dst, string(head), "tool_use")
 		dst = t.delta(dst, `{"type":"input_json_delta","partial_json":`, string(argsOf(fc.Args)))
@@ -195,7 +195,7 @@ func (t *StreamTranslator) delta(dst []byte, head, s string) []byte {
 	dst = strconv.AppendInt(dst, int64(t.index), 10)
 	dst = append(dst, `,"delta":`...)
 	dst = append(dst, head...)
-	dst = appendString(dst, s)
+	dst = openai.AppendJSONString(dst, s)
 	return append(dst, "}}\n\n"...)
 }
 
@@ -210,55 +210,4 @@ func (t *StreamTranslator) close(dst []byte) []byte {
 	t.open = ""
 	t.index++
 	return dst
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string (invalid UTF-8 replaced).
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
