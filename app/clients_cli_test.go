@@ -37,6 +37,23 @@ func realCLI(t *testing.T, dir, name, reqEnv string) string {
 	return bin
 }
 
+// writtenConfig starts an app with one key whose client home holds the
+// user's own file rel (slash-separated) with content, and writes tool's
+// config there through the API. It returns the env, the home and the key.
+func writtenConfig(t *testing.T, tool, rel, content string) (*apiEnv, string, string) {
+	t.Helper()
+	e := newAPIEnv(t)
+	key := e.newKeys(1)[0]
+	e.add(key)
+	home := t.TempDir()
+	e.a.setClientHome(home)
+	path := filepath.Join(home, filepath.FromSlash(rel))
+	os.MkdirAll(filepath.Dir(path), 0o700)
+	os.WriteFile(path, []byte(content), 0o600)
+	writeThroughAPI(t, e, tool)
+	return e, home, key
+}
+
 // writeThroughAPI writes tool's config into the env's client home through
 // the management API (dry run, then the write with its hash).
 func writeThroughAPI(t *testing.T, e *apiEnv, tool string) {
@@ -58,12 +75,7 @@ func writeThroughAPI(t *testing.T, e *apiEnv, tool string) {
 func TestWrittenCodexConfig(t *testing.T) {
 	bin := realCLI(t, "codex", "codex", "GBD_REQUIRE_CODEX")
 	t.Setenv("CODEX_HOME", "")
-	e := newAPIEnv(t)
-	e.add(e.newKeys(1)[0])
-	home := t.TempDir()
-	e.a.setClientHome(home)
-	os.MkdirAll(filepath.Join(home, ".codex"), 0o700)
-	os.WriteFile(filepath.Join(home, ".codex", "config.toml"), []byte(`# my settings
+	e, home, _ := writtenConfig(t, "codex", ".codex/config.toml", `# my settings
 model = "o3"
 
 [model_providers.my-local]
@@ -72,8 +84,7 @@ base_url = "http://127.0.0.1:1/v1"
 
 [profiles.local]
 model_provider = "my-local"
-`), 0o600)
-	writeThroughAPI(t, e, "codex")
+`)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -97,13 +108,7 @@ model_provider = "my-local"
 func TestWrittenClaudeConfig(t *testing.T) {
 	bin := realCLI(t, "claude", "claude", "GBD_REQUIRE_CLAUDE")
 	t.Setenv("CLAUDE_CONFIG_DIR", "")
-	e := newAPIEnv(t)
-	e.add(e.newKeys(1)[0])
-	home := t.TempDir()
-	e.a.setClientHome(home)
-	os.MkdirAll(filepath.Join(home, ".claude"), 0o700)
-	os.WriteFile(filepath.Join(home, ".claude", "settings.json"), []byte(`{"includeCoAuthoredBy": false, "env": {"DISABLE_TELEMETRY": "1", "DISABLE_AUTOUPDATER": "1"}}`), 0o600)
-	writeThroughAPI(t, e, "claude-code")
+	e, home, _ := writtenConfig(t, "claude-code", ".claude/settings.json", `{"includeCoAuthoredBy": false, "env": {"DISABLE_TELEMETRY": "1", "DISABLE_AUTOUPDATER": "1"}}`)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -140,14 +145,7 @@ func TestWrittenClaudeConfig(t *testing.T) {
 // exit with "Invalid auth method selected".
 func TestWrittenGeminiCLIConfig(t *testing.T) {
 	bin := realCLI(t, "gemini-cli", "gemini", "GBD_REQUIRE_GEMINI_CLI")
-	e := newAPIEnv(t)
-	key := e.newKeys(1)[0]
-	e.add(key)
-	home := t.TempDir()
-	e.a.setClientHome(home)
-	os.MkdirAll(filepath.Join(home, ".gemini"), 0o700)
-	os.WriteFile(filepath.Join(home, ".gemini", "settings.json"), []byte(`{"ui": {"theme": "GitHub"}, "privacy": {"usageStatisticsEnabled": false}}`), 0o600)
-	writeThroughAPI(t, e, "gemini-cli")
+	e, home, key := writtenConfig(t, "gemini-cli", ".gemini/settings.json", `{"ui": {"theme": "GitHub"}, "privacy": {"usageStatisticsEnabled": false}}`)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
