@@ -250,14 +250,7 @@ func (t *translator) messages(msgs []Message, body *gemini.GenerateContentReques
 		if e != nil {
 			return e
 		}
-		if len(parts) == 0 {
-			continue
-		}
-		if n := len(body.Contents); n > 0 && body.Contents[n-1].Role == role {
-			body.Contents[n-1].Parts = append(body.Contents[n-1].Parts, parts...)
-			continue
-		}
-		body.Contents = append(body.Contents, gemini.Content{Role: role, Parts: parts})
+		body.Contents = gemini.AppendTurn(body.Contents, role, parts...)
 	}
 	if len(body.Contents) == 0 {
 		return invalid("messages: at least one message with content is required")

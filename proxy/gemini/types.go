@@ -32,6 +32,20 @@ type Content struct {
 	Parts []Part `json:"parts,omitempty"`
 }
 
+// AppendTurn appends parts to contents as a turn of role, joined to the
+// last turn when that has the same role (Gemini expects the roles to
+// alternate); without parts it appends nothing.
+func AppendTurn(contents []Content, role string, parts ...Part) []Content {
+	if len(parts) == 0 {
+		return contents
+	}
+	if n := len(contents); n > 0 && contents[n-1].Role == role {
+		contents[n-1].Parts = append(contents[n-1].Parts, parts...)
+		return contents
+	}
+	return append(contents, Content{Role: role, Parts: parts})
+}
+
 // Part is one piece of a Content. Exactly one of the data fields is set.
 // ThoughtSignature is kept as the base64 text Gemini sent: it is opaque and is
 // returned byte for byte.

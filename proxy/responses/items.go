@@ -64,14 +64,7 @@ func (c *conv) collect(items []Item, nPrior int) *openai.Error {
 }
 
 func (c *conv) add(role string, parts ...gemini.Part) {
-	if len(parts) == 0 {
-		return
-	}
-	if n := len(c.contents); n > 0 && c.contents[n-1].Role == role {
-		c.contents[n-1].Parts = append(c.contents[n-1].Parts, parts...)
-		return
-	}
-	c.contents = append(c.contents, gemini.Content{Role: role, Parts: parts})
+	c.contents = gemini.AppendTurn(c.contents, role, parts...)
 }
 
 func (c *conv) item(it *Item, p string) *openai.Error {
