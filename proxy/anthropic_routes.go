@@ -62,13 +62,8 @@ func (s *Server) anthropicOptions(cfg *Config) anthropic.Options {
 }
 
 func (s *Server) anthropicMessages(rq *request) {
-	body, ok := rq.readBody()
+	req, ok := parseBody(rq, anthropic.ParseRequest)
 	if !ok {
-		return
-	}
-	req, err := anthropic.ParseRequest(body)
-	if err != nil {
-		rq.fail(err)
 		return
 	}
 	tr, err := anthropic.ToGemini(rq.r.Context(), req, s.anthropicOptions(rq.cfg))
@@ -108,13 +103,8 @@ func (a anthropicStream) finish(dst []byte) []byte            { return a.st.Fini
 func (a anthropicStream) usage() (gemini.UsageMetadata, bool) { return a.st.Usage() }
 
 func (s *Server) anthropicCountTokens(rq *request) {
-	body, ok := rq.readBody()
+	req, ok := parseBody(rq, anthropic.ParseRequest)
 	if !ok {
-		return
-	}
-	req, err := anthropic.ParseRequest(body)
-	if err != nil {
-		rq.fail(err)
 		return
 	}
 	model, cbody, err := anthropic.ToCountTokens(rq.r.Context(), req, s.anthropicOptions(rq.cfg))

@@ -310,3 +310,19 @@ func (s *Server) answered(rq *request, c *call) (*answer, bool) {
 	}
 	return a, true
 }
+
+// parseBody reads rq's body and parses it with parse (a dialect's request
+// parser); on failure it has answered the client and reports false.
+func parseBody[T any](rq *request, parse func([]byte) (T, error)) (T, bool) {
+	var zero T
+	body, ok := rq.readBody()
+	if !ok {
+		return zero, false
+	}
+	v, err := parse(body)
+	if err != nil {
+		rq.fail(err)
+		return zero, false
+	}
+	return v, true
+}

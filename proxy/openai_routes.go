@@ -92,13 +92,8 @@ func asOpenAIError(err error) *openai.Error {
 }
 
 func (s *Server) openAIChat(rq *request) {
-	body, ok := rq.readBody()
+	req, ok := parseBody(rq, openai.ParseChatRequest)
 	if !ok {
-		return
-	}
-	req, err := openai.ParseChatRequest(body)
-	if err != nil {
-		rq.fail(err)
 		return
 	}
 	tr, err := openai.ToGemini(rq.r.Context(), req, openai.RequestOptions{Aliases: rq.cfg.Aliases, FetchImage: s.imageFetcher(rq.cfg), Signatures: s.signatures})
@@ -160,13 +155,8 @@ func appendChunks(dst []byte, chunks []openai.ChatCompletionChunk) ([]byte, erro
 }
 
 func (s *Server) openAIEmbeddings(rq *request) {
-	body, ok := rq.readBody()
+	req, ok := parseBody(rq, openai.ParseEmbeddingRequest)
 	if !ok {
-		return
-	}
-	req, err := openai.ParseEmbeddingRequest(body)
-	if err != nil {
-		rq.fail(err)
 		return
 	}
 	model, err := openai.ResolveModel(req.Model, rq.cfg.Aliases)

@@ -64,13 +64,8 @@ func (d *responsesDialect) writeStreamFailure(w *responseWriter, err error) {
 }
 
 func (s *Server) responsesCreate(rq *request, d *responsesDialect) {
-	body, ok := rq.readBody()
+	req, ok := parseBody(rq, responses.ParseRequest)
 	if !ok {
-		return
-	}
-	req, err := responses.ParseRequest(body)
-	if err != nil {
-		rq.fail(err)
 		return
 	}
 	tr, err := responses.ToGemini(rq.r.Context(), req, responses.RequestOptions{
