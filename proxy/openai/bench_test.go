@@ -56,25 +56,31 @@ func BenchmarkStream(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				st := NewStreamTranslator(ResponseMeta{Model: "m", Created: 1}, true)
-				for _, ev := range events {
-					chunks, err := st.Translate(ev)
-					if err != nil {
-						b.Fatal(err)
-					}
-					for i := range chunks {
-						if _, err := json.Marshal(&chunks[i]); err != nil {
-							b.Fatal(err)
-						}
-					}
-				}
-				for _, c := range st.Finish() {
-					if _, err := json.Marshal(&c); err != nil {
-						b.Fatal(err)
-					}
-				}
+				translateAndMarshal(b, ResponseMeta{Model: "m", Created: 1}, events)
 			}
 		})
+	}
+}
+
+// translateAndMarshal runs one stream through a StreamTranslator and
+// marshals every chunk, as the server does.
+func translateAndMarshal(b *testing.B, meta ResponseMeta, events [][]byte) {
+	st := NewStreamTranslator(meta, true)
+	for _, ev := range events {
+		chunks, err := st.Translate(ev)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range chunks {
+			if _, err := json.Marshal(&chunks[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for _, c := range st.Finish() {
+		if _, err := json.Marshal(&c); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
@@ -131,23 +137,7 @@ func BenchmarkSignatures(b *testing.B) {
 	b.Run("Stream/streamGenerateContent.thinking+functionCall.sse.txt", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			st := NewStreamTranslator(ResponseMeta{Model: "m", Created: 1, Signatures: sigs}, true)
-			for _, ev := range events {
-				chunks, err := st.Translate(ev)
-				if err != nil {
-					b.Fatal(err)
-				}
-				for i := range chunks {
-					if _, err := json.Marshal(&chunks[i]); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
-			for _, c := range st.Finish() {
-				if _, err := json.Marshal(&c); err != nil {
-					b.Fatal(err)
-				}
-			}
+			translateAndMarshal(b, ResponseMeta{Model: "m", Created: 1, Signatures: sigs}, events)
 		}
 	})
 }

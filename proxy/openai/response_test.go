@@ -69,12 +69,7 @@ func TestToolRoundTrip(t *testing.T) {
 // keeping unknown fields of the first delta).
 func TestToolRoundTripStream(t *testing.T) {
 	raw := golden.Read(t, "testdata/gemini/streamGenerateContent.thinking+functionCall.sse.txt")
-	events := sseEvents(t, raw)
-	var last gemini.GenerateContentResponse
-	if err := json.Unmarshal(events[len(events)-1], &last); err != nil {
-		t.Fatal(err)
-	}
-	wantSig := last.Candidates[0].Content.Parts[0].ThoughtSignature
+	_, wantSig := streamSignature(t, raw)
 
 	calls := map[int]*ToolCall{}
 	for _, c := range translateStream(t, raw, false) {

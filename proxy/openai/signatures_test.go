@@ -370,12 +370,7 @@ func TestSignatureRestoreParallel(t *testing.T) {
 // TestSignatureRestoreStream: StreamTranslator records the signature too.
 func TestSignatureRestoreStream(t *testing.T) {
 	raw := golden.Read(t, "testdata/gemini/streamGenerateContent.thinking+functionCall.sse.txt")
-	events := sseEvents(t, raw)
-	var last gemini.GenerateContentResponse
-	if err := json.Unmarshal(events[len(events)-1], &last); err != nil {
-		t.Fatal(err)
-	}
-	wantSig := last.Candidates[0].Content.Parts[0].ThoughtSignature
+	events, wantSig := streamSignature(t, raw)
 
 	sigs := NewSignatureCache(SignatureCacheOptions{})
 	meta := testMeta()
@@ -401,4 +396,17 @@ func TestSignatureRestoreStream(t *testing.T) {
 	if len(got) != 1 || got[0] != wantSig {
 		t.Errorf("replayed signatures = %.40q, want [%.40q…]", got, wantSig)
 	}
+}
+
+// streamSignature returns the events of a recorded stream and the thought
+// signature on the first part of its last event (where Gemini puts the
+// signature of a streamed function call).
+func streamSignature(t *testing.T, raw []byte) (events [][]byte, sig string) {
+	t.Helper()
+	events = sseEvents(t, raw)
+	var last gemini.GenerateContentResponse
+	if err := json.Unmarshal(events[len(events)-1], &last); err != nil {
+		t.Fatal(err)
+	}
+	return events, last.Candidates[0].Content.Parts[0].ThoughtSignature
 }
