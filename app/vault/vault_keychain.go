@@ -82,26 +82,37 @@ func (v *Vault) setSecretsIn(ctx context.Context, kc keychain.Store, secrets map
 	for id := range secrets {
 		ids = append(ids, id)
 	}
+	written, err = eachSecret(ctx, ids, func(ctx context.Context, id string) error {
+		return kc.Set(ctx, id, secrets[id])
+	})
+	if err != nil {
+		return written, err
+	}
+	return written, ctx.Err()
+}
+
+// eachSecret runs op on every id, keychainWriters at a time, and stops at
+// the first failure (an unavailable or cancelled keychain is not to be
+// hammered). It returns the ids op succeeded for, in the order of ids, and
+// that failure.
+func eachSecret(ctx context.Context, ids []string, op func(ctx context.Context, id string) error) ([]string, error) {
 	ok := make([]bool, len(ids))
 	var first firstErr
 	runBounded(ctx, len(ids), keychainWriters, func(ctx context.Context, i int) bool {
-		err := kc.Set(ctx, ids[i], secrets[ids[i]])
-		if err != nil {
+		if err := op(ctx, ids[i]); err != nil {
 			first.set(err)
-			return true // unavailable or cancelled: do not hammer the keychain
+			return true
 		}
 		ok[i] = true
 		return false
 	})
+	var done []string
 	for i, id := range ids {
 		if ok[i] {
-			written = append(written, id)
+			done = append(done, id)
 		}
 	}
-	if err := first.get(); err != nil {
-		return written, err
-	}
-	return written, ctx.Err()
+	return done, first.get()
 }
 
 // getSecrets reads the secrets of ids. found holds the secrets present,
@@ -186,23 +197,13 @@ func (v *Vault) deleteSecretsIn(ctx context.Context, kc keychain.Store, ids []st
 		}
 		return slices.Clone(ids), nil
 	}
-	ok := make([]bool, len(ids))
-	var first firstErr
-	runBounded(ctx, len(ids), keychainWriters, func(ctx context.Context, i int) bool {
-		err := kc.Delete(ctx, ids[i])
-		if err == nil || errors.Is(err, keychain.ErrNotFound) {
-			ok[i] = true
-			return false
+	gone, err = eachSecret(ctx, ids, func(ctx context.Context, id string) error {
+		if err := kc.Delete(ctx, id); !errors.Is(err, keychain.ErrNotFound) {
+			return err
 		}
-		first.set(err)
-		return true
+		return nil
 	})
-	for i, id := range ids {
-		if ok[i] {
-			gone = append(gone, id)
-		}
-	}
-	if err := first.get(); err != nil {
+	if err != nil {
 		return gone, err
 	}
 	if len(gone) < len(ids) {
