@@ -302,19 +302,30 @@ func (f *File) Set(ctx context.Context, account, secret string) error {
 
 // Get returns the secret of account, ErrNotFound if there is none.
 func (f *File) Get(ctx context.Context, account string) (string, error) {
-	if err := ctx.Err(); err != nil {
+	var s string
+	var ok bool
+	if err := f.read(ctx, func(secrets map[string]string) { s, ok = secrets[account] }); err != nil {
 		return "", err
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.refresh(); err != nil {
-		return "", err
-	}
-	s, ok := f.secrets[account]
 	if !ok {
 		return "", ErrNotFound
 	}
 	return s, nil
+}
+
+// read runs fn on the secrets, reloaded when the file changed, under the
+// store's lock.
+func (f *File) read(ctx context.Context, fn func(secrets map[string]string)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.refresh(); err != nil {
+		return err
+	}
+	fn(f.secrets)
+	return nil
 }
 
 // Delete removes the secret of account, ErrNotFound if there is none.
@@ -346,19 +357,16 @@ func (f *File) SetMany(ctx context.Context, secrets map[string]string) error {
 
 // GetMany returns the secrets of the accounts that have one.
 func (f *File) GetMany(ctx context.Context, accounts []string) (map[string]string, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.refresh(); err != nil {
-		return nil, err
-	}
 	out := make(map[string]string, len(accounts))
-	for _, a := range accounts {
-		if s, ok := f.secrets[a]; ok {
-			out[a] = s
+	err := f.read(ctx, func(secrets map[string]string) {
+		for _, a := range accounts {
+			if s, ok := secrets[a]; ok {
+				out[a] = s
+			}
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -483,15 +491,11 @@ func syncDir(dir string) {
 // cannot list portably; the file store can, which lets the app and tests
 // find secrets no row points to.)
 func (f *File) Accounts(ctx context.Context) ([]string, error) {
-	if err := ctx.Err(); err != nil {
+	var out []string
+	if err := f.read(ctx, func(secrets map[string]string) { out = slices.Sorted(maps.Keys(secrets)) }); err != nil {
 		return nil, err
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.refresh(); err != nil {
-		return nil, err
-	}
-	return slices.Sorted(maps.Keys(f.secrets)), nil
+	return out, nil
 }
 
 // Lock takes an exclusive cross-process lock on the file at path (made
