@@ -3,7 +3,6 @@
 package app
 
 import (
-	"errors"
 	"html"
 	"os"
 	"path/filepath"
@@ -15,15 +14,6 @@ func setAutostart(exe string, on bool) error {
 		return err
 	}
 	path := filepath.Join(home, "Library", "LaunchAgents", "com.gemini-balance.desktop.plist")
-	if !on {
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
 	plist := `<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <plist version="1.0"><dict>
@@ -32,5 +22,5 @@ func setAutostart(exe string, on bool) error {
 <key>RunAtLoad</key><true/>
 </dict></plist>
 `
-	return os.WriteFile(path, []byte(plist), 0o644)
+	return writeAutostartFile(path, plist, on)
 }

@@ -3,7 +3,6 @@
 package app
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,17 +26,8 @@ func setAutostart(exe string, on bool) error {
 	if err != nil {
 		return err
 	}
-	if !on {
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
 	quoted := `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "`", "\\`", "$", `\$`).Replace(exe) + `"`
 	entry := "[Desktop Entry]\nType=Application\nName=Gemini Balance Desktop\n" +
 		"Exec=" + quoted + " --hidden\nIcon=" + AppID + "\nX-GNOME-Autostart-enabled=true\nTerminal=false\n"
-	return os.WriteFile(path, []byte(entry), 0o644)
+	return writeAutostartFile(path, entry, on)
 }
