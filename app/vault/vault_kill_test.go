@@ -66,6 +66,14 @@ func TestVaultKillChild(t *testing.T) {
 		// One write per report: a kill never splits a line.
 		os.Stdout.WriteString(fmt.Sprintf(format, args...))
 	}
+	// outIDs reports "verb id" for every id in one write.
+	outIDs := func(verb string, ids []string) {
+		var b strings.Builder
+		for _, id := range ids {
+			fmt.Fprintf(&b, "%s %s\n", verb, id)
+		}
+		out("%s", b.String())
+	}
 	kc, err := killKeychain(os.Getenv(killEnvKeychain), dir)
 	if err != nil {
 		t.Fatal(err)
@@ -112,31 +120,19 @@ func TestVaultKillChild(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var b strings.Builder
-		for _, id := range res.IDs {
-			fmt.Fprintf(&b, "ADDED %s\n", id)
-		}
-		out("%s", b.String())
+		outIDs("ADDED", res.IDs)
 		mine = append(mine, res.IDs...)
 
 		if r.IntN(2) == 0 && len(mine) > 0 {
 			n := 1 + r.IntN(min(10, len(mine)))
 			r.Shuffle(len(mine), func(i, j int) { mine[i], mine[j] = mine[j], mine[i] })
 			del := mine[:n]
-			b.Reset()
-			for _, id := range del {
-				fmt.Fprintf(&b, "DELETING %s\n", id)
-			}
-			out("%s", b.String())
+			outIDs("DELETING", del)
 			res, err := v.Delete(ctx, del)
 			if err != nil {
 				t.Fatal(err)
 			}
-			b.Reset()
-			for _, id := range res.IDs {
-				fmt.Fprintf(&b, "DELETED %s\n", id)
-			}
-			out("%s", b.String())
+			outIDs("DELETED", res.IDs)
 			mine = without(mine, res.IDs)
 		}
 		if r.IntN(3) == 0 && len(mine) > 0 {
@@ -155,11 +151,7 @@ func TestVaultKillChild(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b.Reset()
-			for _, id := range pr.IDs {
-				fmt.Fprintf(&b, "PRUNED %s\n", id)
-			}
-			out("%s", b.String())
+			outIDs("PRUNED", pr.IDs)
 		}
 	}
 }
