@@ -40,13 +40,25 @@ type desktop struct {
 	// browser is set when there is no window (Windows without WebView2):
 	// the UI opens in the default browser (desktop_browser.go).
 	browser *browserShell
+
+	// The page while the window is hidden (see hidePage and OpenWindow).
+	page     webPage
+	unsaved  atomic.Bool   // the page reported typed input not saved yet ("ui:unsaved")
+	released atomic.Bool   // the page's web process was ended while hidden
+	shown    atomic.Bool   // the window is shown
+	ready    chan struct{} // "ui:ready" from a reloaded page
 }
+
+// showTimeout bounds how long a reopened window waits for its reloaded
+// page before it shows anyway.
+const showTimeout = 5 * time.Second
 
 // runDesktop opens the window and the tray and blocks until the user
 // quits or sig ends (SIGINT/SIGTERM): then the app quits as from the
 // tray's Quit — streams in flight finish, the tray icon is removed.
 func runDesktop(sig context.Context, a *app.App, hidden bool, log *slog.Logger) error {
-	d := &desktop{app: a, log: log, sysLang: app.SystemLanguage()}
+	d := &desktop{app: a, log: log, sysLang: app.SystemLanguage(), ready: make(chan struct{}, 1)}
+	d.shown.Store(!hidden)
 	// Checked before wails.Run, so that Wails' own "Missing Requirements"
 	// dialog (which ends the app) never shows.
 	if missing := webview2Missing(); missing != "" {
@@ -71,6 +83,7 @@ func runDesktop(sig context.Context, a *app.App, hidden bool, log *slog.Logger) 
 			log.Warn("no tray icon", "err", err)
 		}
 	}
+	setupWebView()
 	w, h := a.WindowSize()
 	return wails.Run(&wopts.App{
 		Title:       "Gemini Balance Desktop",
@@ -86,13 +99,16 @@ func runDesktop(sig context.Context, a *app.App, hidden bool, log *slog.Logger) 
 		// Wails' runtime is left for events and the save dialog.
 		AssetServer:   &assetserver.Options{Assets: a.UIAssets(), Middleware: a.WindowHandler},
 		OnStartup:     d.startup,
+		OnDomReady:    d.domReady,
 		OnBeforeClose: d.beforeClose,
 		OnShutdown:    d.shutdown,
 		SingleInstanceLock: &wopts.SingleInstanceLock{
 			UniqueId:               instanceID,
 			OnSecondInstanceLaunch: func(wopts.SecondInstanceData) { d.OpenWindow() },
 		},
-		Linux: &linux.Options{ProgramName: "gemini-balance-desktop", Icon: a.Icon()},
+		// No GPU compositing: the page is simple, and the web process is
+		// some 120 MiB lighter without it (the issue 7 measurements).
+		Linux: &linux.Options{ProgramName: "gemini-balance-desktop", Icon: a.Icon(), WebviewGpuPolicy: linux.WebviewGpuPolicyNever},
 	})
 }
 
@@ -111,6 +127,20 @@ func (d *desktop) startup(ctx context.Context) {
 			DefaultDirectory: dir, DefaultFilename: name, Title: "Export keys",
 			Filters: []runtime.FileFilter{{DisplayName: "Text files (*.txt)", Pattern: "*.txt"}},
 		})
+	})
+	runtime.EventsOn(ctx, "ui:unsaved", func(data ...any) {
+		on := len(data) > 0 && data[0] == true
+		d.unsaved.Store(on)
+		if !on && !d.shown.Load() {
+			// saved while hidden (e.g. a save in flight): release now
+			d.hidePage()
+		}
+	})
+	runtime.EventsOn(ctx, "ui:ready", func(...any) {
+		select {
+		case d.ready <- struct{}{}:
+		default:
+		}
 	})
 	d.begin(ctx)
 	if d.quits.Load() {
@@ -183,7 +213,30 @@ func (d *desktop) beforeClose(ctx context.Context) bool {
 		return false
 	}
 	runtime.WindowHide(ctx)
+	d.shown.Store(false)
+	d.hidePage()
 	return true
+}
+
+// domReady runs when a page finished loading: a window started hidden
+// (at login) releases its page until it is opened.
+func (d *desktop) domReady(context.Context) {
+	if !d.shown.Load() {
+		d.hidePage()
+	}
+}
+
+// hidePage releases the page of the hidden window: its web process ends
+// and gives back its memory (most of the app's), and nothing in the page
+// runs. A page with unsaved input is kept (the user finds it as left).
+func (d *desktop) hidePage() {
+	if !d.page.canRelease() || d.unsaved.Load() || d.shown.Load() {
+		return
+	}
+	if !d.released.Swap(true) {
+		d.log.Debug("window hidden: page released")
+		d.page.release()
+	}
 }
 
 func (d *desktop) shutdown(ctx context.Context) {
@@ -206,6 +259,24 @@ func (d *desktop) OpenWindow() {
 	ctx := d.ctx()
 	if ctx == nil {
 		return
+	}
+	d.shown.Store(true)
+	if d.released.Swap(false) {
+		// A fresh page (current state, no stale screen) shows once it
+		// has its first status, or after showTimeout.
+		select {
+		case <-d.ready: // a stale signal
+		default:
+		}
+		d.page.reload()
+		select {
+		case <-d.ready:
+		case <-time.After(showTimeout):
+			d.log.Warn("the reloaded page did not answer in time: showing the window anyway")
+		case <-ctx.Done():
+			return
+		}
+		d.log.Debug("window shown: page reloaded")
 	}
 	runtime.WindowShow(ctx)
 	runtime.WindowUnminimise(ctx)

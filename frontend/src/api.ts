@@ -292,11 +292,22 @@ export function errorText(e: unknown): string {
 
 interface WailsRuntime {
   EventsOn?: (name: string, cb: (...data: unknown[]) => void) => () => void
+  EventsEmit?: (name: string, ...data: unknown[]) => void
   ClipboardSetText?: (text: string) => Promise<boolean>
 }
 
 function runtime(): WailsRuntime | undefined {
   return (window as unknown as { runtime?: WailsRuntime }).runtime
+}
+
+/**
+ * Tells the desktop app about the page (the window only; a no-op in a browser): "ui:ready" once the
+ * first status is on screen, "ui:unsaved" with true/false when typed input is (no longer) unsaved.
+ * The app releases the page while the window is hidden (its web process ends) unless input is
+ * unsaved, and shows a reloaded page only once it is ready.
+ */
+export function tellWindow(name: 'ui:ready' | 'ui:unsaved', ...data: unknown[]): void {
+  runtime()?.EventsEmit?.(name, ...data)
 }
 
 /** Whether this page is the desktop window (the server said so when the session was read). */
@@ -331,7 +342,15 @@ async function http(method: string, path: string, body?: unknown): Promise<unkno
     if (res.status === 401 && !o.field) throw new AuthRequiredError(message)
     throw new ApiError(res.status, message, malformedList(o.malformed), str(o.field))
   }
+  if (method !== 'GET') wrote()
   return parsed
+}
+
+let wrote: () => void = () => undefined
+
+/** Sets what runs after every successful change through the API (unsaved input is saved then). */
+export function onWrite(f: () => void): void {
+  wrote = f
 }
 
 // ---- normalization ---------------------------------------------------------------------------
@@ -535,24 +554,36 @@ export function watchStatus(cb: (s: Status) => void, onError: (e: unknown) => vo
   const off = runtime()?.EventsOn?.('status', (data) => {
     if (!stopped) cb(normalize(data))
   })
+  // a hidden page (background tab) does not poll; it polls at once when shown again
+  const later = (ms: number) => {
+    if (!off && !document.hidden) timer = window.setTimeout(poll, ms)
+  }
+  let pending = false
   const poll = () => {
     timer = undefined
+    pending = true
     getStatus()
+      .finally(() => (pending = false))
       .then((s) => {
         if (stopped) return
         cb(s)
-        if (!off) timer = window.setTimeout(poll, s.check.state === 'running' ? 1000 : pollMs)
+        later(s.check.state === 'running' ? 1000 : pollMs)
       })
       .catch((e: unknown) => {
         if (stopped) return
         onError(e)
-        if (!off && !(e instanceof AuthRequiredError)) timer = window.setTimeout(poll, pollMs)
+        if (!(e instanceof AuthRequiredError)) later(pollMs)
       })
   }
+  const visible = () => {
+    if (!stopped && !off && !document.hidden && timer === undefined && !pending) poll()
+  }
+  document.addEventListener('visibilitychange', visible)
   poll()
   return () => {
     stopped = true
     off?.()
+    document.removeEventListener('visibilitychange', visible)
     if (timer !== undefined) window.clearTimeout(timer)
   }
 }

@@ -7,6 +7,7 @@ import { keysPanel } from './keys'
 import { lang, setLang, t, type Key, type Lang } from './i18n'
 import { settingsPanel } from './settings'
 import { statsPanel } from './stats'
+import { watchUnsaved } from './unsaved'
 import { welcomePanel, type WelcomePanel } from './welcome'
 
 // The page: a header with the proxy's status and quick toggles, banners for problems (the
@@ -218,12 +219,19 @@ let panels: Record<Tab, Panel> | undefined
 let welcome: WelcomePanel | undefined
 let stopStatus: (() => void) | undefined
 
+let readyTold = false
+
 function setStatus(s: Status): void {
   view.status = s
   view.statusError = ''
   renderHeader()
   welcome?.onStatus(s)
   if (panels) for (const p of Object.values(panels)) p.onStatus?.(s)
+  if (!readyTold) {
+    // the desktop window shows a reloaded page only now: never a stale or empty screen
+    readyTold = true
+    api.tellWindow('ui:ready')
+  }
 }
 
 function selectTab(tab: Tab): void {
@@ -369,6 +377,17 @@ window.addEventListener('hashchange', () => {
   const tab = location.hash.slice(1)
   if (panels && tabs.some(([n]) => n === tab) && tab !== view.tab) selectTab(tab as Tab)
 })
+
+// While the page is hidden (the window closed to the tray, a background tab) the open panel's
+// timers stop (onHide); such a panel loads afresh when shown again. Panels without timers are
+// left alone, so nothing typed into them is refilled.
+document.addEventListener('visibilitychange', () => {
+  const p = panels?.[view.tab]
+  if (!p?.onHide) return
+  if (document.hidden) p.onHide()
+  else p.onShow()
+})
+watchUnsaved()
 
 api
   .loggedIn()
