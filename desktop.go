@@ -131,6 +131,7 @@ func (d *desktop) startup(ctx context.Context) {
 	runtime.EventsOn(ctx, "ui:unsaved", func(data ...any) {
 		on := len(data) > 0 && data[0] == true
 		d.unsaved.Store(on)
+		d.log.Debug("the page reports unsaved input", "unsaved", on)
 		if !on && !d.shown.Load() {
 			// saved while hidden (e.g. a save in flight): release now
 			d.hidePage()

@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/godbus/dbus/v5"
-
 	"github.com/gemini-balance/desktop/app"
+	"github.com/gemini-balance/desktop/app/tray/traytest"
 	"github.com/gemini-balance/desktop/proxy/proxytest"
 )
 
@@ -91,8 +90,9 @@ type desktopApp struct {
 }
 
 // startDesktop prepares a data dir (file store, one key, upstream = fake)
-// and starts the binary on it, waiting for the window and the proxy.
-func startDesktop(t *testing.T, bin string, fake *proxytest.Server, key string) *desktopApp {
+// and starts the binary on it (with env added), waiting for the window and
+// the proxy.
+func startDesktop(t *testing.T, bin string, fake *proxytest.Server, key string, env ...string) *desktopApp {
 	t.Helper()
 	dir := t.TempDir()
 	a, err := app.New(context.Background(), app.Options{DataDir: dir, SecretStore: "file"})
@@ -111,7 +111,7 @@ func startDesktop(t *testing.T, bin string, fake *proxytest.Server, key string) 
 
 	d := &desktopApp{t: t, dir: dir, addr: freeAddr(t), log: &syncBuffer{}, exited: make(chan error, 1)}
 	d.cmd = exec.Command(bin)
-	d.cmd.Env = append(os.Environ(), "GBD_DATA_DIR="+dir, "GBD_ADDR="+d.addr)
+	d.cmd.Env = append(append(os.Environ(), "GBD_DATA_DIR="+dir, "GBD_ADDR="+d.addr), env...)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -280,26 +280,12 @@ func (s *syncBuffer) String() string {
 // tray host does, until stop.
 func fakeWatcher(t *testing.T) (stop func()) {
 	t.Helper()
-	conn, err := dbus.ConnectSessionBus()
+	w, err := traytest.StartWatcher(os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := watcher{}
-	if err := conn.Export(w, "/StatusNotifierWatcher", "org.kde.StatusNotifierWatcher"); err != nil {
-		t.Fatal(err)
-	}
-	reply, err := conn.RequestName("org.kde.StatusNotifierWatcher", dbus.NameFlagDoNotQueue)
-	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		conn.Close()
-		t.Fatalf("own org.kde.StatusNotifierWatcher: %v (reply %v)", err, reply)
-	}
-	return func() { conn.Close() }
+	return func() { w.Close() }
 }
-
-type watcher struct{}
-
-// RegisterStatusNotifierItem accepts every item.
-func (watcher) RegisterStatusNotifierItem(string) *dbus.Error { return nil }
 
 // readAccessKey asks the running instance for its access key (through the
 // CLI path: the control file in the data dir).
