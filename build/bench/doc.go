@@ -8,6 +8,7 @@
 //	go run ./build/bench -only rss  # one part: load, keypool, rss, stats, add, startup, check
 //	go run ./build/bench -only vault  # the four parts of issue 4
 //	go run ./build/bench -only abuse  # issue 9: oversized image fetch, connection floods
+//	go run ./build/bench -only desktop  # issue 7: the window's memory shown and hidden (xvfb-run, dbus-run-session)
 //	go run ./build/bench -cpuprofile /tmp/prof   # pprof of each server
 //
 // Other flags set the counts (-n1, -n64, -nstream, -nrss, -rounds, -c,

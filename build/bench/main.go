@@ -42,10 +42,11 @@ type config struct {
 	checkLatency                    time.Duration
 	floodConns, floodParallel       int
 	slowConns                       int
+	desktopBin                      string
 }
 
 // groups are the parts -only can pick; "vault" is the four of issue 4.
-var groups = []string{"load", "keypool", "rss", "stats", "add", "startup", "check", "abuse"}
+var groups = []string{"load", "keypool", "rss", "stats", "add", "startup", "check", "abuse", "desktop"}
 
 // vaultGroups are the parts of issue 4.
 var vaultGroups = []string{"stats", "add", "startup", "check"}
@@ -91,13 +92,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fl.DurationVar(&c.timeout, "timeout", 15*time.Minute, "time limit of the whole command")
 	fl.StringVar(&c.profileDir, "cpuprofile", "", "directory to write CPU profiles of the servers to (proxy.pprof, baseline.pprof)")
 	fl.BoolVar(&c.fullDuplex, "baseline-full-duplex", false, "let the baseline call EnableFullDuplex (avoids the stream cuts of golang/go#40747)")
-	fl.StringVar(&c.only, "only", "", "run only one part: load, keypool, rss, abuse (issue 9), or of issue 4: stats, add, startup, check (vault: those four)")
+	fl.StringVar(&c.only, "only", "", "run only one part: load, keypool, rss, abuse (issue 9), desktop (issue 7: under xvfb-run and dbus-run-session), or of issue 4: stats, add, startup, check (vault: those four)")
 	fl.IntVar(&c.vaultKeys, "vault-keys", 1000, "issue 4: keys to add, start with and check")
 	fl.IntVar(&c.reps, "reps", 3, "issue 4: repetitions of the add and startup timings (the median is reported)")
 	fl.DurationVar(&c.checkLatency, "check-latency", 100*time.Millisecond, "issue 4: the fake's delay for the key check")
 	fl.IntVar(&c.floodConns, "flood", 20000, "issue 9: key-less connections announcing a body they never send")
 	fl.IntVar(&c.floodParallel, "flood-parallel", 1024, "issue 9: of those, at most this many at once")
 	fl.IntVar(&c.slowConns, "slow-headers", 10000, "issue 9: connections holding half-sent headers")
+	fl.StringVar(&c.desktopBin, "desktop-bin", "", "issue 7: the desktop binary to measure (default: built with -tags desktop,production,webkit2_41)")
 	fl.StringVar(&c.logMode, "proxy-log", "discard", "proxy request log: discard (formatted like the app's, then dropped) or none")
 	if err := fl.Parse(args); err != nil {
 		return c, err
@@ -323,6 +325,9 @@ func benchmark(ctx context.Context, cfg config, log io.Writer) (*Report, error) 
 	}
 	if cfg.runs("abuse") {
 		rep.Abuse = b.abuse(ctx, upstream, keysFile)
+	}
+	if cfg.runs("desktop") {
+		rep.Desktop = b.measureDesktop(ctx)
 	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()

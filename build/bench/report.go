@@ -40,6 +40,7 @@ type Report struct {
 	RSS           *RSSReport       `json:"rss"`
 	Vault         *VaultReport     `json:"vault,omitempty"`
 	Abuse         *AbuseReport     `json:"abuse,omitempty"`
+	Desktop       *DesktopReport   `json:"desktop,omitempty"`
 	Checks        []Check          `json:"checks"`
 	Passed        int              `json:"passed"`
 	Failed        int              `json:"failed"`
@@ -219,6 +220,7 @@ func (rep *Report) check(cfg config) {
 	rep.checkRSS(cfg)
 	rep.checkVault(cfg)
 	rep.checkAbuse()
+	rep.checkDesktop()
 }
 
 // checkRSS evaluates the memory targets of issue 2.
@@ -492,6 +494,10 @@ func (rep *Report) print(w io.Writer) {
 				val = fmt.Sprintf("%.1f MiB", c.Value)
 			case "s":
 				val = fmt.Sprintf("%.3f s", c.Value)
+			case "KiB":
+				val = fmt.Sprintf("%.1f KiB", c.Value)
+			case "%":
+				val = fmt.Sprintf("%.2f %%", c.Value)
 			default:
 				val = fmt.Sprintf("%.0f", c.Value)
 			}
