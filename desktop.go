@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -237,6 +238,9 @@ func (d *desktop) hidePage() {
 	if !d.released.Swap(true) {
 		d.log.Debug("window hidden: page released")
 		d.page.release()
+		// The Go heap's free pages go back too (the page's requests and
+		// events were the garbage).
+		time.AfterFunc(3*time.Second, debug.FreeOSMemory)
 	}
 }
 

@@ -6,6 +6,7 @@ package main
 #cgo pkg-config: webkit2gtk-4.1 gtk+-3.0
 #include <gtk/gtk.h>
 #include <webkit2/webkit2.h>
+#include <malloc.h>
 
 // gbd_find_webview returns the WebKitWebView under w, or NULL.
 static WebKitWebView *gbd_find_webview(GtkWidget *w) {
@@ -27,9 +28,17 @@ static WebKitWebView *gbd_webview(void) {
 	return found;
 }
 
+// gbd_trim gives the C heap's free pages back to the OS (what the UI side
+// held for the page).
+static gboolean gbd_trim(gpointer unused) {
+	malloc_trim(0);
+	return G_SOURCE_REMOVE;
+}
+
 static gboolean gbd_do_release(gpointer unused) {
 	WebKitWebView *v = gbd_webview();
 	if (v != NULL) webkit_web_view_terminate_web_process(v);
+	g_timeout_add(2000, gbd_trim, NULL);
 	return G_SOURCE_REMOVE;
 }
 
