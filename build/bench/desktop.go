@@ -224,13 +224,13 @@ func (b *bench) desktop(ctx context.Context, rep *DesktopReport) error {
 
 	// A key added while hidden; then a second launch hands over and the
 	// window shows again.
+	mark := len(logs.bytes())
 	add := exec.CommandContext(ctx, bin, "keys", "add", "-")
 	add.Env = env
 	add.Stdin = strings.NewReader(fakeKeys(1)[0] + "\n")
 	if out, err := add.CombinedOutput(); err != nil {
 		return fmt.Errorf("keys add while hidden: %v: %s", err, firstLines(out, 3))
 	}
-	mark := len(logs.bytes())
 	reopenAt := time.Now()
 	second := exec.CommandContext(ctx, bin)
 	second.Env = env
@@ -253,9 +253,9 @@ func (b *bench) desktop(ctx context.Context, rep *DesktopReport) error {
 		rep.ReopenNote = "the page was reloaded and read the keys and the status before the window showed"
 	case keys && status:
 		rep.ReopenFresh = true
-		rep.ReopenNote = "the page read the keys and the status again"
+		rep.ReopenNote = "the page (kept while hidden) read the keys and the status after the key was added"
 	default:
-		rep.ReopenNote = "the page did not read the keys and the status after reopening (the screen shows what it showed before the hide)"
+		rep.ReopenNote = "the page did not read the keys and the status after the key was added while hidden (a stale screen)"
 	}
 	if err := sleepCtx(ctx, 3*time.Second); err != nil {
 		return err
