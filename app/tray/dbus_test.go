@@ -19,7 +19,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
-	"github.com/godbus/dbus/v5/prop"
+
+	"github.com/gemini-balance/desktop/app/tray/traytest"
 )
 
 // The real-D-Bus test runs in child processes of the test binary (systray is process-global
@@ -34,9 +35,8 @@ import (
 // reads it with GetLayout, exactly as a host does.
 
 const (
-	childEnv    = "GBD_TRAY_CHILD" // "layout" or "props": how the child reads the menu
-	watcherPath = "/StatusNotifierWatcher"
-	failAfter   = 20 * time.Second // a deadline for a hung test, not a timing assertion
+	childEnv  = "GBD_TRAY_CHILD" // "layout" or "props": how the child reads the menu
+	failAfter = 20 * time.Second // a deadline for a hung test, not a timing assertion
 )
 
 // TestTrayOverDBus starts a private session bus and runs TestTrayChild against it.
@@ -116,50 +116,14 @@ func TestStartWithoutSessionBus(t *testing.T) {
 	tr.Update(State{Running: true}) // still must not block
 }
 
-// fakeWatcher is the part of org.kde.StatusNotifierWatcher that tray hosts provide.
-type fakeWatcher struct {
-	conn       *dbus.Conn
-	props      *prop.Properties
-	registered chan registration
-}
-
-type registration struct{ sender, path string }
-
-func (w *fakeWatcher) RegisterStatusNotifierItem(sender dbus.Sender, service string) *dbus.Error {
-	item := string(sender) + service
-	w.props.SetMust("org.kde.StatusNotifierWatcher", "RegisteredStatusNotifierItems", []string{item})
-	_ = w.conn.Emit(watcherPath, "org.kde.StatusNotifierWatcher.StatusNotifierItemRegistered", item)
-	w.registered <- registration{sender: string(sender), path: service}
-	return nil
-}
-
-func (w *fakeWatcher) RegisterStatusNotifierHost(string) *dbus.Error { return nil }
-
-func startWatcher(t *testing.T, addr string) *fakeWatcher {
+// startWatcher runs the stand-in tray host (traytest) on the bus at addr.
+func startWatcher(t *testing.T, addr string) *traytest.Watcher {
 	t.Helper()
-	conn, err := dbus.Connect(addr)
-	if err != nil {
-		t.Fatalf("watcher: connect: %v", err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	w := &fakeWatcher{conn: conn, registered: make(chan registration, 4)}
-	if err := conn.Export(w, watcherPath, "org.kde.StatusNotifierWatcher"); err != nil {
-		t.Fatal(err)
-	}
-	w.props, err = prop.Export(conn, watcherPath, map[string]map[string]*prop.Prop{
-		"org.kde.StatusNotifierWatcher": {
-			"RegisteredStatusNotifierItems":  {Value: []string{}, Emit: prop.EmitTrue},
-			"IsStatusNotifierHostRegistered": {Value: true, Emit: prop.EmitTrue},
-			"ProtocolVersion":                {Value: int32(0), Emit: prop.EmitTrue},
-		},
-	})
+	w, err := traytest.StartWatcher(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	reply, err := conn.RequestName(watcherName, dbus.NameFlagDoNotQueue)
-	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		t.Fatalf("watcher: RequestName(%s) = %v, %v, want primary owner", watcherName, reply, err)
-	}
+	t.Cleanup(func() { w.Close() })
 	return w
 }
 
@@ -271,9 +235,9 @@ func TestTrayChild(t *testing.T) {
 	}
 	defer tr.Stop()
 
-	var reg registration
+	var reg traytest.Registration
 	select {
-	case reg = <-w.registered:
+	case reg = <-w.Registered:
 	case <-time.After(failAfter):
 		t.Fatal("the tray never called RegisterStatusNotifierItem")
 	}
@@ -282,7 +246,7 @@ func TestTrayChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer host.Close()
-	item := host.Object(reg.sender, dbus.ObjectPath(reg.path))
+	item := host.Object(reg.Sender, dbus.ObjectPath(reg.Path))
 	menuPath, err := item.GetProperty("org.kde.StatusNotifierItem.Menu")
 	if err != nil {
 		t.Fatalf("Get(Menu): %v", err)
@@ -293,7 +257,7 @@ func TestTrayChild(t *testing.T) {
 	if px, err := item.GetProperty("org.kde.StatusNotifierItem.IconPixmap"); err != nil || fmt.Sprint(px.Value()) == "[]" {
 		t.Errorf("Get(IconPixmap) = %v, %v, want the icon", px, err)
 	}
-	menu := host.Object(reg.sender, menuPath.Value().(dbus.ObjectPath))
+	menu := host.Object(reg.Sender, menuPath.Value().(dbus.ObjectPath))
 
 	// The host sees exactly the model's labels, flags and checkbox state.
 	entries := read(t, menu)
