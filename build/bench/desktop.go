@@ -194,7 +194,7 @@ func (b *bench) desktop(ctx context.Context, rep *DesktopReport) error {
 	rep.ShownRSS, rep.ShownPSS = sumMem(rep.Shown)
 
 	// Closed to the tray, as a window manager closes it.
-	if out, err := exec.Command("python3", "-c", wmDeleteScript, win).CombinedOutput(); err != nil {
+	if out, err := traytest.CloseWindow(win); err != nil {
 		return fmt.Errorf("WM_DELETE_WINDOW: %v: %s", err, firstLines(out, 3))
 	}
 	hiddenAt := time.Now()
@@ -469,29 +469,3 @@ func (l *lockedWriter) bytes() []byte {
 	defer l.mu.Unlock()
 	return append([]byte(nil), l.w.Bytes()...)
 }
-
-// wmDeleteScript asks a window to close as a window manager does
-// (WM_DELETE_WINDOW), which xdotool cannot do without a window manager.
-const wmDeleteScript = `
-import ctypes, sys
-x = ctypes.cdll.LoadLibrary("libX11.so.6")
-x.XOpenDisplay.restype = ctypes.c_void_p
-x.XInternAtom.restype = ctypes.c_ulong
-x.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
-x.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long, ctypes.c_void_p]
-x.XFlush.argtypes = [ctypes.c_void_p]
-class Ev(ctypes.Structure):
-    _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
-                ("display", ctypes.c_void_p), ("window", ctypes.c_ulong), ("message_type", ctypes.c_ulong),
-                ("format", ctypes.c_int), ("l", ctypes.c_long * 5), ("pad", ctypes.c_long * 24)]
-d = x.XOpenDisplay(None)
-if not d:
-    sys.exit("cannot open display")
-w = int(sys.argv[1], 0)
-e = Ev(type=33, window=w, format=32)
-e.message_type = x.XInternAtom(d, b"WM_PROTOCOLS", 0)
-e.l[0] = x.XInternAtom(d, b"WM_DELETE_WINDOW", 0)
-if not x.XSendEvent(d, w, 0, 0, ctypes.byref(e)):
-    sys.exit("XSendEvent failed")
-x.XFlush(d)
-`
