@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -58,7 +57,7 @@ type desktopApp struct {
 	cmd    *exec.Cmd
 	dir    string
 	addr   string
-	log    *syncBuffer
+	log    *lockedLog
 	exited chan error
 	win    string
 }
@@ -83,7 +82,7 @@ func startDesktop(t *testing.T, bin string, fake *proxytest.Server, key string, 
 	}
 	a.Close()
 
-	d := &desktopApp{t: t, dir: dir, addr: freeAddr(t), log: &syncBuffer{}, exited: make(chan error, 1)}
+	d := &desktopApp{t: t, dir: dir, addr: freeAddr(t), log: &lockedLog{}, exited: make(chan error, 1)}
 	d.cmd = exec.Command(bin)
 	d.cmd.Env = append(append(os.Environ(), "GBD_DATA_DIR="+dir, "GBD_ADDR="+d.addr), env...)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
@@ -230,24 +229,6 @@ func TestDesktopCloseWithTrayHostHides(t *testing.T) {
 	if err, done := d.waitExit(20 * time.Second); !done || err != nil {
 		t.Fatalf("SIGINT with the window hidden: done %v, %v", done, err)
 	}
-}
-
-// syncBuffer collects a child's output written from exec's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // fakeWatcher owns org.kde.StatusNotifierWatcher on the session bus, as a
