@@ -238,10 +238,35 @@ func (d *desktop) hidePage() {
 	if !d.released.Swap(true) {
 		d.log.Debug("window hidden: page released")
 		d.page.release()
-		// The Go heap's free pages go back too (the page's requests and
-		// events were the garbage).
-		time.AfterFunc(3*time.Second, debug.FreeOSMemory)
+		time.AfterFunc(settleDelay, d.settleHidden)
 	}
+}
+
+// settleDelay is how long after its page was released the hidden window
+// ends WebKit's network process, long enough for the network process to
+// have stored what the page last saved (its local storage).
+const settleDelay = 5 * time.Second
+
+// settleHidden gives back what the hidden window no longer uses: WebKit's
+// network process ends (a reload starts a new one), the C and Go heaps
+// return their free pages (the page's requests and events were the
+// garbage), and then the code pages of the window's libraries go back to
+// the OS (pageOutFiles); they come back from disk when the window opens.
+func (d *desktop) settleHidden() {
+	if !d.released.Load() {
+		return // opened again meanwhile
+	}
+	d.page.endHelpers()
+	debug.FreeOSMemory()
+	// The network process's pages are this process's alone once it is
+	// gone: wait for it to exit before the page-out.
+	time.AfterFunc(time.Second, func() {
+		if !d.released.Load() {
+			return
+		}
+		n, err := pageOutFiles()
+		d.log.Debug("window hidden: code pages given back", "mappings_MiB", n>>20, "err", err)
+	})
 }
 
 func (d *desktop) shutdown(ctx context.Context) {

@@ -10,3 +10,4 @@ func setupWebView()              {}
 func (webPage) canRelease() bool { return false }
 func (webPage) release()         {}
 func (webPage) reload()          {}
+func (webPage) endHelpers()      {}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,7 +14,8 @@ import (
 )
 
 // TestDesktopHiddenWindowReleasesPage: the real window (GBD_BIN under
-// Xvfb, a stand-in tray host) closed to the tray ends its web process;
+// Xvfb, a stand-in tray host) closed to the tray ends its web process,
+// then WebKit's network process, and pages out its code;
 // a key added while it is hidden is on the page when it is opened again
 // (a second launch hands over), which is reloaded before the window shows;
 // typed input not saved yet keeps the page (same web process) while hidden.
@@ -27,17 +29,32 @@ func TestDesktopHiddenWindowReleasesPage(t *testing.T) {
 	waitFor(t, d.exited, 30*time.Second, "the page to read the keys", func() bool {
 		return strings.Contains(d.log.String(), "method=GET path=/api/keys status=200")
 	})
-	web := webProcesses(pid)
+	web := childrenNamed(pid, "WebKitWebProces")
 	if len(web) != 1 {
 		t.Fatalf("web processes of the shown window: %v, want one", web)
+	}
+	// Without GPU compositing the app's own process needs no GL driver
+	// (gbd_keep_gl_out): with Mesa it would map its DRI driver and libLLVM.
+	if gl := glDrivers(t, pid); len(gl) > 0 {
+		t.Errorf("the app's process maps a GL driver with the window shown: %v", gl)
 	}
 
 	// Closed to the tray: the page's web process ends.
 	d.closeWindow()
 	waitFor(t, d.exited, 10*time.Second, "the window to hide", func() bool { return countWindows() == 0 })
 	waitFor(t, d.exited, 10*time.Second, "the web process to end while the window is hidden", func() bool {
-		return len(webProcesses(pid)) == 0
+		return len(childrenNamed(pid, "WebKitWebProces")) == 0
 	})
+	// Then WebKit's network process, and the window's code pages go back.
+	waitFor(t, d.exited, 20*time.Second, "the network process to end while the window is hidden", func() bool {
+		return len(childrenNamed(pid, "WebKitNetworkPr")) == 0
+	})
+	waitFor(t, d.exited, 10*time.Second, "the code pages to be given back", func() bool {
+		return strings.Contains(d.log.String(), "window hidden: code pages given back")
+	})
+	if strings.Contains(d.log.String(), "code pages given back\" mappings_MiB=0 ") {
+		t.Errorf("no mapping was paged out:\n%s", d.log.String())
+	}
 
 	// A key added while hidden (through the running instance).
 	added := testKey(t)
@@ -64,9 +81,12 @@ func TestDesktopHiddenWindowReleasesPage(t *testing.T) {
 	if keysRead < 0 || statusRead < 0 || statusRead > shown {
 		t.Fatalf("the reopened page did not read the keys and the status before showing:\n%s", after)
 	}
-	web = webProcesses(pid)
+	web = childrenNamed(pid, "WebKitWebProces")
 	if len(web) != 1 {
 		t.Fatalf("web processes of the reopened window: %v, want one", web)
+	}
+	if net := childrenNamed(pid, "WebKitNetworkPr"); len(net) != 1 {
+		t.Fatalf("network processes of the reopened window: %v, want one", net)
 	}
 
 	// Unsaved input (typed into Add keys) keeps the page while hidden.
@@ -78,14 +98,14 @@ func TestDesktopHiddenWindowReleasesPage(t *testing.T) {
 	d.closeWindow()
 	waitFor(t, d.exited, 10*time.Second, "the window to hide", func() bool { return countWindows() == 0 })
 	time.Sleep(2 * time.Second)
-	if now := webProcesses(pid); len(now) != 1 || now[0] != web[0] {
+	if now := childrenNamed(pid, "WebKitWebProces"); len(now) != 1 || now[0] != web[0] {
 		t.Fatalf("with unsaved input the page was released: web processes %v, were %v", now, web)
 	}
 	reopen(t, bin, d)
 	if strings.Contains(d.log.String()[mark:], "page reloaded") {
 		t.Fatal("the page with unsaved input was reloaded on reopening")
 	}
-	if now := webProcesses(pid); len(now) != 1 || now[0] != web[0] {
+	if now := childrenNamed(pid, "WebKitWebProces"); len(now) != 1 || now[0] != web[0] {
 		t.Fatalf("the page with unsaved input did not survive: web processes %v, were %v", now, web)
 	}
 }
@@ -121,8 +141,9 @@ func typeIntoAddKeys(t *testing.T, d *desktopApp) {
 	}
 }
 
-// webProcesses lists the WebKitWebProcess descendants of pid.
-func webProcesses(pid int) []int {
+// childrenNamed lists the descendants of pid whose command name (15
+// bytes at most) starts with name.
+func childrenNamed(pid int, name string) []int {
 	var found []int
 	var walk func(int)
 	walk = func(p int) {
@@ -134,7 +155,7 @@ func webProcesses(pid int) []int {
 				if err != nil {
 					continue
 				}
-				if comm, _ := os.ReadFile("/proc/" + c + "/comm"); strings.HasPrefix(string(comm), "WebKitWebProces") {
+				if comm, _ := os.ReadFile("/proc/" + c + "/comm"); strings.HasPrefix(string(comm), name) {
 					found = append(found, child)
 				}
 				walk(child)
@@ -142,5 +163,27 @@ func webProcesses(pid int) []int {
 		}
 	}
 	walk(pid)
+	return found
+}
+
+// glDrivers lists the GL driver files (Mesa's DRI drivers, libgallium,
+// libLLVM) mapped by process pid.
+func glDrivers(t *testing.T, pid int) []string {
+	t.Helper()
+	maps, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, line := range strings.Split(string(maps), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 {
+			continue
+		}
+		base := filepath.Base(f[5])
+		if (strings.HasSuffix(base, "_dri.so") || strings.HasPrefix(base, "libgallium") || strings.HasPrefix(base, "libLLVM")) && !slices.Contains(found, base) {
+			found = append(found, base)
+		}
+	}
 	return found
 }

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/crypto/scrypt"
+	"github.com/gemini-balance/desktop/app/kdf"
 )
 
 // The admin password is kept only as a slow hash (scrypt), in the store's
@@ -42,7 +42,7 @@ func hashPassword(pw string, logN int) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	dk, err := scrypt.Key([]byte(pw), salt, 1<<logN, scryptR, scryptP, scryptKeyLen)
+	dk, err := kdf.Key([]byte(pw), salt, 1<<logN, scryptR, scryptP, scryptKeyLen)
 	if err != nil {
 		return "", err
 	}
@@ -68,7 +68,7 @@ func verifyPassword(encoded, pw string) (bool, error) {
 	if err := errors.Join(err1, err2, err3, err4, err5); err != nil || logN < 10 || logN > 20 || r < 1 || r > 32 || p < 1 || p > 4 || len(want) < 16 {
 		return false, errBadHash
 	}
-	got, err := scrypt.Key([]byte(pw), salt, 1<<logN, r, p, len(want))
+	got, err := kdf.Key([]byte(pw), salt, 1<<logN, r, p, len(want))
 	if err != nil {
 		return false, err
 	}

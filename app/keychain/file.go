@@ -18,8 +18,7 @@ import (
 	"slices"
 	"sync"
 
-	"golang.org/x/crypto/scrypt"
-
+	"github.com/gemini-balance/desktop/app/kdf"
 	"github.com/gemini-balance/desktop/app/private"
 )
 
@@ -276,7 +275,7 @@ func derive(passphrase string, p kdfParams, salt []byte) (check []byte, aead cip
 	if len(salt) < 16 {
 		return nil, nil, errors.New("salt too short")
 	}
-	out, err := scrypt.Key([]byte(passphrase), salt, p.N, p.R, p.P, 2*keyLen)
+	out, err := kdf.Key([]byte(passphrase), salt, p.N, p.R, p.P, 2*keyLen)
 	if err != nil {
 		return nil, nil, err
 	}
