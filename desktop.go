@@ -178,10 +178,12 @@ func (d *desktop) begin(ctx context.Context) {
 	}()
 }
 
-// push hands a status to the tray and the window.
+// push hands a status to the tray and the window. A released page gets
+// none: there is no page to run them, and the reloaded one reads the
+// status itself.
 func (d *desktop) push(s app.Status) {
 	d.tray.Update(trayState(s, d.app.Settings().Language, d.sysLang))
-	if ctx := d.ctx(); ctx != nil {
+	if ctx := d.ctx(); ctx != nil && !d.released.Load() {
 		runtime.EventsEmit(ctx, "status", s)
 	}
 }

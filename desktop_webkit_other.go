@@ -3,7 +3,8 @@
 package main
 
 // webPage is the window's web content where it cannot be released and
-// reloaded from here (Windows: see webview2Options; macOS; WebKitGTK 4.0).
+// reloaded from here: Windows (Wails v2 keeps its WebView2 controller to
+// itself), macOS, WebKitGTK 4.0.
 type webPage struct{}
 
 func setupWebView()              {}

@@ -118,7 +118,6 @@ func (b *bench) desktop(ctx context.Context, rep *DesktopReport) error {
 		return fmt.Errorf("the stand-in tray host: %w (is another tray host on this bus?)", err)
 	}
 	defer w.Close()
-
 	dir := filepath.Join(b.tmp, "desktop")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -127,74 +126,121 @@ func (b *bench) desktop(ctx context.Context, rep *DesktopReport) error {
 	if err != nil {
 		return err
 	}
-	env := append(os.Environ(), "GBD_DATA_DIR="+filepath.Join(dir, "data"), "GBD_ADDR="+addr,
+	run := &desktopRun{bin: bin, addr: addr, logs: &lockedWriter{w: &bytes.Buffer{}}, env: append(os.Environ(),
+		"GBD_DATA_DIR="+filepath.Join(dir, "data"), "GBD_ADDR="+addr,
 		"GBD_SECRET_STORE=file", "GBD_PASSPHRASE=bench-"+randomToken(16), "GBD_LOG_LEVEL=debug",
 		"XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "XDG_DATA_HOME="+filepath.Join(dir, "share"),
-		"XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
-	var log bytes.Buffer
-	logs := &lockedWriter{w: &log}
-	cmd := exec.Command(bin)
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = logs, logs
-	dieWithParent(cmd)
+		"XDG_CONFIG_HOME="+filepath.Join(dir, "config"))}
 	fmt.Fprintln(b.log, "bench: desktop: launching the window (no keys, a stand-in tray host)")
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	if err := run.start(); err != nil {
 		return err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		select {
-		case <-exited:
-		default:
-			cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(20 * time.Second):
-				cmd.Process.Kill()
-				<-exited
-			}
-		}
-	}()
-	pid := cmd.Process.Pid
+	defer run.stop()
+	if err := run.waitVisible(ctx, rep); err != nil {
+		return err
+	}
+	if err := sleepCtx(ctx, 6*time.Second); err != nil { // the page settles
+		return err
+	}
+	rep.Shown = treeMem(run.pid())
+	rep.ShownRSS, rep.ShownPSS = sumMem(rep.Shown)
+	wait := 30 * time.Second
+	if b.cfg.quick {
+		wait = 10 * time.Second
+	}
+	fmt.Fprintf(b.log, "bench: desktop: closing the window to the tray; measuring %s later\n", wait)
+	if err := run.hide(ctx, wait, rep); err != nil {
+		return err
+	}
+	return run.reopen(ctx, rep)
+}
+
+// desktopRun is the desktop app under measurement.
+type desktopRun struct {
+	bin, addr string
+	env       []string
+	logs      *lockedWriter
+	cmd       *exec.Cmd
+	exited    chan error
+	win       string // the X window, while shown
+}
+
+func (r *desktopRun) pid() int { return r.cmd.Process.Pid }
+
+// start launches the app.
+func (r *desktopRun) start() error {
+	r.cmd = exec.Command(r.bin)
+	r.cmd.Env = r.env
+	r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs
+	dieWithParent(r.cmd)
+	if err := r.cmd.Start(); err != nil {
+		return err
+	}
+	r.exited = make(chan error, 1)
+	go func() { r.exited <- r.cmd.Wait() }()
+	return nil
+}
+
+// stop ends the app (SIGTERM, then SIGKILL after 20 s) unless it ended.
+func (r *desktopRun) stop() {
+	select {
+	case <-r.exited:
+		return
+	default:
+	}
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-r.exited:
+	case <-time.After(20 * time.Second):
+		r.cmd.Process.Kill()
+		<-r.exited
+	}
+}
+
+// waitVisible waits for the proxy to answer and the window to map, and
+// records when each happened after the launch.
+func (r *desktopRun) waitVisible(ctx context.Context, rep *DesktopReport) error {
+	start := time.Now()
 	client := &http.Client{Timeout: 500 * time.Millisecond}
-	var win string
-	deadline := time.Now().Add(60 * time.Second)
-	for rep.ProxyS == 0 || win == "" {
+	deadline := start.Add(60 * time.Second)
+	for rep.ProxyS == 0 || r.win == "" {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("no window or no proxy within 60 s; app output: %s", firstLines(logs.bytes(), 5))
+			return fmt.Errorf("no window or no proxy within 60 s; app output: %s", firstLines(r.logs.bytes(), 5))
 		}
 		select {
-		case err := <-exited:
-			return fmt.Errorf("the app ended (%v): %s", err, firstLines(logs.bytes(), 5))
+		case err := <-r.exited:
+			return fmt.Errorf("the app ended (%v): %s", err, firstLines(r.logs.bytes(), 5))
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
-		if rep.ProxyS == 0 {
-			if resp, err := client.Get("http://" + addr + "/healthz"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					rep.ProxyS = time.Since(start).Seconds()
-				}
-			}
+		if rep.ProxyS == 0 && healthy(client, r.addr) {
+			rep.ProxyS = time.Since(start).Seconds()
 		}
-		if win == "" {
-			if win = visibleWindow(); win != "" {
+		if r.win == "" {
+			if r.win = visibleWindow(); r.win != "" {
 				rep.VisibleS = time.Since(start).Seconds()
 				rep.ProxyFirst = rep.ProxyS > 0
 			}
 		}
 	}
-	if err := sleepCtx(ctx, 6*time.Second); err != nil { // the page settles
-		return err
-	}
-	rep.Shown = treeMem(pid)
-	rep.ShownRSS, rep.ShownPSS = sumMem(rep.Shown)
+	return nil
+}
 
-	// Closed to the tray, as a window manager closes it.
-	if out, err := traytest.CloseWindow(win); err != nil {
+// healthy reports whether the proxy at addr answers /healthz.
+func healthy(client *http.Client, addr string) bool {
+	resp, err := client.Get("http://" + addr + "/healthz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// hide closes the window as a window manager does, measures the app's
+// memory wait later and then its CPU time over 10 s.
+func (r *desktopRun) hide(ctx context.Context, wait time.Duration, rep *DesktopReport) error {
+	if out, err := traytest.CloseWindow(r.win); err != nil {
 		return fmt.Errorf("WM_DELETE_WINDOW: %v: %s", err, firstLines(out, 3))
 	}
 	hiddenAt := time.Now()
@@ -204,36 +250,35 @@ func (b *bench) desktop(ctx context.Context, rep *DesktopReport) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	wait := 30 * time.Second
-	if b.cfg.quick {
-		wait = 10 * time.Second
-	}
-	fmt.Fprintf(b.log, "bench: desktop: window closed to the tray; measuring in %s\n", wait)
 	if err := sleepCtx(ctx, wait); err != nil {
 		return err
 	}
 	rep.HiddenAfterS = time.Since(hiddenAt).Seconds()
-	rep.Hidden = treeMem(pid)
+	rep.Hidden = treeMem(r.pid())
 	rep.HiddenRSS, rep.HiddenPSS = sumMem(rep.Hidden)
-	t0, c0 := time.Now(), treeTicks(pid)
+	t0, c0 := time.Now(), treeTicks(r.pid())
 	if err := sleepCtx(ctx, 10*time.Second); err != nil {
 		return err
 	}
 	rep.IdleS = time.Since(t0).Seconds()
-	rep.IdleCPUPct = float64(treeTicks(pid)-c0) / 100 / rep.IdleS * 100 // USER_HZ is 100 on Linux
+	rep.IdleCPUPct = float64(treeTicks(r.pid())-c0) / 100 / rep.IdleS * 100 // USER_HZ is 100 on Linux
+	return nil
+}
 
-	// A key added while hidden; then a second launch hands over and the
-	// window shows again.
-	mark := len(logs.bytes())
-	add := exec.CommandContext(ctx, bin, "keys", "add", "-")
-	add.Env = env
+// reopen adds a key while the window is hidden, then launches the app a
+// second time (it hands over to the running one, which shows its window)
+// and checks the page read the keys and the status after the key was added.
+func (r *desktopRun) reopen(ctx context.Context, rep *DesktopReport) error {
+	mark := len(r.logs.bytes())
+	add := exec.CommandContext(ctx, r.bin, "keys", "add", "-")
+	add.Env = r.env
 	add.Stdin = strings.NewReader(fakeKeys(1)[0] + "\n")
 	if out, err := add.CombinedOutput(); err != nil {
 		return fmt.Errorf("keys add while hidden: %v: %s", err, firstLines(out, 3))
 	}
 	reopenAt := time.Now()
-	second := exec.CommandContext(ctx, bin)
-	second.Env = env
+	second := exec.CommandContext(ctx, r.bin)
+	second.Env = r.env
 	if out, err := second.CombinedOutput(); err != nil {
 		return fmt.Errorf("second launch: %v: %s", err, firstLines(out, 3))
 	}
@@ -244,24 +289,27 @@ func (b *bench) desktop(ctx context.Context, rep *DesktopReport) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	rep.ReopenS = time.Since(reopenAt).Seconds()
-	after := string(logs.bytes()[mark:])
+	rep.ReopenFresh, rep.ReopenNote = pageFreshness(string(r.logs.bytes()[mark:]))
+	if err := sleepCtx(ctx, 3*time.Second); err != nil {
+		return err
+	}
+	_, rep.ReopenPSS = sumMem(treeMem(r.pid()))
+	return nil
+}
+
+// pageFreshness judges, from the app's log since a key was added while the
+// window was hidden, whether the shown page has the current state.
+func pageFreshness(after string) (fresh bool, note string) {
 	keys := strings.Contains(after, "method=GET path=/api/keys status=200")
 	status := strings.Contains(after, "method=GET path=/api/status status=200")
 	switch {
 	case strings.Contains(after, "window shown: page reloaded") && keys && status:
-		rep.ReopenFresh = true
-		rep.ReopenNote = "the page was reloaded and read the keys and the status before the window showed"
+		return true, "the page was reloaded and read the keys and the status before the window showed"
 	case keys && status:
-		rep.ReopenFresh = true
-		rep.ReopenNote = "the page (kept while hidden) read the keys and the status after the key was added"
+		return true, "the page (kept while hidden) read the keys and the status after the key was added"
 	default:
-		rep.ReopenNote = "the page did not read the keys and the status after the key was added while hidden (a stale screen)"
+		return false, "the page did not read the keys and the status after the key was added while hidden (a stale screen)"
 	}
-	if err := sleepCtx(ctx, 3*time.Second); err != nil {
-		return err
-	}
-	_, rep.ReopenPSS = sumMem(treeMem(pid))
-	return nil
 }
 
 // desktopBinary is -desktop-bin, or the desktop build made here.
