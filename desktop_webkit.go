@@ -125,26 +125,27 @@ static void gbd_end_helpers(void) { g_main_context_invoke(NULL, gbd_do_end_helpe
 
 // gbd_keep_gl_out keeps OpenGL out of this (the UI) process. With GPU
 // compositing off the web process draws in software and hands the UI
-// plain shared-memory buffers, which GTK paints with cairo; yet GDK
-// probes GLX at start and WebKit opens an EGL display, and each loads
-// the GL driver (with Mesa: libLLVM, ~26 MiB resident). GDK_GL=disable
-// stops GDK's probe. For EGL, libglvnd reads its vendor list once per
-// process, from __EGL_VENDOR_LIBRARY_DIRS when set: it is set to an empty
-// place for one query here, then unset, so that this process finds no EGL
-// vendor while the web process, started later with the environment as it
-// was, gets its EGL display (it cannot start without one). Variables the
-// user set are left alone.
+// plain shared-memory buffers, which GTK paints with cairo; yet WebKit
+// opens an EGL display here and GDK probes GLX at start, and each loads
+// the GL driver (with Mesa: libLLVM, ~26 MiB resident). libglvnd reads its
+// EGL vendor list once per process, from __EGL_VENDOR_LIBRARY_DIRS when
+// set: that points nowhere for one query here and is unset again, so this
+// process finds no EGL vendor while the web process, started later with
+// the environment as it was, gets its EGL display (it cannot start without
+// one). Only when that worked (this process has no EGL display) is GDK's
+// probe turned off too (GDK_GL=disable), so that the UI never has EGL
+// without GDK's GL. Variables the user set are left alone.
 static void gbd_keep_gl_out(void) {
-	setenv("GDK_GL", "disable", 0);
 	if (getenv("__EGL_VENDOR_LIBRARY_DIRS") != NULL || getenv("__EGL_VENDOR_LIBRARY_FILENAMES") != NULL) return;
 	void *egl = dlopen("libEGL.so.1", RTLD_NOW | RTLD_LOCAL);
 	if (egl == NULL) return;
 	const char *(*query)(void *, int) = (const char *(*)(void *, int))dlsym(egl, "eglQueryString");
-	if (query != NULL) {
-		setenv("__EGL_VENDOR_LIBRARY_DIRS", "/dev/null", 1);
-		query(NULL, 0x3055); // EGL_NO_DISPLAY, EGL_EXTENSIONS: loads the vendor list
-		unsetenv("__EGL_VENDOR_LIBRARY_DIRS");
-	}
+	void *(*display)(void *) = (void *(*)(void *))dlsym(egl, "eglGetDisplay");
+	if (query == NULL || display == NULL) return;
+	setenv("__EGL_VENDOR_LIBRARY_DIRS", "/dev/null", 1);
+	query(NULL, 0x3055); // EGL_NO_DISPLAY, EGL_EXTENSIONS: loads the vendor list
+	unsetenv("__EGL_VENDOR_LIBRARY_DIRS");
+	if (display(NULL) == NULL) setenv("GDK_GL", "disable", 0); // EGL_DEFAULT_DISPLAY → EGL_NO_DISPLAY
 	// libEGL stays loaded (WebKit links it): no dlclose.
 }
 
