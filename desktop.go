@@ -107,8 +107,9 @@ func runDesktop(sig context.Context, a *app.App, hidden bool, log *slog.Logger) 
 			UniqueId:               instanceID,
 			OnSecondInstanceLaunch: func(wopts.SecondInstanceData) { d.OpenWindow() },
 		},
-		// No GPU compositing: the page is simple, and the web process is
-		// some 120 MiB lighter without it (the issue 7 measurements).
+		// No GPU compositing: the page is simple, the web process is some
+		// 120 MiB lighter without it, and the app's own process then needs
+		// no OpenGL at all (setupWebView; the issue 7 measurements).
 		Linux: &linux.Options{ProgramName: "gemini-balance-desktop", Icon: a.Icon(), WebviewGpuPolicy: linux.WebviewGpuPolicyNever},
 	})
 }
