@@ -56,7 +56,7 @@ func (anthropicDialect) serve(s *Server, rq *request) {
 func (s *Server) anthropicOptions(cfg *Config) anthropic.Options {
 	return anthropic.Options{
 		ResolveModel: func(name string) (string, error) { return openai.ResolveModel(name, cfg.Aliases) },
-		Fetch:        anthropic.FetchFunc(s.imageFetcher(cfg)),
+		Fetch:        s.imageFetcher(cfg),
 		Signatures:   s.signatures,
 	}
 }

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/gemini-balance/desktop/proxy/gemini"
-	"github.com/gemini-balance/desktop/proxy/openai"
 )
 
 // The image fetcher turns the http(s) image URLs of client requests into
@@ -277,7 +276,7 @@ type imageFetch struct {
 }
 
 // imageFetcher returns the fetcher of image URLs for one request.
-func (s *Server) imageFetcher(cfg *Config) openai.FetchFunc {
+func (s *Server) imageFetcher(cfg *Config) gemini.FetchFunc {
 	f := &imageFetch{client: s.fetchClient.Load(), cfg: cfg}
 	return f.fetch
 }

@@ -11,17 +11,6 @@ import (
 	"github.com/gemini-balance/desktop/proxy/gemini"
 )
 
-// SkipThoughtSignature is the placeholder Google documents for a replayed
-// function call whose thought signature was lost.
-const SkipThoughtSignature = "skip_thought_signature_validator"
-
-// FetchFunc fetches an http(s) URL of an image or document block and
-// returns it as inline data: its MIME type (sniffed when the server did
-// not say) and its bytes, base64-encoded. It is the proxy's guarded
-// fetcher (the same type as openai.FetchFunc); its error text is shown to
-// the client.
-type FetchFunc func(ctx context.Context, url string) (*gemini.Blob, error)
-
 // Signatures keeps the thought signature of each tool call by tool_use id,
 // for clients that replay a tool_use without the thinking block that
 // carried its signature.
@@ -36,7 +25,7 @@ type Options struct {
 	// (aliases, validation); nil takes the name as it is.
 	ResolveModel func(name string) (string, error)
 	// Fetch fetches image and document URLs; nil rejects them.
-	Fetch FetchFunc
+	Fetch gemini.FetchFunc
 	// Signatures restores signatures by tool_use id; may be nil.
 	Signatures Signatures
 }
@@ -341,7 +330,7 @@ func (t *translator) assistantParts(blocks []Block, at string) ([]gemini.Part, *
 
 // toolUse converts a tool_use block of an assistant turn to a function
 // call signed with sig, else with the signature remembered for its id,
-// else, for the turn's first call, with SkipThoughtSignature.
+// else, for the turn's first call, with gemini.SkipThoughtSignature.
 func (t *translator) toolUse(b *Block, bp, sig string, first bool) (gemini.Part, *Error) {
 	if b.Name == "" {
 		return gemini.Part{}, invalid("%s.name: field required", bp)
@@ -357,7 +346,7 @@ func (t *translator) toolUse(b *Block, bp, sig string, first bool) (gemini.Part,
 		sig, _ = t.opts.Signatures.Lookup(b.ID)
 	}
 	if sig == "" && first {
-		sig = SkipThoughtSignature
+		sig = gemini.SkipThoughtSignature
 	}
 	if b.ID != "" {
 		t.names[b.ID] = b.Name

@@ -108,7 +108,7 @@ func shape(parts []gemini.Part) string {
 		default:
 			text.WriteString(p.Text)
 		}
-		if p.ThoughtSignature != "" && p.ThoughtSignature != SkipThoughtSignature {
+		if p.ThoughtSignature != "" && p.ThoughtSignature != gemini.SkipThoughtSignature {
 			sigs.WriteString(kind + "=" + p.ThoughtSignature + ";")
 		}
 	}
@@ -200,7 +200,7 @@ func TestSignatureCache(t *testing.T) {
 	for _, c := range []struct {
 		sigs Signatures
 		want string
-	}{{sigs, want}, {nil, SkipThoughtSignature}} {
+	}{{sigs, want}, {nil, gemini.SkipThoughtSignature}} {
 		_, body, err := ToCountTokens(context.Background(), req, Options{Signatures: c.sigs})
 		if err != nil {
 			t.Fatal(err)

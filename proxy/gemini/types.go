@@ -10,6 +10,7 @@ package gemini
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 )
 
@@ -61,6 +62,19 @@ type Part struct {
 	CodeExecutionResult *CodeExecutionResult `json:"codeExecutionResult,omitempty"`
 	VideoMetadata       json.RawMessage      `json:"videoMetadata,omitempty"`
 }
+
+// SkipThoughtSignature is the placeholder Google documents for a replayed
+// function call whose thought signature was lost: it tells Gemini 3 to skip
+// the signature check for that call.
+const SkipThoughtSignature = "skip_thought_signature_validator"
+
+// FetchFunc fetches an http(s) URL of an image (or a document) a client
+// sent and returns it as inline data: its MIME type (sniffed when the
+// server did not say) and its bytes, base64-encoded. The proxy's fetcher
+// bounds the time, the size and the addresses it may reach; its error text
+// is shown to the client. The dialects (openai, anthropic, responses) take
+// one.
+type FetchFunc func(ctx context.Context, url string) (*Blob, error)
 
 // Blob is inline media: Data is standard base64.
 type Blob struct {

@@ -50,7 +50,7 @@ func filesAPIURI(u string) bool {
 }
 
 // imagePart converts an image_url to a Gemini part.
-func imagePart(ctx context.Context, raw string, param string, fetch FetchFunc) (gemini.Part, *Error) {
+func imagePart(ctx context.Context, raw string, param string, fetch gemini.FetchFunc) (gemini.Part, *Error) {
 	u := strings.TrimSpace(raw)
 	switch {
 	case u == "":

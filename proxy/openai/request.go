@@ -12,25 +12,13 @@ import (
 	"github.com/gemini-balance/desktop/proxy/gemini"
 )
 
-// SkipThoughtSignature is the placeholder Google documents for a replayed
-// function call whose thought signature was lost: it tells Gemini 3 to skip
-// the signature check for that call.
-const SkipThoughtSignature = "skip_thought_signature_validator"
-
-// FetchFunc fetches an http(s) image URL for an image_url content part and
-// returns it as inline data: its MIME type (sniffed when the server did not
-// say) and its bytes, base64-encoded. The proxy's fetcher bounds the time,
-// the size and the addresses it may reach; its error text is shown to the
-// client.
-type FetchFunc func(ctx context.Context, url string) (*gemini.Blob, error)
-
 // RequestOptions are the settings ToGemini needs from the server.
 type RequestOptions struct {
 	// Aliases maps model names clients hard-code (e.g. "gpt-4o-mini") to
 	// Gemini models. Names not in the table pass through unchanged.
 	Aliases map[string]string
 	// FetchImage fetches http(s) image URLs; nil rejects them with a 400.
-	FetchImage FetchFunc
+	FetchImage gemini.FetchFunc
 	// Signatures restores the thought signature of a replayed tool call
 	// that has none in extra_content, by tool call id (see
 	// ResponseMeta.Signatures). nil: only the placeholder is used.
@@ -288,7 +276,7 @@ func toGemini(ctx context.Context, req *ChatRequest, opts RequestOptions) (*Tran
 
 type translator struct {
 	ctx   context.Context
-	fetch FetchFunc
+	fetch gemini.FetchFunc
 	sigs  *SignatureCache
 	names map[string]string // tool call id → function name
 }
@@ -491,7 +479,7 @@ func (t *translator) toolCalls(calls []ToolCall, p string) ([]gemini.Part, *Erro
 			sig, _ = t.sigs.Lookup(tc.ID)
 		}
 		if sig == "" && j == 0 {
-			sig = SkipThoughtSignature
+			sig = gemini.SkipThoughtSignature
 		}
 		if tc.ID != "" {
 			t.names[tc.ID] = tc.Function.Name

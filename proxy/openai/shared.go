@@ -63,7 +63,7 @@ func CleanSchemaAt(schema json.RawMessage, param string) (json.RawMessage, error
 // ImagePart converts an image URL (a data URI, a Gemini Files API URI, or an
 // http(s) URL fetched with fetch) to a Gemini part; param names the field in
 // error messages.
-func ImagePart(ctx context.Context, url, param string, fetch FetchFunc) (gemini.Part, error) {
+func ImagePart(ctx context.Context, url, param string, fetch gemini.FetchFunc) (gemini.Part, error) {
 	p, e := imagePart(ctx, url, param, fetch)
 	if e != nil {
 		return gemini.Part{}, e

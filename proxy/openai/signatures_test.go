@@ -325,20 +325,20 @@ func TestSignatureRestore(t *testing.T) {
 	t.Run("unknown id", func(t *testing.T) {
 		other := strings.ReplaceAll(stripped, id, "call_unknown")
 		got := replayedSignatures(translateWith(t, replayBody(other, "call_unknown"), sigs))
-		if len(got) != 1 || got[0] != SkipThoughtSignature {
-			t.Errorf("replayed signatures = %.40q, want [%s]", got, SkipThoughtSignature)
+		if len(got) != 1 || got[0] != gemini.SkipThoughtSignature {
+			t.Errorf("replayed signatures = %.40q, want [%s]", got, gemini.SkipThoughtSignature)
 		}
 	})
 	t.Run("fresh cache", func(t *testing.T) {
 		got := replayedSignatures(translateWith(t, replayBody(stripped, id), NewSignatureCache(SignatureCacheOptions{})))
-		if len(got) != 1 || got[0] != SkipThoughtSignature {
-			t.Errorf("replayed signatures = %.40q, want [%s]", got, SkipThoughtSignature)
+		if len(got) != 1 || got[0] != gemini.SkipThoughtSignature {
+			t.Errorf("replayed signatures = %.40q, want [%s]", got, gemini.SkipThoughtSignature)
 		}
 	})
 	t.Run("no cache", func(t *testing.T) {
 		got := replayedSignatures(translateWith(t, replayBody(stripped, id), nil))
-		if len(got) != 1 || got[0] != SkipThoughtSignature {
-			t.Errorf("replayed signatures = %.40q, want [%s]", got, SkipThoughtSignature)
+		if len(got) != 1 || got[0] != gemini.SkipThoughtSignature {
+			t.Errorf("replayed signatures = %.40q, want [%s]", got, gemini.SkipThoughtSignature)
 		}
 	})
 }

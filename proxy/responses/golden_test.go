@@ -12,7 +12,6 @@ import (
 
 	"github.com/gemini-balance/desktop/proxy/gemini"
 	"github.com/gemini-balance/desktop/proxy/internal/golden"
-	"github.com/gemini-balance/desktop/proxy/openai"
 )
 
 // testAliases maps the model names of the Codex captures to Gemini models,
@@ -231,4 +230,4 @@ func eventNames(events []goldenEvent) []string {
 	return s
 }
 
-var _ = openai.SkipThoughtSignature
+var _ = gemini.SkipThoughtSignature

@@ -17,7 +17,7 @@ import (
 // function response directly follows its call.
 type conv struct {
 	ctx       context.Context
-	fetch     openai.FetchFunc
+	fetch     gemini.FetchFunc
 	sigs      *openai.SignatureCache
 	ts        *toolSet
 	contents  []gemini.Content
@@ -388,7 +388,7 @@ func (c *conv) placeholders() {
 		for j := range ct.Parts {
 			if ct.Parts[j].FunctionCall != nil {
 				if ct.Parts[j].ThoughtSignature == "" {
-					ct.Parts[j].ThoughtSignature = openai.SkipThoughtSignature
+					ct.Parts[j].ThoughtSignature = gemini.SkipThoughtSignature
 				}
 				break
 			}

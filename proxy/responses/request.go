@@ -19,7 +19,7 @@ type RequestOptions struct {
 	// Aliases maps model names clients hard-code to Gemini models.
 	Aliases map[string]string
 	// FetchImage fetches http(s) image URLs; nil rejects them with a 400.
-	FetchImage openai.FetchFunc
+	FetchImage gemini.FetchFunc
 	// Signatures restores the thought signature of a replayed call whose
 	// reasoning item did not come back, by call id. nil: placeholder only.
 	Signatures *openai.SignatureCache

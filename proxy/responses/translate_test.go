@@ -159,7 +159,7 @@ func TestSignatureCacheFallback(t *testing.T) {
 		t.Errorf("signature from cache = %q, want c2lnLTE=", got)
 	}
 	tr = mustToGemini(t, body, RequestOptions{})
-	if got := firstCall(tr.Body).ThoughtSignature; got != openai.SkipThoughtSignature {
+	if got := firstCall(tr.Body).ThoughtSignature; got != gemini.SkipThoughtSignature {
 		t.Errorf("signature without cache = %q, want the placeholder", got)
 	}
 }
