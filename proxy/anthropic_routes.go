@@ -136,12 +136,10 @@ func (anthropicDialect) writeError(w http.ResponseWriter, err error) {
 // writeUpstreamError translates Google's error answer, keeping its HTTP
 // status and Retry-After.
 func (anthropicDialect) writeUpstreamError(w http.ResponseWriter, a *answer) {
-	if ra := a.resp.Header.Get("Retry-After"); ra != "" {
-		w.Header().Set("Retry-After", ra)
-	}
+	keepRetryAfter(w, a)
 	e := anthropic.FromGeminiError(a.resp.StatusCode, a.body)
 	if a.verdict.Class == gemini.ClassRegion {
-		e.Message = strings.TrimSpace(e.Message) + " " + gemini.RegionHint
+		e.Message = gemini.WithRegionHint(e.Message)
 	}
 	anthropic.WriteError(w, e)
 }

@@ -56,6 +56,13 @@ type dialect interface {
 	writeStreamFailure(w *responseWriter, err error)
 }
 
+// keepRetryAfter passes Google's Retry-After on to a translated error answer.
+func keepRetryAfter(w http.ResponseWriter, a *answer) {
+	if ra := a.resp.Header.Get("Retry-After"); ra != "" {
+		w.Header().Set("Retry-After", ra)
+	}
+}
+
 // dialectOf returns the dialect that serves requests of kind.
 func dialectOf(kind route) dialect {
 	switch kind {

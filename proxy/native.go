@@ -310,7 +310,7 @@ func addRegionHint(body []byte) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	e.Message = strings.TrimSpace(e.Message) + " " + gemini.RegionHint
+	e.Message = gemini.WithRegionHint(e.Message)
 	out, err := json.Marshal(struct {
 		Error *gemini.APIError `json:"error"`
 	}{e})

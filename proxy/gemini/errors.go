@@ -14,6 +14,9 @@ import (
 // because of where it comes from ("User location is not supported").
 const RegionHint = "Gemini is not available from this network's location: set an upstream proxy with a US exit in Settings (Upstream proxy) and try again."
 
+// WithRegionHint is Google's location refusal message with RegionHint added.
+func WithRegionHint(msg string) string { return strings.TrimSpace(msg) + " " + RegionHint }
+
 // APIError is Google's error body, {"error":{"code","message","status","details"}}.
 type APIError struct {
 	Code    int               `json:"code"`
