@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/gemini-balance/desktop/app"
+	"github.com/gemini-balance/desktop/app/cmdline"
 )
 
 // Build information, set by build/package.sh with
@@ -40,7 +41,7 @@ var assets embed.FS
 var appIcon []byte
 
 func main() {
-	if wantsConsole(os.Args[1:]) {
+	if cmdline.WantsConsole(os.Args[1:]) {
 		attachConsole()
 	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))

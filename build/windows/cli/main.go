@@ -20,6 +20,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+
+	"github.com/gemini-balance/desktop/app/cmdline"
 )
 
 func main() {
@@ -31,7 +33,7 @@ func main() {
 	gui := strings.TrimSuffix(self, filepath.Ext(self)) + ".exe"
 	args := os.Args[1:]
 	cmd := exec.Command(gui, args...)
-	if !wantsConsole(args) {
+	if !cmdline.WantsConsole(args) {
 		// The window: start it and give the prompt back.
 		if err := cmd.Start(); err != nil {
 			fmt.Fprintln(os.Stderr, "error:", err)
@@ -52,24 +54,4 @@ func main() {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
-}
-
-// wantsConsole is the rule of the exe's console.go: a command, --help or
-// --headless prints (and is waited for); anything else opens the window.
-func wantsConsole(args []string) bool {
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		return true
-	}
-	for _, a := range args {
-		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		switch {
-		case a == "--":
-			return false
-		case !strings.HasPrefix(a, "-"):
-			continue
-		case name == "h" || name == "help" || name == "headless":
-			return true
-		}
-	}
-	return false
 }

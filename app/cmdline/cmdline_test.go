@@ -1,4 +1,4 @@
-package main
+package cmdline
 
 import "testing"
 
@@ -24,8 +24,8 @@ func TestWantsConsole(t *testing.T) {
 		{[]string{"--headless=true"}, true},
 		{[]string{"--", "--help"}, false},
 	} {
-		if got := wantsConsole(tc.args); got != tc.want {
-			t.Errorf("wantsConsole(%q) = %v, want %v", tc.args, got, tc.want)
+		if got := WantsConsole(tc.args); got != tc.want {
+			t.Errorf("WantsConsole(%q) = %v, want %v", tc.args, got, tc.want)
 		}
 	}
 }
