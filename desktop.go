@@ -316,10 +316,10 @@ func (d *desktop) OpenWindow() {
 }
 
 // CopyOpenAIBaseURL copies the OpenAI Base URL.
-func (d *desktop) CopyOpenAIBaseURL() { d.copy(d.app.Status().OpenAIBaseURL) }
+func (d *desktop) CopyOpenAIBaseURL() { d.copy(d.app.BaseURL() + "/v1") }
 
 // CopyGeminiBaseURL copies the Gemini Base URL.
-func (d *desktop) CopyGeminiBaseURL() { d.copy(d.app.Status().GeminiBaseURL) }
+func (d *desktop) CopyGeminiBaseURL() { d.copy(d.app.BaseURL()) }
 
 // CopyAccessKey copies the access key.
 func (d *desktop) CopyAccessKey() { d.copy(d.app.AccessKey()) }

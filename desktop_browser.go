@@ -42,7 +42,7 @@ func (d *desktop) runBrowser(sig context.Context, hidden bool, missing string) e
 	release, first := d.browserInstanceLock()
 	if !first {
 		d.log.Info("already running without a window: opening its web UI")
-		if err := openURL(d.app.Status().GeminiBaseURL + "/"); err != nil {
+		if err := openURL(d.app.BaseURL() + "/"); err != nil {
 			d.log.Warn("cannot open the browser", "err", err)
 		}
 		return nil
@@ -60,7 +60,7 @@ func (d *desktop) runBrowser(sig context.Context, hidden bool, missing string) e
 	if lang == "" || lang == "auto" {
 		lang = d.sysLang
 	}
-	title, text := webview2Message(lang, d.app.Status().GeminiBaseURL, !hidden)
+	title, text := webview2Message(lang, d.app.BaseURL(), !hidden)
 	// The text goes to the log too: it is what the user was told (and what
 	// the wine lane of build/test.sh checks).
 	d.log.Warn("message shown", "title", title, "text", text)

@@ -196,10 +196,7 @@ func (a *App) apiLogin(w http.ResponseWriter, r *http.Request) error {
 	if !a.checkPassword(r, in.Password) {
 		return &HTTPError{Status: http.StatusUnauthorized, Field: "password", Err: errors.New("wrong password")}
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: a.sessions.create(), Path: "/",
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: int(sessionTTL / time.Second),
-	})
+	a.startSession(w)
 	return answer(w, map[string]bool{"loggedIn": true})
 }
 
@@ -209,6 +206,15 @@ func (a *App) apiLogout(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	return answer(w, map[string]bool{"loggedIn": false})
+}
+
+// startSession logs the caller in: a new session in a cookie only this
+// origin's requests carry.
+func (a *App) startSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: a.sessions.create(), Path: "/",
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: int(sessionTTL / time.Second),
+	})
 }
 
 // apiSession says whether the caller is logged in, and whether it is the

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"time"
 )
 
 // The management API's settings routes, and starting the server again
@@ -148,10 +147,7 @@ func (a *App) keepOnlyCaller(w http.ResponseWriter, r *http.Request) {
 	byCookie := r.Header.Get("Authorization") == "" && cookieErr == nil
 	a.sessions.dropAll()
 	if byCookie {
-		http.SetCookie(w, &http.Cookie{
-			Name: sessionCookie, Value: a.sessions.create(), Path: "/",
-			HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: int(sessionTTL / time.Second),
-		})
+		a.startSession(w)
 	}
 }
 

@@ -493,16 +493,7 @@ func (a *App) Status() Status {
 		secretsProblem = strings.TrimSpace(secretsProblem + " " + a.accessKeyProblem)
 	}
 	a.mu.Unlock()
-	addr := a.server.Addr()
-	if addr == "" {
-		addr = a.server.Config().Addr
-	}
-	host, portStr, _ := net.SplitHostPort(addr)
-	port, _ := strconv.Atoi(portStr)
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
-		host = "127.0.0.1"
-	}
-	base := "http://" + net.JoinHostPort(host, portStr)
+	addr, port, base := a.address()
 	return Status{
 		Running:        running,
 		Error:          startErr,
@@ -519,6 +510,28 @@ func (a *App) Status() Status {
 		Check:          a.CheckStatus(),
 		SystemProxy:    a.systemProxy(s),
 	}
+}
+
+// BaseURL is the proxy's Gemini Base URL ("http://127.0.0.1:8321"; the
+// OpenAI one adds "/v1"), from the address it listens on or will.
+func (a *App) BaseURL() string {
+	_, _, base := a.address()
+	return base
+}
+
+// address is the proxy's listen address, its port and its Base URL (an
+// unspecified host reached as 127.0.0.1).
+func (a *App) address() (addr string, port int, base string) {
+	addr = a.server.Addr()
+	if addr == "" {
+		addr = a.server.Config().Addr
+	}
+	host, portStr, _ := net.SplitHostPort(addr)
+	port, _ = strconv.Atoi(portStr)
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return addr, port, "http://" + net.JoinHostPort(host, portStr)
 }
 
 // systemProxy describes the system proxy when the settings use it. A PAC

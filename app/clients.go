@@ -350,7 +350,7 @@ const gbd = createOpenAICompatible({ name: 'gbd', baseURL: %q, apiKey: %q })
 
 // clientParams are this instance's Base URL and access key.
 func (a *App) clientParams() ClientParams {
-	return ClientParams{BaseURL: a.Status().GeminiBaseURL, AccessKey: a.AccessKey()}
+	return ClientParams{BaseURL: a.BaseURL(), AccessKey: a.AccessKey()}
 }
 
 // apiClients is GET /api/clients: every tool's settings.

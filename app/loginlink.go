@@ -23,15 +23,17 @@ const loginLinkPath = "/api/login/once/"
 // (Windows without the WebView2 runtime). The link works once, for two
 // minutes, and holds a random token, never the admin password.
 func (a *App) LoginLink() (string, error) {
-	st := a.Status()
-	if !st.Running {
+	a.mu.Lock()
+	running := a.running
+	a.mu.Unlock()
+	if !running {
 		return "", errors.New("the proxy is not serving, so the web UI cannot be opened")
 	}
 	b := make([]byte, 32)
 	rand.Read(b)
 	token := hex.EncodeToString(b)
 	a.sessions.addLink(token)
-	return st.GeminiBaseURL + loginLinkPath + token, nil
+	return a.BaseURL() + loginLinkPath + token, nil
 }
 
 func linkKey(token string) [32]byte { return sha256.Sum256([]byte(token)) }
@@ -71,9 +73,6 @@ func (a *App) apiLoginOnce(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("This login link was already used or has expired. Open the web UI and log in with the admin password.\n"))
 		return
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: a.sessions.create(), Path: "/",
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: int(sessionTTL / time.Second),
-	})
+	a.startSession(w)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
