@@ -54,13 +54,6 @@ type fetchPolicy struct {
 	prefixes []netip.Prefix  // addresses and ranges allowed
 }
 
-// ValidateFetchAllowList says what is wrong with an ImageFetchAllowHosts
-// setting, or returns nil.
-func ValidateFetchAllowList(list []string) error {
-	_, err := parseFetchAllowList(list)
-	return err
-}
-
 // parseFetchAllowList reads the ImageFetchAllowHosts setting: host names,
 // IP addresses or CIDR ranges.
 func parseFetchAllowList(list []string) (fetchPolicy, error) {

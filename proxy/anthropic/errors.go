@@ -1,14 +1,12 @@
 package anthropic
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
-	"github.com/gemini-balance/desktop/proxy/gemini"
+	"github.com/gemini-balance/desktop/proxy/openai"
 )
 
 // Error is an Anthropic-shaped error with the HTTP status to answer with:
@@ -103,26 +101,11 @@ func ErrorEvent(e *Error) []byte {
 }
 
 // FromGeminiError turns an upstream Gemini error answer into an Anthropic
-// error with the same HTTP status; the message goes through gemini.Redact.
+// error with the same HTTP status and message as openai.FromGeminiError
+// (Google's message or an excerpt of the body, through gemini.Redact).
 func FromGeminiError(status int, body []byte) *Error {
-	if status < 400 || status > 599 {
-		status = http.StatusBadGateway
-	}
-	e := &Error{Status: status}
-	if ge, ok := gemini.ParseError(body); ok {
-		e.Message = ge.Message
-	} else if t := bytes.TrimSpace(body); len(t) > 0 {
-		s := strings.ToValidUTF8(string(t), "\uFFFD")
-		if len(s) > 300 {
-			s = strings.ToValidUTF8(s[:300], "") + "…"
-		}
-		e.Message = s
-	}
-	if e.Message == "" {
-		e.Message = fmt.Sprintf("upstream answered HTTP %d %s", status, http.StatusText(status))
-	}
-	e.Message = gemini.Redact(e.Message)
-	return e
+	oe := openai.FromGeminiError(status, body)
+	return &Error{Status: oe.Status, Message: oe.Message}
 }
 
 // invalid is a 400 invalid_request_error.

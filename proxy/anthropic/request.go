@@ -454,7 +454,7 @@ func (t *translator) media(b *Block, at string) ([]gemini.Part, *Error) {
 // urlMedia converts a url source: a Gemini Files API URL as file data,
 // any other URL fetched (when the request may fetch) and sent inline.
 func (t *translator) urlMedia(u, mediaType, at string) ([]gemini.Part, *Error) {
-	if strings.HasPrefix(u, "https://generativelanguage.googleapis.com/") && strings.Contains(u, "/files/") {
+	if gemini.IsFilesURI(u) {
 		return []gemini.Part{{FileData: &gemini.FileData{FileURI: u, MIMEType: mediaType}}}, nil
 	}
 	if t.opts.Fetch == nil {
@@ -508,7 +508,7 @@ func tools(req *MessagesRequest, body *gemini.GenerateContentRequest) *Error {
 		if tl.Type != "" && tl.Type != "custom" {
 			return invalid("%s.type: server tool %q is not supported by this proxy; only custom tools are", at, tl.Type)
 		}
-		if !validToolName(tl.Name) {
+		if !gemini.ValidFunctionName(tl.Name) {
 			return invalid("%s.name: %q must be 1 to 128 letters, digits, '_' or '-'", at, tl.Name)
 		}
 		if declared[tl.Name] {
@@ -553,19 +553,6 @@ func tools(req *MessagesRequest, body *gemini.GenerateContentRequest) *Error {
 	}
 	body.ToolConfig = &gemini.ToolConfig{FunctionCallingConfig: fc}
 	return nil
-}
-
-func validToolName(n string) bool {
-	if n == "" || len(n) > 128 {
-		return false
-	}
-	for i := 0; i < len(n); i++ {
-		c := n[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == ':') {
-			return false
-		}
-	}
-	return true
 }
 
 // Thinking budgets (Gemini 2.5) and levels (Gemini 3+) for

@@ -43,12 +43,6 @@ func parseDataURI(s string) (mime, b64 string, ok bool) {
 	return mime, base64.StdEncoding.EncodeToString([]byte(raw)), true
 }
 
-// filesAPIURI reports whether u is a Gemini Files API URI, which Gemini takes
-// as fileData instead of inline bytes.
-func filesAPIURI(u string) bool {
-	return strings.HasPrefix(u, "https://generativelanguage.googleapis.com/") && strings.Contains(u, "/files/")
-}
-
 // imagePart converts an image_url to a Gemini part.
 func imagePart(ctx context.Context, raw string, param string, fetch gemini.FetchFunc) (gemini.Part, *Error) {
 	u := strings.TrimSpace(raw)
@@ -67,7 +61,7 @@ func imagePart(ctx context.Context, raw string, param string, fetch gemini.Fetch
 			return gemini.Part{}, invalid(param, "%s: the data URI holds no data", param)
 		}
 		return gemini.Part{InlineData: &gemini.Blob{MIMEType: mime, Data: data}}, nil
-	case filesAPIURI(u):
+	case gemini.IsFilesURI(u):
 		return gemini.Part{FileData: &gemini.FileData{FileURI: u}}, nil
 	case hasScheme(u, "http") || hasScheme(u, "https"):
 		if fetch == nil {

@@ -522,20 +522,6 @@ func (t *translator) toolResult(m *Message, p string) (gemini.Part, *Error) {
 	return gemini.Part{FunctionResponse: &gemini.FunctionResponse{Name: name, Response: resp}}, nil
 }
 
-// validFunctionName follows Gemini's rule for declaration names.
-func validFunctionName(n string) bool {
-	if n == "" || len(n) > 128 {
-		return false
-	}
-	for i := 0; i < len(n); i++ {
-		c := n[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == ':') {
-			return false
-		}
-	}
-	return true
-}
-
 // tools maps the function tools and tool_choice to Gemini's tools and
 // function calling config.
 func tools(req *ChatRequest, body *gemini.GenerateContentRequest) *Error {
@@ -563,7 +549,7 @@ func functionDeclarations(ts []Tool) ([]gemini.FunctionDeclaration, map[string]b
 		if f == nil {
 			return nil, nil, invalid(tp+".function", "%s.function is required", tp)
 		}
-		if !validFunctionName(f.Name) {
+		if !gemini.ValidFunctionName(f.Name) {
 			return nil, nil, invalid(tp+".function.name", "%s.function.name %q cannot be used with Gemini: use letters, digits, '_', '-', '.' or ':' (at most 128)", tp, f.Name)
 		}
 		d := gemini.FunctionDeclaration{Name: f.Name, Description: f.Description}

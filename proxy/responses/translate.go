@@ -256,9 +256,6 @@ func (t *StreamTranslator) part(p *gemini.Part) {
 		}
 		t.openItem("reasoning")
 		t.buf.WriteString(p.Text)
-		if !t.emit {
-			return
-		}
 		t.ev(Event{Type: "response.reasoning_summary_text.delta", ItemID: t.output[t.open].ID, OutputIndex: t.open, Delta: p.Text})
 	default:
 		s := visibleText(p)
@@ -268,9 +265,6 @@ func (t *StreamTranslator) part(p *gemini.Part) {
 		t.visible = true
 		t.openItem("message")
 		t.buf.WriteString(s)
-		if !t.emit {
-			return
-		}
 		t.ev(Event{Type: "response.output_text.delta", ItemID: t.output[t.open].ID, OutputIndex: t.open, Delta: s})
 	}
 }
