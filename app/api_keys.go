@@ -278,7 +278,7 @@ func (a *App) addText(w http.ResponseWriter, r *http.Request, field, text string
 		}
 		return fieldError(field, "%s", msg).with("malformed", append([]apikey.Malformed{}, ext.Malformed...))
 	}
-	res, err := a.AddKeys(r.Context(), text)
+	res, err := a.addExtracted(r.Context(), ext)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gemini-balance/desktop/app/vault"
+	"github.com/gemini-balance/desktop/proxy/apikey"
 )
 
 // The operations every face (the window and the browser through the
@@ -33,10 +34,15 @@ func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
 // AddKeys adds the keys found in text (any text: one per line, KEY=…,
 // quoted lists).
 func (a *App) AddKeys(ctx context.Context, text string) (vault.AddResult, error) {
+	return a.addExtracted(ctx, apikey.Extract(text))
+}
+
+// addExtracted adds the keys of text already read by apikey.Extract.
+func (a *App) addExtracted(ctx context.Context, ext apikey.Extraction) (vault.AddResult, error) {
 	ctx, cancel := bounded(ctx)
 	defer cancel()
 	defer a.notify()
-	return a.vault.AddBulk(ctx, text)
+	return a.vault.AddExtracted(ctx, ext, nil)
 }
 
 // ReconcileKeys brings the store, the secret store and the pool in line

@@ -57,7 +57,11 @@ const addChunk = 100
 // called after each committed chunk (total = keys found). Cancelling ctx
 // stops before the next chunk; the chunks committed stay added.
 func (v *Vault) AddBulkProgress(ctx context.Context, text string, progress func(done, total int)) (AddResult, error) {
-	ext := apikey.Extract(text)
+	return v.AddExtracted(ctx, apikey.Extract(text), progress)
+}
+
+// AddExtracted is AddBulkProgress for text already read by apikey.Extract.
+func (v *Vault) AddExtracted(ctx context.Context, ext apikey.Extraction, progress func(done, total int)) (AddResult, error) {
 	res := AddResult{Duplicates: ext.Duplicates, Malformed: ext.Malformed, IDs: []string{}}
 	if res.Malformed == nil {
 		res.Malformed = []apikey.Malformed{}
