@@ -194,13 +194,9 @@ func (a *App) wantedStore(ctx context.Context, ch storeChoice) (string, storeCho
 		return "", ch, fmt.Errorf("secret store %q: use keychain or file", want)
 	}
 	if want != "" && ch.Kind != "" && want != ch.Kind {
-		n, err := a.store.CountByStatus(ctx)
+		total, err := a.keyCount(ctx)
 		if err != nil {
 			return "", ch, err
-		}
-		total := 0
-		for _, c := range n {
-			total += c
 		}
 		if total > 0 {
 			return "", ch, fmt.Errorf("the %d API keys of this data dir are kept in the %s store, not the %s store: move them with the command \"secret-store move %s\", or run without --secret-store", total, ch.Kind, want, want)
@@ -240,11 +236,11 @@ func (a *App) chooseStore(ctx context.Context, want string, ch storeChoice) (sto
 		ch.Kind = StoreKeychain
 		if err := a.probeKeychain(ctx); err != nil {
 			keychainErr = err.Error()
-			empty, cerr := a.noKeys(ctx)
+			n, cerr := a.keyCount(ctx)
 			if cerr != nil {
 				return ch, "", cerr
 			}
-			if empty && a.opts.SecretStore == "" {
+			if n == 0 && a.opts.SecretStore == "" {
 				// No key to lose: do not leave the user at a dead end.
 				ch = storeChoice{Kind: StoreFile, File: defaultStoreFile, Auto: true}
 			} else {
@@ -329,17 +325,14 @@ func hung(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "no answer within")
 }
 
-func (a *App) noKeys(ctx context.Context) (bool, error) {
+// keyCount is the number of keys in the store, whatever their status.
+func (a *App) keyCount(ctx context.Context) (int, error) {
 	n, err := a.store.CountByStatus(ctx)
-	if err != nil {
-		return false, err
-	}
+	total := 0
 	for _, c := range n {
-		if c > 0 {
-			return false, nil
-		}
+		total += c
 	}
-	return true, nil
+	return total, err
 }
 
 // openFileStore opens the file store of c. With c.Passphrase generated
@@ -577,13 +570,13 @@ func (a *App) moveSecretStore(ctx context.Context, req MoveRequest) (MoveResult,
 		return res, err
 	}
 	a.hook("move.intent")
+	old := cur // what the switched store leaves behind, to be cleared
+	old.Move, old.Leftover = nil, nil
 	dst, err := a.openStore(ctx, to, req.Passphrase)
 	if err == nil {
 		// 2. copy, 3. switch (inside the vault's lock: no add or delete
 		// in between).
 		next := to
-		old := cur
-		old.Move, old.Leftover = nil, nil
 		next.Leftover = &old
 		res.MoveReport, err = a.vault.MoveSecrets(ctx, dst, appAccounts, func(ctx context.Context) error {
 			return store.PutSetting(ctx, a.store, secretStoreSetting, next)
@@ -597,8 +590,6 @@ func (a *App) moveSecretStore(ctx context.Context, req MoveRequest) (MoveResult,
 		}
 		return res, fmt.Errorf("move the keys to the %s store: %w", to.Kind, err)
 	}
-	old := cur
-	old.Move, old.Leftover = nil, nil
 	a.mu.Lock()
 	a.secrets = dst
 	a.leftover = &old
