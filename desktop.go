@@ -189,13 +189,19 @@ func (d *desktop) push(s app.Status) {
 	}
 }
 
+// uiLang is the language setting ("", "auto" or a language) as the tray
+// and the app's own messages use it: the OS language unless one is chosen.
+func uiLang(setting, sysLang string) string {
+	if setting == "" || setting == "auto" {
+		return sysLang
+	}
+	return setting
+}
+
 // trayState is the tray's view of the status.
 func trayState(s app.Status, lang, sysLang string) tray.State {
-	if lang == "" || lang == "auto" {
-		lang = sysLang
-	}
 	return tray.State{
-		Lang: lang, Running: s.Running, Err: s.Error, Addr: s.Addr, Port: s.Port,
+		Lang: uiLang(lang, sysLang), Running: s.Running, Err: s.Error, Addr: s.Addr, Port: s.Port,
 		Total: s.Keys.Total, Active: s.Keys.Active, Cooling: s.Keys.Cooling, Dead: s.Keys.Disabled,
 		Passthrough: s.Passthrough, Paused: s.Paused,
 	}

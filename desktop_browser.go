@@ -56,11 +56,7 @@ func (d *desktop) runBrowser(sig context.Context, hidden bool, missing string) e
 	if !hidden {
 		d.browser.open()
 	}
-	lang := d.app.Settings().Language
-	if lang == "" || lang == "auto" {
-		lang = d.sysLang
-	}
-	title, text := webview2Message(lang, d.app.BaseURL(), !hidden)
+	title, text := webview2Message(uiLang(d.app.Settings().Language, d.sysLang), d.app.BaseURL(), !hidden)
 	// The text goes to the log too: it is what the user was told (and what
 	// the wine lane of build/test.sh checks).
 	d.log.Warn("message shown", "title", title, "text", text)
