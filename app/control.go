@@ -80,23 +80,7 @@ func (a *App) writeControl() {
 	c := Control{URL: "http://" + net.JoinHostPort(host, port), Token: a.controlToken, PID: os.Getpid()}
 	b, _ := json.Marshal(c)
 	path := filepath.Join(a.opts.DataDir, controlFileName)
-	tmp, err := os.CreateTemp(a.opts.DataDir, ".control.*.tmp")
-	if err == nil {
-		_, err = tmp.Write(b)
-		if err == nil {
-			err = private.File(tmp.Name()) // 0600; the ACL on Windows
-		}
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Rename(tmp.Name(), path)
-		}
-		if err != nil {
-			os.Remove(tmp.Name())
-		}
-	}
-	if err != nil {
+	if err := private.WriteFile(path, b); err != nil {
 		a.log.Warn("could not write the control file; command-line tools will not reach this instance", "err", err)
 	}
 }

@@ -411,7 +411,7 @@ func generatedPassphrase(path string) (string, error) {
 		lerr := os.Link(tmp.Name(), path)
 		os.Remove(tmp.Name())
 		if lerr == nil {
-			syncDirOf(path)
+			private.SyncDir(filepath.Dir(path))
 			return p, nil
 		}
 		if !errors.Is(lerr, fs.ErrExist) {
@@ -419,13 +419,6 @@ func generatedPassphrase(path string) (string, error) {
 		}
 	}
 	return "", errors.New("create the passphrase file: it keeps changing")
-}
-
-func syncDirOf(path string) {
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
 }
 
 // openStore opens the secret store of c for a move or to empty it.

@@ -14,7 +14,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sync"
 
@@ -429,61 +428,11 @@ func (f *File) write(secrets map[string]string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(f.path, data); err != nil {
+	if err := private.WriteFile(f.path, data); err != nil {
 		return unavailable(fmt.Errorf("keychain file: %w", err))
 	}
 	f.env = env
 	return nil
-}
-
-// writeAtomic replaces path with data: a 0600 temporary file in the same
-// directory, fsync, rename over path, fsync of the directory.
-func writeAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(0o600); err != nil {
-		return err
-	}
-	if err = private.File(tmp.Name()); err != nil { // the ACL on Windows, where 0600 is only read-only
-		return err
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	syncDir(dir)
-	return nil
-}
-
-// syncDir makes a rename in dir durable. It is best effort: the rename is
-// already visible to every process (all a crash of this process needs);
-// the directory fsync only adds safety against power loss, and Windows
-// cannot fsync a directory.
-func syncDir(dir string) {
-	if runtime.GOOS == "windows" {
-		return
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
 }
 
 // Accounts lists the accounts that have a secret, sorted. (The OS keychain
